@@ -1,0 +1,55 @@
+//! `labc build`: compile the lab and bring the output folder (and schemas/)
+//! up to date, writing only files whose bytes change.
+
+use super::*;
+
+pub fn run(global: &Global) -> u8 {
+    let paths = match paths(global) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return INVALID;
+        }
+    };
+    let color = color(global);
+    let compiled = match compile_or_report(&paths, color) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let targets = targets(&paths, &compiled);
+    // Check both folders before writing either, so a refused folder leaves
+    // the other untouched too.
+    for t in &targets {
+        if let Err(e) = t.changes() {
+            return report_output_error(&e);
+        }
+    }
+    let mut summary = Vec::new();
+    for t in &targets {
+        match t.apply() {
+            Ok(c) => summary.push((t.dir, c)),
+            Err(e) => return report_output_error(&e),
+        }
+    }
+    if !global.quiet {
+        for (dir, c) in summary {
+            if c.is_empty() {
+                eprintln!(
+                    "labc: {} is up to date ({} files)",
+                    dir.display(),
+                    c.unchanged
+                );
+            } else {
+                eprintln!(
+                    "labc: {}: {} created, {} updated, {} deleted, {} unchanged",
+                    dir.display(),
+                    c.created.len(),
+                    c.modified.len(),
+                    c.deleted.len(),
+                    c.unchanged
+                );
+            }
+        }
+    }
+    OK
+}

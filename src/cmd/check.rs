@@ -1,0 +1,69 @@
+//! `labc check`: the lab is valid and the output folder and schemas/ hold
+//! exactly what `labc build` would write. On a mismatch, print a unified
+//! diff per file, the missing and extra files, and the command that fixes it.
+
+use super::*;
+
+pub fn run(global: &Global) -> u8 {
+    let paths = match paths(global) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return INVALID;
+        }
+    };
+    let color = color(global);
+    let compiled = match compile_or_report(&paths, color) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let mut stale = false;
+    let mut total = 0;
+    for t in targets(&paths, &compiled) {
+        let changes = match t.changes() {
+            Ok(c) => c,
+            Err(e) => return report_output_error(&e),
+        };
+        total += changes.unchanged;
+        if changes.is_empty() {
+            continue;
+        }
+        stale = true;
+        print!("{}", render_diff(t.dir, &changes, color));
+        let show = |p: &str| format!("{}/{p}", t.dir.display());
+        if !changes.modified.is_empty() {
+            eprintln!("labc: differing files:");
+            for (p, _, _) in &changes.modified {
+                eprintln!("  {}", show(p));
+            }
+        }
+        if !changes.created.is_empty() {
+            eprintln!("labc: missing files (build would create them):");
+            for (p, _) in &changes.created {
+                eprintln!("  {}", show(p));
+            }
+        }
+        if !changes.deleted.is_empty() {
+            eprintln!("labc: extra files (labc wrote them before; build would delete them):");
+            for (p, _) in &changes.deleted {
+                eprintln!("  {}", show(p));
+            }
+        }
+    }
+    if stale {
+        eprintln!(
+            "labc: generated files are out of date with {}; run `labc build --lab {}` and commit the result",
+            paths.lab.display(),
+            paths.lab.display()
+        );
+        DIFFERS
+    } else {
+        if !global.quiet {
+            eprintln!(
+                "labc: {} is valid and {total} generated files are up to date",
+                paths.lab.display()
+            );
+        }
+        OK
+    }
+}

@@ -1,0 +1,144 @@
+//! One file per subcommand. Each returns the process exit code; shared
+//! plumbing (finding the lab, compiling, printing) lives here.
+
+pub mod build;
+pub mod check;
+pub mod diff;
+pub mod schema;
+
+use crate::cli::{Color, Global};
+use crate::compile::{self, Compiled};
+use crate::output::{Changes, OutputError, Target};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+pub const OK: u8 = 0;
+pub const DIFFERS: u8 = 1;
+pub const INVALID: u8 = 2;
+pub const IO: u8 = 3;
+
+/// Where a command reads and writes, resolved once.
+pub struct Paths {
+    pub lab: PathBuf,
+    pub out: PathBuf,
+    pub schemas: PathBuf,
+}
+
+pub fn paths(global: &Global) -> Result<Paths, String> {
+    let lab = match &global.lab {
+        Some(p) => p.clone(),
+        None => ["lab.ncl", "lab.toml"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+            .ok_or("no lab.ncl or lab.toml in the current folder; pass --lab PATH")?,
+    };
+    let dir = lab.parent().unwrap_or(Path::new("")).to_path_buf();
+    Ok(Paths {
+        out: global.out.clone().unwrap_or_else(|| dir.join("generated")),
+        schemas: dir.join("schemas"),
+        lab,
+    })
+}
+
+pub fn color(global: &Global) -> bool {
+    match global.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    }
+}
+
+/// Compiles the lab, printing the report and returning the exit code on failure.
+pub fn compile_or_report(paths: &Paths, color: bool) -> Result<Compiled, u8> {
+    compile::compile(&paths.lab, color).map_err(|f| {
+        eprint!("{}", f.report);
+        let n = match f.count {
+            0 | 1 => "an error".to_string(),
+            n => format!("{n} errors"),
+        };
+        eprintln!("labc: {} has {n}; nothing was written", paths.lab.display());
+        INVALID
+    })
+}
+
+/// The two folders labc keeps: the output and the schemas.
+pub fn targets<'a>(paths: &'a Paths, compiled: &Compiled) -> [Target<'a>; 2] {
+    let src = &compiled.lab.source;
+    [
+        Target {
+            dir: &paths.out,
+            files: compiled.files.clone(),
+            manifest_header: format!(
+                "# Files labc generated from {src}. labc deletes only files listed here.\n# Do not edit: run `labc build`.\n"
+            ),
+        },
+        Target {
+            dir: &paths.schemas,
+            files: crate::schema::files(),
+            manifest_header: "# Files `labc schema` generated from labc's Rust types.\n# Do not edit: run `labc schema`.\n".to_string(),
+        },
+    ]
+}
+
+pub fn report_output_error(e: &OutputError) -> u8 {
+    eprintln!("error: {e}");
+    match e {
+        OutputError::Io(..) => IO,
+        _ => INVALID,
+    }
+}
+
+/// The diff of all changes, as `git diff` would show it.
+pub fn render_diff(dir: &Path, changes: &Changes, color: bool) -> String {
+    let mut out = String::new();
+    let prefix = |p: &str| format!("{}/{p}", dir.display().to_string().trim_end_matches('/'));
+    for (p, new) in &changes.created {
+        out.push_str(&paint(
+            &crate::output::unified_diff(&prefix(p), "", new),
+            color,
+        ));
+    }
+    for (p, old, new) in &changes.modified {
+        out.push_str(&paint(
+            &crate::output::unified_diff(&prefix(p), old, new),
+            color,
+        ));
+    }
+    for (p, old) in &changes.deleted {
+        out.push_str(&paint(
+            &crate::output::unified_diff(&prefix(p), old, ""),
+            color,
+        ));
+    }
+    out
+}
+
+fn paint(diff: &str, color: bool) -> String {
+    if !color {
+        return diff.to_string();
+    }
+    diff.lines()
+        .map(|l| {
+            let code = if l.starts_with("+++") || l.starts_with("---") {
+                "1"
+            } else if l.starts_with('+') {
+                "32"
+            } else if l.starts_with('-') {
+                "31"
+            } else if l.starts_with("@@") {
+                "36"
+            } else {
+                ""
+            };
+            if code.is_empty() {
+                format!("{l}\n")
+            } else {
+                format!("\x1b[{code}m{l}\x1b[0m\n")
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,150 @@
+//! Diagnostics: every problem labc reports about a lab, with the place in the
+//! source that caused it, rendered in the style of Nickel's own errors
+//! (codespan-reporting: `file:line:col`, the source line and a caret).
+//!
+//! Invariant: this module never decides *what* is wrong, only how it is shown.
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, termcolor};
+
+/// Index of a file in [`Sources`].
+pub type FileId = usize;
+
+/// A byte range in one source file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Span {
+    pub file: FileId,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The source files diagnostics may point into (the lab file, the contracts
+/// it imports). Names are shown as given, so keep them relative to the
+/// current directory where possible.
+#[derive(Default)]
+pub struct Sources {
+    files: SimpleFiles<String, String>,
+}
+
+impl Sources {
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
+        self.files.add(name.into(), text.into())
+    }
+
+    /// Finds a file already added under this name.
+    pub fn find(&self, name: &str) -> Option<FileId> {
+        (0..)
+            .map_while(|id| self.files.get(id).ok().map(|f| (id, f)))
+            .find(|(_, f)| f.name() == name)
+            .map(|(id, _)| id)
+    }
+
+    /// The text a span covers (empty if the span is out of range).
+    pub fn slice(&self, span: Span) -> &str {
+        self.files
+            .get(span.file)
+            .ok()
+            .and_then(|f| f.source().get(span.start..span.end))
+            .unwrap_or("")
+    }
+
+    /// `name:line:col` of a span's start, 1-based.
+    pub fn location(&self, span: Span) -> String {
+        match (
+            self.files.name(span.file),
+            self.files.location(span.file, span.start),
+        ) {
+            (Ok(name), Ok(loc)) => format!("{name}:{}:{}", loc.line_number, loc.column_number),
+            _ => "<unknown>".to_string(),
+        }
+    }
+}
+
+/// One problem in the lab. `primary` is where it is; `secondary` labels point
+/// at related places (the first definition of a duplicate, say).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub message: String,
+    pub primary: Option<(Span, String)>,
+    pub secondary: Vec<(Span, String)>,
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn error(message: impl Into<String>) -> Self {
+        Diagnostic {
+            message: message.into(),
+            primary: None,
+            secondary: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Points the diagnostic at `span`, with a short label under the caret.
+    pub fn at(mut self, span: Option<Span>, label: impl Into<String>) -> Self {
+        if let Some(span) = span {
+            self.primary = Some((span, label.into()));
+        }
+        self
+    }
+
+    pub fn also(mut self, span: Option<Span>, label: impl Into<String>) -> Self {
+        if let Some(span) = span {
+            self.secondary.push((span, label.into()));
+        }
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    fn sort_key(&self) -> (Option<Span>, &str) {
+        (self.primary.as_ref().map(|(s, _)| *s), &self.message)
+    }
+}
+
+/// Orders diagnostics by their place in the source, so the report reads top
+/// to bottom and does not depend on the order checks ran in.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+}
+
+/// Renders diagnostics as text, with ANSI colours when `color` is true.
+pub fn render(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
+    let mut buffer = if color {
+        termcolor::Buffer::ansi()
+    } else {
+        termcolor::Buffer::no_color()
+    };
+    let config = term::Config::default();
+    for d in diags {
+        let mut labels = Vec::new();
+        if let Some((span, msg)) = &d.primary {
+            labels.push(Label::primary(span.file, span.start..span.end).with_message(msg));
+        }
+        for (span, msg) in &d.secondary {
+            labels.push(Label::secondary(span.file, span.start..span.end).with_message(msg));
+        }
+        let cs = CsDiagnostic::error()
+            .with_message(&d.message)
+            .with_labels(labels)
+            .with_notes(d.notes.clone());
+        // Writing into an in-memory buffer cannot fail for I/O reasons; a
+        // span outside its file is a labc bug, shown rather than hidden.
+        if let Err(e) = term::emit_to_write_style(&mut buffer, &config, &sources.files, &cs) {
+            buffer_push(
+                &mut buffer,
+                &format!("error: {} (and a bad position: {e})\n", d.message),
+            );
+        }
+    }
+    String::from_utf8_lossy(buffer.as_slice()).into_owned()
+}
+
+fn buffer_push(buffer: &mut termcolor::Buffer, text: &str) {
+    use std::io::Write;
+    let _ = buffer.write_all(text.as_bytes());
+}

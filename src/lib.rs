@@ -1,0 +1,31 @@
+//! labc compiles one typed description of a homelab (`lab.ncl` or
+//! `lab.toml`) into the files the lab's tools apply. See ARCHITECTURE.md for
+//! the code map and the invariants of each module.
+
+pub mod cli;
+pub mod cmd;
+pub mod compile;
+pub mod diag;
+pub mod emit;
+pub mod load;
+pub mod model;
+pub mod names;
+pub mod output;
+pub mod raw;
+pub mod schema;
+pub mod validate;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Runs the `labc` command line.
+pub fn run() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let code = match cli.command {
+        cli::Command::Build => cmd::build::run(&cli.global),
+        cli::Command::Check => cmd::check::run(&cli.global),
+        cli::Command::Diff => cmd::diff::run(&cli.global),
+        cli::Command::Schema => cmd::schema::run(&cli.global),
+    };
+    ExitCode::from(code)
+}

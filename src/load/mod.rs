@@ -1,0 +1,74 @@
+//! Loading a lab file: the only module that talks to Nickel or TOML.
+//!
+//! Whatever the format, the result is the same [`Loaded`]: the evaluated lab
+//! as a JSON value plus, for every value in it, the span of source text it
+//! came from (keyed by JSON pointer), so later checks can point at the line
+//! that caused a problem without knowing the source format.
+//!
+//! Invariants: nothing outside this module imports `nickel_lang_core` or
+//! `toml`; numbers are never narrowed here (a `70000` stays `70000` so the
+//! schema can reject it with its position).
+
+mod nickel;
+mod toml;
+
+use crate::diag::{Diagnostic, Sources, Span};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A lab file, evaluated.
+pub struct Loaded {
+    /// The lab as plain data. Nickel enum tags become strings; integers are
+    /// JSON integers; other numbers are floats.
+    pub value: serde_json::Value,
+    /// JSON pointer (RFC 6901, e.g. `/hosts/pi1/address`; `""` is the root)
+    /// to the span of the value at that pointer.
+    pub spans: BTreeMap<String, Span>,
+    /// The files spans point into.
+    pub sources: Sources,
+}
+
+impl Loaded {
+    /// The span of the value at `pointer`, or of its nearest ancestor that
+    /// has one (so a missing field points at the record that lacks it).
+    pub fn span(&self, pointer: &str) -> Option<Span> {
+        let mut p = pointer;
+        loop {
+            if let Some(s) = self.spans.get(p) {
+                return Some(*s);
+            }
+            if p.is_empty() {
+                return None;
+            }
+            p = &p[..p.rfind('/').unwrap_or(0)];
+        }
+    }
+}
+
+/// Why a lab file could not be loaded.
+pub enum LoadError {
+    /// The file could not be read at all.
+    Io(String),
+    /// An error already rendered by Nickel, in Nickel's own style.
+    Rendered(String),
+    /// Errors with positions, rendered by labc.
+    Diagnostics(Sources, Vec<Diagnostic>),
+}
+
+/// Loads `path`, choosing the format from its extension (`.ncl` or `.toml`).
+/// `color` only affects errors Nickel renders itself.
+pub fn load(path: &Path, color: bool) -> Result<Loaded, LoadError> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("ncl") => nickel::load(path, color),
+        Some("toml") => toml::load(path),
+        _ => Err(LoadError::Io(format!(
+            "{}: unknown lab format; expected a `.ncl` or `.toml` file",
+            path.display()
+        ))),
+    }
+}
+
+/// Escapes one JSON pointer segment (RFC 6901).
+pub fn pointer_segment(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}

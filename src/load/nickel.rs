@@ -1,0 +1,654 @@
+//! Loads a `lab.ncl`: evaluates it with Nickel, as `nickel export` would,
+//! and turns the result into JSON plus the span of every value.
+//!
+//! The file is evaluated by path, so `import "schemas/lab.ncl"` resolves
+//! next to it. Errors Nickel detects (syntax, contract violations, missing or
+//! unknown fields) are rendered by Nickel itself, in its own words.
+//!
+//! Invariants:
+//! - every pointer in [`Loaded::value`] has a span in [`Loaded::spans`] (a
+//!   value Nickel built without a position, e.g. in a stdlib function,
+//!   inherits its parent's span; spans into Nickel's stdlib are never used,
+//!   since no one can fix a lab there);
+//! - a value that only a contract default supplied points into the contract
+//!   file, which is then part of [`Loaded::sources`];
+//! - record keys come out in lexicographic order, as with `nickel export`
+//!   and the TOML loader, so both formats load to the same value;
+//! - file names, in spans and in Nickel's own messages, are the path as given
+//!   (and paths next to it), never Nickel's absolute normalised paths.
+
+use super::{LoadError, Loaded, pointer_segment};
+use crate::diag::{Diagnostic, FileId, Sources, Span};
+use codespan_reporting::files::{Error as FilesError, Files as CsFiles};
+use codespan_reporting::term::{self, termcolor};
+use nickel_lang_core::cache::normalize_path;
+use nickel_lang_core::error::{Error as NickelError, IntoDiagnostics};
+use nickel_lang_core::eval::cache::CacheImpl;
+use nickel_lang_core::eval::value::{Container, EnumVariantData, NickelValue, ValueContentRef};
+use nickel_lang_core::files::{FileId as NickelFileId, Files as NickelFiles};
+use nickel_lang_core::position::PosTable;
+use nickel_lang_core::program::{BuilderError, Program, ProgramBuilder};
+use nickel_lang_core::term::{IsInteger, Number, RoundingFrom, RoundingMode};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+pub(super) fn load(path: &Path, color: bool) -> Result<Loaded, LoadError> {
+    let naming = Naming::new(path);
+    let mut program: Program<CacheImpl> = ProgramBuilder::new()
+        .add_path(path.as_os_str())
+        .build()
+        .map_err(|e| match e {
+            BuilderError::Io { error, .. } => LoadError::Io(format!("{}: {error}", path.display())),
+            other => LoadError::Io(format!("{}: {other}", path.display())),
+        })?;
+
+    let value = match program.eval_full_for_export() {
+        Ok(value) => value,
+        Err(err) => {
+            return Err(LoadError::Rendered(render(
+                &program.files(),
+                err,
+                &naming,
+                color,
+            )));
+        }
+    };
+
+    let files = program.files();
+    let mut walker = Walker {
+        files: &files,
+        pos_table: program.pos_table(),
+        naming: &naming,
+        file_ids: HashMap::new(),
+        sources: Sources::default(),
+        spans: BTreeMap::new(),
+        diags: Vec::new(),
+    };
+    let json = walker.walk(&value, String::new(), None);
+    let Walker {
+        sources,
+        spans,
+        diags,
+        ..
+    } = walker;
+    if diags.is_empty() {
+        Ok(Loaded {
+            value: json,
+            spans,
+            sources,
+        })
+    } else {
+        Err(LoadError::Diagnostics(sources, diags))
+    }
+}
+
+/// Converts an evaluated value to JSON, recording spans and collecting every
+/// value that has no JSON form (so one run reports all of them).
+struct Walker<'a> {
+    files: &'a NickelFiles,
+    pos_table: &'a PosTable,
+    naming: &'a Naming,
+    /// Nickel's file ids are only meaningful with Nickel's `Files`; ours
+    /// index `sources`, where each file must appear once.
+    file_ids: HashMap<NickelFileId, FileId>,
+    sources: Sources,
+    spans: BTreeMap<String, Span>,
+    diags: Vec<Diagnostic>,
+}
+
+impl Walker<'_> {
+    fn walk(
+        &mut self,
+        value: &NickelValue,
+        pointer: String,
+        parent: Option<Span>,
+    ) -> serde_json::Value {
+        use serde_json::Value as J;
+
+        let span = self.span_of(value).or(parent);
+        if let Some(span) = span {
+            self.spans.insert(pointer.clone(), span);
+        }
+        match value.content_ref() {
+            ValueContentRef::Null => J::Null,
+            ValueContentRef::Bool(b) => J::Bool(b),
+            ValueContentRef::String(s) => J::String(s.to_string()),
+            ValueContentRef::Number(n) => match json_number(n) {
+                Some(n) => J::Number(n),
+                None => {
+                    self.diags.push(
+                        Diagnostic::error("this number is too large to be exported")
+                            .at(span, "beyond the range of a 64-bit float"),
+                    );
+                    J::Null
+                }
+            },
+            ValueContentRef::EnumVariant(EnumVariantData { tag, arg: None }) => {
+                J::String(tag.label().to_owned())
+            }
+            ValueContentRef::Record(Container::Empty) => J::Object(serde_json::Map::new()),
+            ValueContentRef::Array(Container::Empty) => J::Array(Vec::new()),
+            ValueContentRef::Record(Container::Alloc(record)) => {
+                let mut fields = Vec::with_capacity(record.fields.len());
+                for field in record.iter_serializable() {
+                    match field {
+                        Ok((id, v)) => fields.push((id.label(), v)),
+                        // Evaluation for export already rejects these; kept
+                        // as a diagnostic so a Nickel change can't panic us.
+                        Err(missing) => self.diags.push(
+                            Diagnostic::error(format!("field `{}` has no value", missing.id))
+                                .at(span, "in this record"),
+                        ),
+                    }
+                }
+                fields.sort_by(|a, b| a.0.cmp(b.0));
+                let mut map = serde_json::Map::with_capacity(fields.len());
+                for (key, v) in fields {
+                    let child = format!("{pointer}/{}", pointer_segment(key));
+                    map.insert(key.to_owned(), self.walk(v, child, span));
+                }
+                J::Object(map)
+            }
+            ValueContentRef::Array(Container::Alloc(array)) => J::Array(
+                array
+                    .array
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| self.walk(v, format!("{pointer}/{i}"), span))
+                    .collect(),
+            ),
+            _ => {
+                let kind = match value.type_of() {
+                    Some("Function") => "a function",
+                    Some("EnumVariant") => "an enum variant with an argument",
+                    Some("Label") => "a contract label",
+                    Some("Type") | Some("CustomContract") => "a contract",
+                    _ => "not plain data",
+                };
+                self.diags.push(
+                    Diagnostic::error("this value can't be exported")
+                        .at(span, format!("this is {kind}"))
+                        .note(
+                            "a lab holds only records, arrays, strings, numbers, booleans, \
+                             null and enum tags without argument",
+                        ),
+                );
+                J::Null
+            }
+        }
+    }
+
+    /// The span of `value` itself, if Nickel kept one outside its stdlib.
+    fn span_of(&mut self, value: &NickelValue) -> Option<Span> {
+        let raw = value.pos(self.pos_table).into_opt()?;
+        if self.files.is_stdlib(raw.src_id) {
+            return None;
+        }
+        let file = self.file_id(raw.src_id)?;
+        Some(Span {
+            file,
+            start: raw.start.into(),
+            end: raw.end.into(),
+        })
+    }
+
+    fn file_id(&mut self, id: NickelFileId) -> Option<FileId> {
+        if let Some(file) = self.file_ids.get(&id) {
+            return Some(*file);
+        }
+        // The trait's accessors, not `Files`' own: those panic on a bad id.
+        let name = CsFiles::name(self.files, id).ok()?;
+        let text = CsFiles::source(self.files, id).ok()?;
+        let file = self
+            .sources
+            .add(self.naming.display(&name), text.to_owned());
+        self.file_ids.insert(id, file);
+        Some(file)
+    }
+}
+
+/// Integral numbers become JSON integers when they fit, so `70000` is not
+/// turned into `70000.0` (or clamped); anything else is the nearest `f64`.
+/// `None` when even a float can't hold it.
+fn json_number(n: &Number) -> Option<serde_json::Number> {
+    if n.is_integer() {
+        if let Ok(i) = i64::try_from(n) {
+            return Some(i.into());
+        }
+        if let Ok(u) = u64::try_from(n) {
+            return Some(u.into());
+        }
+    }
+    serde_json::Number::from_f64(f64::rounding_from(n, RoundingMode::Nearest).0)
+}
+
+/// How files are named for people. Nickel names files by normalised
+/// absolute path; a user who typed `labc lab.ncl` expects `lab.ncl` and
+/// `schemas/lab.ncl`.
+struct Naming {
+    given: PathBuf,
+    given_dir: PathBuf,
+    main_abs: Option<PathBuf>,
+    main_dir_abs: Option<PathBuf>,
+    cwd: Option<PathBuf>,
+}
+
+impl Naming {
+    fn new(path: &Path) -> Self {
+        // Same normalisation as Nickel's, so the comparisons below match.
+        let main_abs = normalize_path(path).ok();
+        Naming {
+            given: path.to_path_buf(),
+            given_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            main_dir_abs: main_abs
+                .as_ref()
+                .and_then(|p| p.parent())
+                .map(Path::to_path_buf),
+            main_abs,
+            cwd: std::env::current_dir().ok(),
+        }
+    }
+
+    fn display(&self, nickel_name: &str) -> String {
+        let p = Path::new(nickel_name);
+        // Stdlib and generated sources have names like `<stdlib/std.ncl>`.
+        if !p.is_absolute() {
+            return nickel_name.to_owned();
+        }
+        if Some(p) == self.main_abs.as_deref() {
+            return self.given.display().to_string();
+        }
+        if let Some(rest) = self
+            .main_dir_abs
+            .as_deref()
+            .and_then(|d| p.strip_prefix(d).ok())
+        {
+            return self.given_dir.join(rest).display().to_string();
+        }
+        if let Some(rest) = self.cwd.as_deref().and_then(|d| p.strip_prefix(d).ok()) {
+            return rest.display().to_string();
+        }
+        nickel_name.to_owned()
+    }
+}
+
+/// Renders a Nickel error as `nickel` would (what `report_as_str` does),
+/// but with file names as the user knows them.
+fn render(files: &NickelFiles, err: NickelError, naming: &Naming, color: bool) -> String {
+    // Diagnostics may add snippets to the files they refer to.
+    let mut files = files.clone();
+    let diagnostics = err.into_diagnostics(&mut files);
+    let view = Renamed {
+        files: &files,
+        naming,
+    };
+    let mut buffer = if color {
+        termcolor::Buffer::ansi()
+    } else {
+        termcolor::Buffer::no_color()
+    };
+    let config = term::Config::default();
+    let mut text = String::new();
+    for d in &diagnostics {
+        if let Err(e) = term::emit_to_write_style(&mut buffer, &config, &view, d) {
+            // A bad position must not hide the error itself.
+            text.push_str(&format!(
+                "error: {} (position unavailable: {e})\n",
+                d.message
+            ));
+        }
+    }
+    String::from_utf8_lossy(buffer.as_slice()).into_owned() + &text
+}
+
+/// Nickel's files, with the names [`Naming`] gives them.
+struct Renamed<'f> {
+    files: &'f NickelFiles,
+    naming: &'f Naming,
+}
+
+impl<'a> codespan_reporting::files::Files<'a> for Renamed<'_> {
+    type FileId = NickelFileId;
+    type Name = String;
+    type Source = &'a str;
+
+    fn name(&'a self, id: NickelFileId) -> Result<String, FilesError> {
+        Ok(self.naming.display(&CsFiles::name(self.files, id)?))
+    }
+
+    fn source(&'a self, id: NickelFileId) -> Result<&'a str, FilesError> {
+        CsFiles::source(self.files, id)
+    }
+
+    fn line_index(&'a self, id: NickelFileId, byte: usize) -> Result<usize, FilesError> {
+        CsFiles::line_index(self.files, id, byte)
+    }
+
+    fn line_range(
+        &'a self,
+        id: NickelFileId,
+        line: usize,
+    ) -> Result<std::ops::Range<usize>, FilesError> {
+        CsFiles::line_range(self.files, id, line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::fs;
+
+    const SCHEMA: &str = r#"{
+  Host = {
+    address | String,
+    ssh_port | Number | default = 22,
+    labels | Array String | optional,
+    role | [| 'k3s_server, 'k3s_agent |],
+  },
+  Lab = {
+    name | String,
+    hosts | { _ : Host },
+    ports | Array Number | default = [],
+    ratio | Number | optional,
+    big | Number | optional,
+  },
+}
+"#;
+
+    const LAB: &str = r#"let s = import "schemas/lab.ncl" in
+{
+  name = std.string.join "-" ["home", "lab"],
+  hosts = {
+    pi1 = {
+      address = "192.168.1.201",
+      role = 'k3s_server,
+      labels = ["a", "b"],
+    },
+    pi2 = {
+      address = "192.168.1.202",
+      role = 'k3s_agent,
+    },
+  },
+  ports = [80, 70000],
+  ratio = 1.5,
+  big = 1180591620717411303424,
+} | s.Lab
+"#;
+
+    /// A lab directory with the schema next to `lab.ncl`, as in a real lab.
+    fn lab_dir(lab: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        fs::create_dir(dir.path().join("schemas")).expect("schemas dir");
+        fs::write(dir.path().join("schemas/lab.ncl"), SCHEMA).expect("schema");
+        let path = dir.path().join("lab.ncl");
+        fs::write(&path, lab).expect("lab");
+        (dir, path)
+    }
+
+    fn loaded(lab: &str) -> (tempfile::TempDir, PathBuf, Loaded) {
+        let (dir, path) = lab_dir(lab);
+        match load(&path, false) {
+            Ok(l) => (dir, path, l),
+            Err(LoadError::Io(e) | LoadError::Rendered(e)) => panic!("{e}"),
+            Err(LoadError::Diagnostics(s, d)) => panic!("{}", crate::diag::render(&s, &d, false)),
+        }
+    }
+
+    fn rendered(lab: &str, color: bool) -> (PathBuf, String) {
+        let (_dir, path) = lab_dir(lab);
+        match load(&path, color) {
+            Err(LoadError::Rendered(text)) => (path, text),
+            Err(LoadError::Io(e)) => panic!("expected a rendered error, got I/O: {e}"),
+            Err(LoadError::Diagnostics(s, d)) => {
+                panic!(
+                    "expected a rendered error, got:\n{}",
+                    crate::diag::render(&s, &d, false)
+                )
+            }
+            Ok(l) => panic!("expected an error, got {}", l.value),
+        }
+    }
+
+    fn diagnostics(lab: &str) -> (Sources, Vec<Diagnostic>) {
+        let (_dir, path) = lab_dir(lab);
+        match load(&path, false) {
+            Err(LoadError::Diagnostics(s, d)) => (s, d),
+            Err(LoadError::Io(e) | LoadError::Rendered(e)) => {
+                panic!("expected diagnostics, got:\n{e}")
+            }
+            Ok(l) => panic!("expected an error, got {}", l.value),
+        }
+    }
+
+    fn slice<'a>(l: &'a Loaded, pointer: &str) -> &'a str {
+        let span = l
+            .spans
+            .get(pointer)
+            .unwrap_or_else(|| panic!("no span for {pointer}"));
+        l.sources.slice(*span)
+    }
+
+    fn assert_every_value_has_a_span(l: &Loaded, value: &serde_json::Value, pointer: &str) {
+        assert!(l.spans.contains_key(pointer), "no span for `{pointer}`");
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    assert_every_value_has_a_span(
+                        l,
+                        v,
+                        &format!("{pointer}/{}", pointer_segment(k)),
+                    );
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    assert_every_value_has_a_span(l, v, &format!("{pointer}/{i}"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn evaluates_to_json_with_tags_as_strings_and_sorted_keys() {
+        let (_dir, _path, l) = loaded(LAB);
+        assert_eq!(
+            l.value,
+            json!({
+                "big": 1180591620717411303424.0_f64,
+                "hosts": {
+                    "pi1": {
+                        "address": "192.168.1.201",
+                        "labels": ["a", "b"],
+                        "role": "k3s_server",
+                        "ssh_port": 22,
+                    },
+                    "pi2": {
+                        "address": "192.168.1.202",
+                        "role": "k3s_agent",
+                        "ssh_port": 22,
+                    },
+                },
+                "name": "home-lab",
+                "ports": [80, 70000],
+                "ratio": 1.5,
+            })
+        );
+        let keys: Vec<_> = l
+            .value
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["big", "hosts", "name", "ports", "ratio"]);
+    }
+
+    #[test]
+    fn integers_stay_integers_and_are_never_clamped() {
+        let (_dir, _path, l) = loaded(LAB);
+        assert_eq!(l.value["ports"][1].as_u64(), Some(70000));
+        assert!(l.value["hosts"]["pi1"]["ssh_port"].is_i64());
+        assert_eq!(l.value["ratio"].as_f64(), Some(1.5));
+        // Too large for 64 bits: the nearest float, not u64::MAX.
+        assert_eq!(l.value["big"].as_f64(), Some(1180591620717411303424.0));
+    }
+
+    #[test]
+    fn leaf_spans_slice_to_the_literal() {
+        let (_dir, _path, l) = loaded(LAB);
+        assert_eq!(slice(&l, "/hosts/pi1/address"), r#""192.168.1.201""#);
+        assert_eq!(slice(&l, "/hosts/pi1/role"), "'k3s_server");
+        assert_eq!(slice(&l, "/ports/1"), "70000");
+        assert_eq!(slice(&l, "/ratio"), "1.5");
+        assert_eq!(
+            l.sources
+                .location(l.spans["/hosts/pi1/address"])
+                .rsplit_once("lab.ncl:")
+                .map(|x| x.1),
+            Some("6:17")
+        );
+    }
+
+    #[test]
+    fn arrays_and_their_elements_have_spans() {
+        let (_dir, _path, l) = loaded(LAB);
+        assert_eq!(slice(&l, "/hosts/pi1/labels"), r#"["a", "b"]"#);
+        assert_eq!(slice(&l, "/hosts/pi1/labels/0"), r#""a""#);
+        assert_eq!(slice(&l, "/hosts/pi1/labels/1"), r#""b""#);
+        assert_eq!(slice(&l, "/ports/0"), "80");
+    }
+
+    #[test]
+    fn every_value_has_a_span_even_when_built_by_the_stdlib() {
+        let (_dir, path, l) = loaded(LAB);
+        assert_every_value_has_a_span(&l, &l.value, "");
+        // `std.string.join` builds the name: it must point into the lab, not
+        // into Nickel's stdlib.
+        let name = l.spans["/name"];
+        assert_eq!(Some(name.file), l.sources.find(&path.display().to_string()));
+    }
+
+    #[test]
+    fn optional_field_without_value_is_absent() {
+        let (_dir, _path, l) = loaded(LAB);
+        assert!(l.value["hosts"]["pi2"].get("labels").is_none());
+        assert!(!l.spans.contains_key("/hosts/pi2/labels"));
+    }
+
+    #[test]
+    fn contract_default_points_into_the_imported_schema() {
+        let (dir, _path, l) = loaded(LAB);
+        let span = l.spans["/hosts/pi2/ssh_port"];
+        assert_eq!(l.sources.slice(span), "22");
+        let schema = dir.path().join("schemas/lab.ncl").display().to_string();
+        assert_eq!(l.sources.find(&schema), Some(span.file));
+        assert_eq!(l.sources.location(span), format!("{schema}:4:35"));
+    }
+
+    #[test]
+    fn each_file_is_in_sources_once() {
+        let (dir, path, l) = loaded(LAB);
+        let lab = path.display().to_string();
+        let schema = dir.path().join("schemas/lab.ncl").display().to_string();
+        let lab_id = l.sources.find(&lab).expect("lab.ncl in sources");
+        let schema_id = l.sources.find(&schema).expect("schema in sources");
+        let mut files: Vec<_> = l.spans.values().map(|s| s.file).collect();
+        files.sort();
+        files.dedup();
+        let mut expected = vec![lab_id, schema_id];
+        expected.sort();
+        assert_eq!(files, expected);
+    }
+
+    #[test]
+    fn syntax_error_is_rendered_by_nickel_with_its_position() {
+        let (path, text) = rendered("{\n  name = \"home\",\n  hosts = ,\n}\n", false);
+        assert!(
+            text.contains(&format!("┌─ {}:3:", path.display())),
+            "{text}"
+        );
+        assert!(!text.contains('\x1b'), "{text}");
+    }
+
+    #[test]
+    fn contract_violation_is_rendered_by_nickel_with_its_position() {
+        let lab = LAB.replace(r#"address = "192.168.1.202""#, "address = 202");
+        let (path, text) = rendered(&lab, false);
+        assert!(text.contains("contract broken"), "{text}");
+        assert!(
+            text.contains(&format!("┌─ {}:11:17", path.display())),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn missing_and_unknown_fields_are_rendered() {
+        let lab = LAB.replace("      role = 'k3s_agent,\n", "");
+        let (_, text) = rendered(&lab, false);
+        assert!(text.contains("role"), "{text}");
+        let lab = LAB.replace("ratio = 1.5", "ratoi = 1.5");
+        let (_, text) = rendered(&lab, false);
+        assert!(text.contains("ratoi"), "{text}");
+    }
+
+    #[test]
+    fn color_is_only_used_when_asked() {
+        let (_, text) = rendered("{ name = }", true);
+        assert!(text.contains('\x1b'), "{text}");
+    }
+
+    #[test]
+    fn functions_and_enum_variants_cannot_be_exported() {
+        let (sources, diags) = diagnostics("{\n  f = fun x => x,\n  v = 'Some 1,\n}\n");
+        assert_eq!(diags.len(), 2, "{diags:?}");
+        for d in &diags {
+            assert_eq!(d.message, "this value can't be exported");
+        }
+        let spans: Vec<_> = diags
+            .iter()
+            .map(|d| d.primary.as_ref().map(|(s, _)| sources.slice(*s)))
+            .collect();
+        assert_eq!(spans, [Some("fun x => x"), Some("'Some 1")]);
+    }
+
+    #[test]
+    fn unreadable_file_is_an_io_error_naming_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("nope.ncl");
+        match load(&path, false) {
+            Err(LoadError::Io(msg)) => assert!(msg.contains(&path.display().to_string()), "{msg}"),
+            _ => panic!("expected an I/O error"),
+        }
+    }
+
+    #[test]
+    fn files_are_named_as_the_user_gave_them() {
+        let naming = Naming {
+            given: PathBuf::from("lab.ncl"),
+            given_dir: PathBuf::new(),
+            main_abs: Some(PathBuf::from("/home/u/lab/lab.ncl")),
+            main_dir_abs: Some(PathBuf::from("/home/u/lab")),
+            cwd: Some(PathBuf::from("/home/u/lab")),
+        };
+        assert_eq!(naming.display("/home/u/lab/lab.ncl"), "lab.ncl");
+        assert_eq!(
+            naming.display("/home/u/lab/schemas/lab.ncl"),
+            "schemas/lab.ncl"
+        );
+        assert_eq!(naming.display("/elsewhere/x.ncl"), "/elsewhere/x.ncl");
+        assert_eq!(naming.display("<stdlib/std.ncl>"), "<stdlib/std.ncl>");
+
+        let naming = Naming {
+            given: PathBuf::from("../lab/lab.ncl"),
+            given_dir: PathBuf::from("../lab"),
+            main_abs: Some(PathBuf::from("/home/u/lab/lab.ncl")),
+            main_dir_abs: Some(PathBuf::from("/home/u/lab")),
+            cwd: Some(PathBuf::from("/home/u/other")),
+        };
+        assert_eq!(
+            naming.display("/home/u/lab/schemas/lab.ncl"),
+            "../lab/schemas/lab.ncl"
+        );
+        assert_eq!(naming.display("/home/u/other/x.ncl"), "x.ncl");
+    }
+}

@@ -1,0 +1,248 @@
+//! The validated lab: what every emitter reads.
+//!
+//! Every value here is resolved: names derived from the `<app>` (or
+//! database) name are filled in (see [`crate::names`]), defaults applied,
+//! cross-references checked. Emitters never derive, default or check.
+//!
+//! Invariants: maps are `BTreeMap` and sets `BTreeSet`, so iteration order is
+//! the sorted order of names and never the order of `lab.ncl`; every name
+//! here has already been checked valid wherever it ends up.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+pub use crate::raw::{Archetype, Exposure, ModuleKind, Service, UpdateStrategy, WriteBack};
+
+#[derive(Debug, Clone)]
+pub struct Lab {
+    /// File name of the lab source, for the headers of generated files.
+    pub source: String,
+    pub name: String,
+    pub domains: Domains,
+    pub hosts: BTreeMap<String, Host>,
+    pub k3s: K3s,
+    pub gitea: Gitea,
+    pub postgres: Postgres,
+    pub runner: Runner,
+    pub argocd: ArgoCd,
+    pub apps: BTreeMap<String, App>,
+    pub databases: BTreeMap<String, Database>,
+    pub vault: Vault,
+    pub tofu: Tofu,
+    pub longhorn: Longhorn,
+    pub backups: Backups,
+    pub step_ca: Option<StepCa>,
+    /// App whose namespace runs pgbouncer, if the lab names one.
+    pub pooler_app: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Domains {
+    pub public: String,
+    pub internal: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub name: String,
+    pub address: Ipv4Addr,
+    pub ssh_user: String,
+    pub services: BTreeSet<Service>,
+}
+
+impl Host {
+    pub fn has(&self, service: Service) -> bool {
+        self.services.contains(&service)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct K3s {
+    pub version: String,
+    /// Server hosts, sorted; the first is the API endpoint.
+    pub servers: Vec<String>,
+    pub agents: Vec<String>,
+    pub api_port: u16,
+    /// Address of the first server, where agents join.
+    pub api_endpoint: Ipv4Addr,
+    /// Complete `k3s server` arguments (docker, disables, extras), in order.
+    pub server_args: Vec<String>,
+    /// Complete `k3s agent` arguments.
+    pub agent_args: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub repository: String,
+    pub tag: String,
+}
+
+impl Image {
+    pub fn reference(&self) -> String {
+        format!("{}:{}", self.repository, self.tag)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Gitea {
+    pub url: String,
+    /// Host part of `url` (also the container registry).
+    pub domain: String,
+    pub default_org: String,
+    pub image: Image,
+    pub http_port: u16,
+    pub ssh_port: u16,
+    pub env_file: String,
+    /// Inventory host carrying Gitea.
+    pub host: String,
+    /// Database Gitea uses on the PostgreSQL server.
+    pub database: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Postgres {
+    pub image: Image,
+    pub port: u16,
+    pub env_file: String,
+    /// Inventory host carrying PostgreSQL.
+    pub host: String,
+    pub address: Ipv4Addr,
+    pub credentials_editor: String,
+    pub pgbouncer_auth: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Runner {
+    pub image: Image,
+    pub labels: Vec<String>,
+    pub env_file: String,
+    /// Hosts carrying a runner, sorted.
+    pub hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ArgoCd {
+    pub host: String,
+    pub project: String,
+    pub target_revision: String,
+    pub write_back: WriteBack,
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub name: String,
+    pub org: String,
+    pub namespace: String,
+    pub repo_url: String,
+    pub image: Image,
+    pub image_updater: Option<UpdateStrategy>,
+    pub prune: bool,
+    pub self_heal: bool,
+    pub archetype: Archetype,
+    /// Database of a `Postgres` app (a key of `Lab::databases`).
+    pub database: Option<String>,
+    /// Longhorn volume size of a `Sqlite` app.
+    pub volume_size: Option<String>,
+    pub replicas: u32,
+    pub port: u16,
+    /// Ingress host names, by exposure.
+    pub ingress: BTreeMap<Exposure, String>,
+    pub vault: Option<AppVault>,
+}
+
+/// The Vault objects an app reads through. Names come from [`crate::names`]
+/// so the OpenTofu declarations and the in-cluster resources agree.
+#[derive(Debug, Clone)]
+pub struct AppVault {
+    /// Kubernetes auth role (bound to `service_account` in the namespace).
+    pub auth_role: String,
+    pub service_account: String,
+    /// KV policy name.
+    pub policy: String,
+    /// Path of the app's secret in the KV v2 mount.
+    pub kv_path: String,
+    /// Vault database role issuing the app's credentials, if it has a database.
+    pub database_role: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Database {
+    pub name: String,
+    pub owner_role: String,
+    /// Vault database secret role name, if Vault issues its credentials.
+    pub vault_role: Option<String>,
+    /// Apps using this database.
+    pub apps: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Vault {
+    pub address: String,
+    pub kubernetes_mount: String,
+    pub kv_mount: String,
+    pub database_mount: String,
+    pub database_connection: String,
+    pub database_ttl: u32,
+    pub jwt_mount: String,
+    pub jwt_role: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tofu {
+    pub state_bucket: String,
+    pub gcp_project: String,
+    pub gcp_region: String,
+    pub providers: BTreeMap<String, Provider>,
+    pub modules: BTreeMap<String, Module>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub source: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Module {
+    pub name: String,
+    pub kind: ModuleKind,
+    pub state_prefix: String,
+    /// Local provider names, each a key of `Tofu::providers`.
+    pub providers: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Longhorn {
+    pub storage_class: String,
+    pub backup_bucket: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Backups {
+    pub destination: String,
+    /// Host exporting `destination` over NFS, if the lab shares it.
+    pub nfs_host: Option<String>,
+    pub postgres: Option<BackupJob>,
+    pub gitea: Option<BackupJob>,
+    pub k3s_pvc: Option<BackupJob>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackupJob {
+    /// The five cron fields, in order: minute, hour, day, month, weekday.
+    pub minute: String,
+    pub hour: String,
+    pub day: String,
+    pub month: String,
+    pub weekday: String,
+    pub keep_days: u32,
+}
+
+/// step-ca placement, present when any host carries step-ca.
+#[derive(Debug, Clone)]
+pub struct StepCa {
+    pub primary: String,
+    pub replicas: Vec<String>,
+    /// Domain the PKI issues for (`*.<internal>`).
+    pub domain: String,
+}

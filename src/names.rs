@@ -1,0 +1,216 @@
+//! Name conventions: every name labc derives from another lives here, once.
+//!
+//! The guidebook's rule is that everything derives from the `<app>` (or
+//! database) name. Emitters that must agree on a name (the OpenTofu Vault
+//! declarations and the in-cluster Vault Secrets Operator resources; the
+//! OpenTofu postgres module and the SQL scripts) get it from the model, which
+//! was filled from these functions; the checks on where a name ends up
+//! (DNS-1123, SQL identifier, Ansible group) live here too.
+
+/// Owner role of a database: `<db>_role`.
+pub fn owner_role(database: &str) -> String {
+    format!("{database}_role")
+}
+
+/// Kubernetes namespace of an app: the app name.
+pub fn namespace(app: &str) -> String {
+    app.to_string()
+}
+
+/// Repository of an app: `<gitea url>/<org>/<app>`.
+pub fn repo_url(gitea_url: &str, org: &str, app: &str) -> String {
+    format!("{gitea_url}/{org}/{app}")
+}
+
+/// Default image of an app: Gitea's registry, `<gitea domain>/<org>/<app>:latest`.
+pub fn image(gitea_domain: &str, org: &str, app: &str) -> (String, String) {
+    (format!("{gitea_domain}/{org}/{app}"), "latest".to_string())
+}
+
+/// Ingress host of an app on a domain: `<app>.<domain>`.
+pub fn ingress_host(app: &str, domain: &str) -> String {
+    format!("{app}.{domain}")
+}
+
+/// Vault Kubernetes auth role of an app: the app name.
+pub fn vault_auth_role(app: &str) -> String {
+    app.to_string()
+}
+
+/// Service account an app's pods (and its VaultAuth) run as: the app name.
+pub fn service_account(app: &str) -> String {
+    app.to_string()
+}
+
+/// Vault policy granting an app its KV secrets: the app name.
+pub fn vault_policy(app: &str) -> String {
+    app.to_string()
+}
+
+/// Path of an app's secret in the KV v2 mount: the app name.
+pub fn kv_path(app: &str) -> String {
+    app.to_string()
+}
+
+/// Vault database secret role issuing credentials for a database: its name.
+pub fn vault_database_role(database: &str) -> String {
+    database.to_string()
+}
+
+/// OpenTofu state prefix of a module: `<module>/main`.
+pub fn state_prefix(module: &str) -> String {
+    format!("{module}/main")
+}
+
+/// Longhorn's backup target for a GCS bucket, through GCS's S3 interop.
+pub fn longhorn_backup_target(bucket: &str) -> String {
+    format!("s3://{bucket}@us/")
+}
+
+/// The SQL statements Vault runs to create a dynamic user for `owner_role`:
+/// a login role in the owner role, which objects it creates belong to (so
+/// revoking is a plain `DROP ROLE`). Shared by the OpenTofu and SQL emitters.
+pub fn vault_creation_statements(owner_role: &str) -> Vec<String> {
+    let role = sql_ident(owner_role);
+    vec![
+        format!(
+            "CREATE ROLE \"{{{{name}}}}\" WITH LOGIN PASSWORD '{{{{password}}}}' VALID UNTIL '{{{{expiration}}}}' IN ROLE {role} INHERIT;"
+        ),
+        format!(
+            "ALTER ROLE \"{{{{name}}}}\" SET role = {};",
+            sql_literal(owner_role)
+        ),
+    ]
+}
+
+/// The statement Vault runs to revoke a dynamic user.
+pub fn vault_revocation_statements() -> Vec<String> {
+    vec!["DROP ROLE IF EXISTS \"{{name}}\";".to_string()]
+}
+
+/// A SQL identifier, always double-quoted (names may hold `-`).
+pub fn sql_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A SQL string literal.
+pub fn sql_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// PostgreSQL's identifier limit: longer names are silently truncated.
+pub const SQL_MAX_IDENT_BYTES: usize = 63;
+
+/// Why `name` can't be a DNS-1123 label (Kubernetes namespaces and most
+/// object names), or `None` if it can.
+pub fn dns1123_label_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("is empty".into());
+    }
+    if name.len() > 63 {
+        return Some(format!(
+            "is {} characters long; the limit is 63",
+            name.len()
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Some(format!(
+            "contains `{c}`; only lowercase letters, digits and `-` are allowed"
+        ));
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Some("must start and end with a letter or digit".into());
+    }
+    None
+}
+
+/// Why `name` can't be a PostgreSQL identifier, or `None` if it can.
+pub fn sql_ident_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("is empty".into());
+    }
+    if name.len() > SQL_MAX_IDENT_BYTES {
+        return Some(format!(
+            "is {} bytes long; PostgreSQL silently truncates identifiers to {SQL_MAX_IDENT_BYTES}",
+            name.len()
+        ));
+    }
+    if name.contains('\0') {
+        return Some("contains a NUL byte".into());
+    }
+    None
+}
+
+/// Why `name` can't be an Ansible group or variable name (a Python
+/// identifier), or `None` if it can.
+pub fn ansible_ident_problem(name: &str) -> Option<String> {
+    let mut chars = name.chars();
+    match chars.next() {
+        None => Some("is empty".into()),
+        Some(c) if !(c.is_ascii_alphabetic() || c == '_') => {
+            Some("must start with a letter or `_`".into())
+        }
+        _ => chars
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+            .map(|c| format!("contains `{c}`; only letters, digits and `_` are allowed")),
+    }
+}
+
+/// Why `name` can't be one path component of a generated file, or `None`.
+pub fn file_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name == "." || name == ".." {
+        return Some("is not a file name".into());
+    }
+    if name.len() > 255 {
+        return Some("is longer than 255 bytes".into());
+    }
+    name.chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .map(|c| format!("contains `{c}`, which is not allowed in a file name"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels() {
+        assert_eq!(dns1123_label_problem("dance-lessons-coach"), None);
+        assert!(dns1123_label_problem("my_app").is_some());
+        assert!(dns1123_label_problem("App").is_some());
+        assert!(dns1123_label_problem("-a").is_some());
+        assert!(dns1123_label_problem(&"a".repeat(64)).is_some());
+        assert_eq!(dns1123_label_problem(&"a".repeat(63)), None);
+    }
+
+    #[test]
+    fn ansible_idents() {
+        assert_eq!(ansible_ident_problem("step_ca"), None);
+        assert!(ansible_ident_problem("step-ca").is_some());
+        assert!(ansible_ident_problem("1pi").is_some());
+    }
+
+    #[test]
+    fn sql_quoting() {
+        assert_eq!(sql_ident("url-shortener_role"), "\"url-shortener_role\"");
+        assert_eq!(sql_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(sql_literal("it's"), "'it''s'");
+        assert!(sql_ident_problem(&"x".repeat(64)).is_some());
+    }
+
+    #[test]
+    fn vault_statements_name_the_owner_role() {
+        let s = vault_creation_statements("dance-lessons-coach_role");
+        assert_eq!(
+            s[0],
+            "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}' IN ROLE \"dance-lessons-coach_role\" INHERIT;"
+        );
+        assert_eq!(
+            s[1],
+            "ALTER ROLE \"{{name}}\" SET role = 'dance-lessons-coach_role';"
+        );
+    }
+}

@@ -1,0 +1,499 @@
+//! The lab as written: the shape of `lab.ncl` and `lab.toml`, before any
+//! check that spans more than one field.
+//!
+//! These types are the single source of the input's structure: the JSON
+//! Schema (`schemas/lab.schema.json`) and the Nickel contracts
+//! (`schemas/lab.ncl`) are both generated from them by `labc schema`, so the
+//! three cannot drift. Field docs here become the docs editors show.
+//!
+//! Invariants: every record denies unknown fields; every value labc derives
+//! from a name is an `Option` here (absent = derived, present = override);
+//! constraints that fit one field (ranges, patterns) are declared here so
+//! that both schemas carry them.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A name that ends up as a Kubernetes name, a SQL identifier, an Ansible
+/// variable or a file name. Lowercase letters, digits, `-` and `_`.
+pub(crate) const NAME: &str = "^[a-z0-9]([-_a-z0-9]*[a-z0-9])?$";
+/// An image reference with an explicit tag: `repository:tag`.
+pub(crate) const IMAGE: &str =
+    r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+)?[a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$";
+/// A k3s release, e.g. `v1.34.3+k3s1`.
+pub(crate) const K3S_VERSION: &str = r"^v[0-9]+\.[0-9]+\.[0-9]+\+k3s[0-9]+$";
+/// A DNS domain, e.g. `arcodange.lab`.
+pub(crate) const DOMAIN: &str = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$";
+/// An `https://` URL with no trailing slash.
+pub(crate) const HTTPS_URL: &str = r"^https://[a-z0-9.-]+(:[0-9]+)?(/[^/\s]+)*$";
+/// An absolute POSIX path.
+pub(crate) const ABS_PATH: &str = r"^/([^\x00]*[^/\x00])?$";
+/// A five-field cron schedule.
+pub(crate) const CRON: &str = r"^\S+ \S+ \S+ \S+ \S+$";
+/// An IPv4 address in dotted-quad form, each octet 0-255 without leading zeros.
+pub(crate) const IPV4: &str = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$";
+/// A Kubernetes quantity for storage, e.g. `1Gi`.
+pub(crate) const QUANTITY: &str = r"^[1-9][0-9]*(Ki|Mi|Gi|Ti)$";
+/// A provider version constraint, e.g. `0.6.0` or `~> 5`.
+pub(crate) const VERSION_CONSTRAINT: &str = r"^(~> |>= |= )?[0-9]+(\.[0-9]+){0,2}$";
+/// A Terraform registry source, `namespace/type`.
+pub(crate) const PROVIDER_SOURCE: &str = r"^[a-z0-9-]+/[a-z0-9-]+$";
+
+/// The whole lab.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lab {
+    /// Short name of the lab; names the Compose projects' prefix and the
+    /// ArgoCD project when none is given.
+    #[schemars(regex(pattern = NAME))]
+    pub name: String,
+    /// The two DNS domains apps are exposed on.
+    pub domains: Domains,
+    /// SSH user Ansible logs in as, on every host that does not set its own.
+    #[schemars(regex(pattern = NAME))]
+    pub ssh_user: String,
+    /// The machines of the lab, keyed by inventory host name. The services a
+    /// host carries decide every Ansible group it belongs to.
+    pub hosts: BTreeMap<String, Host>,
+    /// The k3s cluster. Servers and agents are the hosts carrying
+    /// `'k3s_server` and `'k3s_agent`.
+    pub k3s: K3s,
+    /// Gitea, the source of truth for code, run with Compose on the host
+    /// carrying `'gitea`.
+    pub gitea: Gitea,
+    /// PostgreSQL, run with Compose on the host carrying `'postgres`.
+    pub postgres: Postgres,
+    /// The Gitea Actions runners, one per host carrying `'ci_runner`.
+    pub runner: Runner,
+    /// ArgoCD and its Image Updater.
+    pub argocd: ArgoCd,
+    /// The apps ArgoCD deploys, keyed by the `<app>` name everything
+    /// derives from (namespace, repository, roles, policies).
+    pub apps: BTreeMap<String, App>,
+    /// PostgreSQL databases, keyed by database name. Not only apps': any
+    /// service of the lab may own one.
+    pub databases: BTreeMap<String, Database>,
+    /// HashiCorp Vault: auth mounts, engines and the CI login.
+    pub vault: Vault,
+    /// OpenTofu: state backend, modules and pinned providers.
+    pub tofu: Tofu,
+    /// Longhorn, the cluster's block storage, and its off-site backups.
+    pub longhorn: Longhorn,
+    /// The scheduled backups of the `05_backup` playbook.
+    pub backups: Backups,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Domains {
+    /// Public domain (`<app>.<public>` for internet-facing ingresses).
+    #[schemars(regex(pattern = DOMAIN))]
+    pub public: String,
+    /// Internal domain (`<app>.<internal>`), also the step-ca PKI's domain.
+    #[schemars(regex(pattern = DOMAIN))]
+    pub internal: String,
+}
+
+/// One machine.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    /// IPv4 address Ansible reaches the host on.
+    #[schemars(regex(pattern = IPV4))]
+    pub address: String,
+    /// Overrides the lab's `ssh_user` for this host.
+    #[serde(default)]
+    #[schemars(regex(pattern = NAME))]
+    pub ssh_user: Option<String>,
+    /// What runs on this host.
+    pub services: Vec<Service>,
+}
+
+/// A service a host can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    /// A k3s server (control plane) node.
+    K3sServer,
+    /// A k3s agent (worker) node.
+    K3sAgent,
+    /// The PostgreSQL server (Compose, outside k3s). Exactly one host.
+    Postgres,
+    /// The Gitea server (Compose, outside k3s). Exactly one host.
+    Gitea,
+    /// A Pi-hole internal DNS resolver.
+    Pihole,
+    /// The step-ca primary. Exactly one host when step-ca is used.
+    StepCaPrimary,
+    /// A step-ca replica.
+    StepCaReplica,
+    /// A Gitea Actions runner (Compose).
+    CiRunner,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct K3s {
+    /// k3s release installed by k3s-ansible, e.g. `v1.34.3+k3s1`.
+    #[schemars(regex(pattern = K3S_VERSION))]
+    pub version: String,
+    /// Run every node on Docker (cri-dockerd) instead of containerd.
+    #[serde(default)]
+    pub docker: Option<bool>,
+    /// Packaged components the servers must not deploy, e.g. `traefik`.
+    #[serde(default)]
+    pub disable: Option<Vec<String>>,
+    /// Further `k3s server` arguments, passed verbatim.
+    #[serde(default)]
+    pub extra_server_args: Option<Vec<String>>,
+    /// Further `k3s agent` arguments, passed verbatim.
+    #[serde(default)]
+    pub extra_agent_args: Option<Vec<String>>,
+    /// Port of the Kubernetes API on the servers. Default 6443.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 65535))]
+    pub api_port: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Gitea {
+    /// Base URL of Gitea; app repositories are `<url>/<org>/<app>`.
+    #[schemars(regex(pattern = HTTPS_URL))]
+    pub url: String,
+    /// Organisation apps live in unless they name their own.
+    #[schemars(regex(pattern = NAME))]
+    pub default_org: String,
+    /// Gitea server image, with an explicit tag.
+    #[schemars(regex(pattern = IMAGE))]
+    pub image: String,
+    /// Port Gitea's web UI and API listen on, on its host. Default 3000.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 65535))]
+    pub http_port: Option<u32>,
+    /// Port Gitea's SSH server is published on, on its host. Default 2222.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 65535))]
+    pub ssh_port: Option<u32>,
+    /// Env file on the Gitea host holding its secrets
+    /// (`GITEA__database__PASSWD`). Named here, never inlined.
+    #[schemars(regex(pattern = ABS_PATH))]
+    pub env_file: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Postgres {
+    /// PostgreSQL server image, with an explicit tag.
+    #[schemars(regex(pattern = IMAGE))]
+    pub image: String,
+    /// Port PostgreSQL is published on. Default 5432.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<u32>,
+    /// Env file on the PostgreSQL host holding `POSTGRES_PASSWORD`.
+    #[schemars(regex(pattern = ABS_PATH))]
+    pub env_file: String,
+    /// Shared login role that holds every owner role with admin option.
+    /// Default `credentials_editor`.
+    #[serde(default)]
+    #[schemars(regex(pattern = NAME))]
+    pub credentials_editor: Option<String>,
+    /// Login role pgbouncer authenticates with to call `user_lookup()`.
+    /// Default `pgbouncer_auth`.
+    #[serde(default)]
+    #[schemars(regex(pattern = NAME))]
+    pub pgbouncer_auth: Option<String>,
+    /// The app whose namespace runs pgbouncer, the pooler that calls each
+    /// database's `user_lookup()` as `pgbouncer_auth`.
+    #[serde(default)]
+    pub pooler_app: Option<String>,
+    /// Database Gitea keeps its data in. Default `gitea`.
+    #[serde(default)]
+    #[schemars(regex(pattern = NAME))]
+    pub gitea_database: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Runner {
+    /// Runner image (`gitea/runner`), with an explicit tag.
+    #[schemars(regex(pattern = IMAGE))]
+    pub image: String,
+    /// Labels the runners register with, e.g. `ubuntu-latest:docker://node:20-bookworm`.
+    pub labels: Vec<String>,
+    /// Env file on each runner host holding `GITEA_RUNNER_REGISTRATION_TOKEN`.
+    #[schemars(regex(pattern = ABS_PATH))]
+    pub env_file: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArgoCd {
+    /// Host name ArgoCD (and its Image Updater) is reached on.
+    #[schemars(regex(pattern = DOMAIN))]
+    pub host: String,
+    /// ArgoCD project of every Application. Default `default`.
+    #[serde(default)]
+    #[schemars(regex(pattern = NAME))]
+    pub project: Option<String>,
+    /// Git revision every Application tracks. Default `HEAD`.
+    #[serde(default)]
+    pub target_revision: Option<String>,
+    /// How the Image Updater writes new digests back. Default `'argocd`.
+    #[serde(default)]
+    pub write_back: Option<WriteBack>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteBack {
+    /// Parameter overrides on the Application (no commit).
+    Argocd,
+    /// A commit to the app's repository.
+    Git,
+}
+
+/// One app deployed by ArgoCD.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    /// How the app keeps its state.
+    pub archetype: Archetype,
+    /// Gitea organisation of the app's repository. Default: `gitea.default_org`.
+    #[serde(default)]
+    #[schemars(regex(pattern = NAME))]
+    pub org: Option<String>,
+    /// Kubernetes namespace. Default: the app name.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Git repository ArgoCD deploys from. Default: `<gitea.url>/<org>/<app>`.
+    #[serde(default)]
+    #[schemars(regex(pattern = HTTPS_URL))]
+    pub repo_url: Option<String>,
+    /// Container image with an explicit tag. Default:
+    /// `<gitea host>/<org>/<app>:latest` (Gitea's registry).
+    #[serde(default)]
+    #[schemars(regex(pattern = IMAGE))]
+    pub image: Option<String>,
+    /// Let ArgoCD Image Updater follow the image with this strategy.
+    #[serde(default)]
+    pub image_updater: Option<UpdateStrategy>,
+    /// ArgoCD automated sync. Default: prune and self-heal on.
+    #[serde(default)]
+    pub sync: Option<Sync>,
+    /// Where the app is exposed: `'public` is `<app>.<domains.public>`,
+    /// `'internal` is `<app>.<domains.internal>`.
+    #[serde(default)]
+    pub ingress: Option<Vec<Exposure>>,
+    /// Port the app's container listens on. Default 8080.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<u32>,
+    /// Pod replicas. Default 1; a `'sqlite` app must have exactly 1.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 100))]
+    pub replicas: Option<u32>,
+    /// Database of a `'postgres` app. Default: the app name.
+    #[serde(default)]
+    pub database: Option<String>,
+    /// Size of a `'sqlite` app's Longhorn volume. Default `1Gi`.
+    #[serde(default)]
+    #[schemars(regex(pattern = QUANTITY))]
+    pub volume_size: Option<String>,
+    /// Whether the app reads Vault (Kubernetes auth role, KV policy, and
+    /// database credentials if it has a database). Default: on for
+    /// `'postgres` apps, off otherwise.
+    #[serde(default)]
+    pub vault: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Archetype {
+    /// State in its PostgreSQL database, credentials from Vault.
+    Postgres,
+    /// State in SQLite on a Longhorn ReadWriteOnce volume: one replica.
+    Sqlite,
+    /// No state of its own.
+    Stateless,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateStrategy {
+    /// Follow the digest of the image's (mutable) tag.
+    Digest,
+    /// Highest semantic version.
+    Semver,
+    /// Most recently built image.
+    NewestBuild,
+    /// Last tag in alphabetical order.
+    Alphabetical,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sync {
+    /// Delete resources no longer in the chart. Default true.
+    #[serde(default)]
+    pub prune: Option<bool>,
+    /// Revert changes made outside Git. Default true.
+    #[serde(default)]
+    pub self_heal: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Exposure {
+    /// `<app>.<domains.public>`, reachable from the internet.
+    Public,
+    /// `<app>.<domains.internal>`, reachable inside the lab.
+    Internal,
+}
+
+/// One PostgreSQL database.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// Non-login role owning the database. Default `<name>_role`.
+    #[serde(default)]
+    pub owner_role: Option<String>,
+    /// Issue dynamic credentials for it through Vault. Default true.
+    #[serde(default)]
+    pub vault: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Vault {
+    /// Vault's address, as apps and OpenTofu reach it.
+    #[schemars(regex(pattern = HTTPS_URL))]
+    pub address: String,
+    /// Kubernetes auth mount. Default `kubernetes`.
+    #[serde(default)]
+    #[schemars(regex(pattern = NAME))]
+    pub kubernetes_mount: Option<String>,
+    /// KV v2 secrets engine mount. Default `kvv2`.
+    #[serde(default)]
+    #[schemars(regex(pattern = NAME))]
+    pub kv_mount: Option<String>,
+    /// Database secrets engine mount. Default `postgres`.
+    #[serde(default)]
+    #[schemars(regex(pattern = NAME))]
+    pub database_mount: Option<String>,
+    /// Name of the PostgreSQL connection in the database engine. Default `postgres`.
+    #[serde(default)]
+    #[schemars(regex(pattern = NAME))]
+    pub database_connection: Option<String>,
+    /// Lifetime of dynamic database credentials, in seconds. Default 3600.
+    #[serde(default)]
+    #[schemars(range(min = 60, max = 31536000))]
+    pub database_ttl: Option<u32>,
+    /// How CI (and OpenTofu) log in: Gitea's OIDC tokens on a JWT mount.
+    pub ci_jwt: CiJwt,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CiJwt {
+    /// JWT auth mount, e.g. `gitea_jwt`.
+    #[schemars(regex(pattern = NAME))]
+    pub mount: String,
+    /// Role CI logs in as, e.g. `gitea_cicd`.
+    #[schemars(regex(pattern = NAME))]
+    pub role: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tofu {
+    /// GCS bucket holding every module's state.
+    #[schemars(regex(pattern = NAME))]
+    pub state_bucket: String,
+    /// Google Cloud project of the state and backup buckets.
+    pub gcp_project: String,
+    /// Region of the Google resources, e.g. `europe-west1`.
+    pub gcp_region: String,
+    /// Pinned providers, keyed by local name.
+    pub providers: BTreeMap<String, Provider>,
+    /// Modules, keyed by name. Each keeps its state under `<name>/main`
+    /// unless it sets `state_prefix`.
+    pub modules: BTreeMap<String, Module>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Provider {
+    /// Registry source, e.g. `go-gitea/gitea`.
+    #[schemars(regex(pattern = PROVIDER_SOURCE))]
+    pub source: String,
+    /// Version constraint, e.g. `0.6.0` or `~> 5`.
+    #[schemars(regex(pattern = VERSION_CONSTRAINT))]
+    pub version: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Module {
+    /// What the module declares: `'factory` (Gitea, Vault, cloud edge) or
+    /// `'postgres` (per-database PostgreSQL objects).
+    pub kind: ModuleKind,
+    /// State prefix in the bucket. Default `<name>/main`.
+    #[serde(default)]
+    pub state_prefix: Option<String>,
+    /// Local names of the providers (from `tofu.providers`) it pins.
+    pub providers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ModuleKind {
+    Factory,
+    Postgres,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Longhorn {
+    /// Storage class apps' volumes use. Default `longhorn`.
+    #[serde(default)]
+    #[schemars(regex(pattern = NAME))]
+    pub storage_class: Option<String>,
+    /// GCS bucket Longhorn backs volumes up to (through its S3 interop).
+    #[schemars(regex(pattern = NAME))]
+    pub backup_bucket: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Backups {
+    /// Directory on each host the backups land in.
+    #[schemars(regex(pattern = ABS_PATH))]
+    pub destination: String,
+    /// Host exporting `destination` over NFS to the other hosts (the
+    /// optional backup share of `02_setup`). None: each host keeps its own.
+    #[serde(default)]
+    pub nfs_host: Option<String>,
+    /// Dumps of every database on the PostgreSQL host.
+    #[serde(default)]
+    pub postgres: Option<BackupJob>,
+    /// `gitea dump` of the Gitea host.
+    #[serde(default)]
+    pub gitea: Option<BackupJob>,
+    /// Copies of the k3s persistent volumes.
+    #[serde(default)]
+    pub k3s_pvc: Option<BackupJob>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackupJob {
+    /// When it runs, as a five-field cron schedule (`minute hour day month weekday`).
+    #[schemars(regex(pattern = CRON))]
+    pub schedule: String,
+    /// How many days of backups are kept.
+    #[schemars(range(min = 1, max = 3650))]
+    pub keep_days: u32,
+}

@@ -1,0 +1,851 @@
+//! From the lab as written ([`crate::raw`]) to the validated model
+//! ([`crate::model`]): derives every name from its convention (or takes the
+//! override), applies defaults, and checks everything that spans more than
+//! one field: references, duplicates, placement, names that must be valid
+//! where they end up.
+//!
+//! Invariants: every problem found is collected, none stops the others
+//! (the user sees them all at once); each points at the value in the source
+//! that caused it; this module does no I/O and knows nothing of the source
+//! format (positions come from [`Loaded::span`]).
+
+use crate::diag::{Diagnostic, Span};
+use crate::load::{Loaded, pointer_segment};
+use crate::model::*;
+use crate::names;
+use crate::raw;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+/// Validates a lab. `source` names the lab file in generated headers.
+pub fn validate(loaded: &Loaded, raw: raw::Lab, source: &str) -> Result<Lab, Vec<Diagnostic>> {
+    let mut cx = Cx {
+        loaded,
+        diags: Vec::new(),
+    };
+    let lab = cx.lab(raw, source);
+    if cx.diags.is_empty() {
+        Ok(lab)
+    } else {
+        Err(cx.diags)
+    }
+}
+
+struct Cx<'a> {
+    loaded: &'a Loaded,
+    diags: Vec<Diagnostic>,
+}
+
+/// Builds a JSON pointer from path segments.
+fn ptr(segments: &[&str]) -> String {
+    segments
+        .iter()
+        .map(|s| format!("/{}", pointer_segment(s)))
+        .collect()
+}
+
+const SERVICE_NAMES: &[(Service, &str)] = &[
+    (Service::K3sServer, "k3s_server"),
+    (Service::K3sAgent, "k3s_agent"),
+    (Service::Postgres, "postgres"),
+    (Service::Gitea, "gitea"),
+    (Service::Pihole, "pihole"),
+    (Service::StepCaPrimary, "step_ca_primary"),
+    (Service::StepCaReplica, "step_ca_replica"),
+    (Service::CiRunner, "ci_runner"),
+];
+
+fn service_name(s: Service) -> &'static str {
+    SERVICE_NAMES
+        .iter()
+        .find(|(x, _)| *x == s)
+        .map(|(_, n)| *n)
+        .unwrap_or("?")
+}
+
+impl Cx<'_> {
+    fn span(&self, pointer: &str) -> Option<Span> {
+        self.loaded.span(pointer)
+    }
+
+    fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// Reports `name` (found at `pointer`) if `problem` says it is invalid as `what`.
+    fn check_name(&mut self, pointer: &str, name: &str, what: &str, problem: Option<String>) {
+        if let Some(problem) = problem {
+            let d = Diagnostic::error(format!("`{name}` can't be {what}: it {problem}"))
+                .at(self.span(pointer), format!("used as {what}"));
+            self.error(d);
+        }
+    }
+
+    fn lab(&mut self, raw: raw::Lab, source: &str) -> Lab {
+        let hosts = self.hosts(&raw);
+        let placement = self.placement(&hosts);
+        let k3s = self.k3s(&raw.k3s, &hosts, &placement);
+        let gitea = self.gitea(&raw, &placement);
+        let postgres = self.postgres(&raw, &hosts, &placement);
+        let databases = self.databases(&raw, &postgres, &gitea);
+        let apps = self.apps(&raw, &gitea, &databases);
+        let databases = link_databases(databases, &apps);
+        self.pooler(&raw, &apps);
+        let runner = Runner {
+            image: self.image(&ptr(&["runner", "image"]), &raw.runner.image),
+            labels: raw.runner.labels.clone(),
+            env_file: raw.runner.env_file.clone(),
+            hosts: placement
+                .get(&Service::CiRunner)
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let step_ca = self.step_ca(&placement, &raw.domains.internal);
+        let tofu = self.tofu(&raw.tofu);
+        let backups = self.backups(&raw.backups, &hosts);
+        let v = &raw.vault;
+        Lab {
+            source: source.to_string(),
+            name: raw.name.clone(),
+            domains: Domains {
+                public: raw.domains.public.clone(),
+                internal: raw.domains.internal.clone(),
+            },
+            hosts,
+            k3s,
+            gitea,
+            postgres,
+            runner,
+            argocd: ArgoCd {
+                host: raw.argocd.host.clone(),
+                project: raw
+                    .argocd
+                    .project
+                    .clone()
+                    .unwrap_or_else(|| "default".into()),
+                target_revision: raw
+                    .argocd
+                    .target_revision
+                    .clone()
+                    .unwrap_or_else(|| "HEAD".into()),
+                write_back: raw.argocd.write_back.unwrap_or(WriteBack::Argocd),
+            },
+            apps,
+            databases,
+            vault: Vault {
+                address: v.address.clone(),
+                kubernetes_mount: v
+                    .kubernetes_mount
+                    .clone()
+                    .unwrap_or_else(|| "kubernetes".into()),
+                kv_mount: v.kv_mount.clone().unwrap_or_else(|| "kvv2".into()),
+                database_mount: v
+                    .database_mount
+                    .clone()
+                    .unwrap_or_else(|| "postgres".into()),
+                database_connection: v
+                    .database_connection
+                    .clone()
+                    .unwrap_or_else(|| "postgres".into()),
+                database_ttl: v.database_ttl.unwrap_or(3600),
+                jwt_mount: v.ci_jwt.mount.clone(),
+                jwt_role: v.ci_jwt.role.clone(),
+            },
+            tofu,
+            longhorn: Longhorn {
+                storage_class: raw
+                    .longhorn
+                    .storage_class
+                    .clone()
+                    .unwrap_or_else(|| "longhorn".into()),
+                backup_bucket: raw.longhorn.backup_bucket.clone(),
+            },
+            backups,
+            step_ca,
+            pooler_app: raw.postgres.pooler_app.clone(),
+        }
+    }
+
+    fn hosts(&mut self, raw: &raw::Lab) -> BTreeMap<String, Host> {
+        let mut hosts = BTreeMap::new();
+        let mut by_address: BTreeMap<Ipv4Addr, &str> = BTreeMap::new();
+        for (name, h) in &raw.hosts {
+            let p = ptr(&["hosts", name]);
+            self.check_name(&p, name, "a host name", names::dns1123_label_problem(name));
+            let address: Ipv4Addr = match h.address.parse() {
+                Ok(a) => a,
+                Err(_) => {
+                    let d = Diagnostic::error(format!("invalid IPv4 address `{}`", h.address))
+                        .at(self.span(&format!("{p}/address")), "not an IPv4 address");
+                    self.error(d);
+                    Ipv4Addr::UNSPECIFIED
+                }
+            };
+            if let Some(first) = by_address.get(&address) {
+                let d = Diagnostic::error(format!(
+                    "hosts `{first}` and `{name}` have the same address {address}"
+                ))
+                .at(
+                    self.span(&format!("{p}/address")),
+                    "second use of this address",
+                )
+                .also(
+                    self.span(&ptr(&["hosts", first, "address"])),
+                    "first used here",
+                );
+                self.error(d);
+            } else {
+                by_address.insert(address, name);
+            }
+            let mut services = BTreeSet::new();
+            for (i, s) in h.services.iter().enumerate() {
+                let sp = format!("{p}/services/{i}");
+                if !services.insert(*s) {
+                    let d = Diagnostic::error(format!(
+                        "host `{name}` lists `'{}` twice",
+                        service_name(*s)
+                    ))
+                    .at(self.span(&sp), "listed again here");
+                    self.error(d);
+                }
+            }
+            for (a, b) in [
+                (Service::K3sServer, Service::K3sAgent),
+                (Service::StepCaPrimary, Service::StepCaReplica),
+            ] {
+                if services.contains(&a) && services.contains(&b) {
+                    let i = h
+                        .services
+                        .iter()
+                        .rposition(|s| *s == b || *s == a)
+                        .unwrap_or(0);
+                    let d = Diagnostic::error(format!(
+                        "host `{name}` can't carry both `'{}` and `'{}`",
+                        service_name(a),
+                        service_name(b)
+                    ))
+                    .at(
+                        self.span(&format!("{p}/services/{i}")),
+                        "conflicts with another service of this host",
+                    );
+                    self.error(d);
+                }
+            }
+            hosts.insert(
+                name.clone(),
+                Host {
+                    name: name.clone(),
+                    address,
+                    ssh_user: h.ssh_user.clone().unwrap_or_else(|| raw.ssh_user.clone()),
+                    services,
+                },
+            );
+        }
+        hosts
+    }
+
+    /// Which hosts carry each service, and the checks on how many may.
+    fn placement(&mut self, hosts: &BTreeMap<String, Host>) -> BTreeMap<Service, Vec<String>> {
+        let mut placed: BTreeMap<Service, Vec<String>> = BTreeMap::new();
+        for h in hosts.values() {
+            for s in &h.services {
+                placed.entry(*s).or_default().push(h.name.clone());
+            }
+        }
+        let replicas = placed.contains_key(&Service::StepCaReplica);
+        // (service, must exist, at most one)
+        let rules = [
+            (Service::K3sServer, true, false),
+            (Service::Postgres, true, true),
+            (Service::Gitea, true, true),
+            (Service::StepCaPrimary, replicas, true),
+        ];
+        for (service, required, single) in rules {
+            let on = placed.get(&service).cloned().unwrap_or_default();
+            let name = service_name(service);
+            if required && on.is_empty() {
+                let d = Diagnostic::error(format!("no host carries `'{name}`"))
+                    .at(
+                        self.span("/hosts"),
+                        format!("add `'{name}` to the services of one of these hosts"),
+                    )
+                    .note(match service {
+                        Service::StepCaPrimary => "step-ca replicas need a primary".to_string(),
+                        _ => format!("the lab needs exactly one `'{name}` host"),
+                    });
+                self.error(d);
+            }
+            if single && on.len() > 1 {
+                for extra in &on[1..] {
+                    let i = hosts[extra].services.iter().position(|s| *s == service);
+                    let at = self.service_span(extra, service);
+                    let _ = i;
+                    let d = Diagnostic::error(format!(
+                        "`'{name}` is placed on {} hosts ({}); it may run on one only",
+                        on.len(),
+                        on.join(", ")
+                    ))
+                    .at(at, "second placement")
+                    .also(self.service_span(&on[0], service), "first placement");
+                    self.error(d);
+                }
+            }
+        }
+        placed
+    }
+
+    /// The span of `service` in the services list of `host`.
+    fn service_span(&self, host: &str, service: Service) -> Option<Span> {
+        let base = ptr(&["hosts", host, "services"]);
+        let name = service_name(service);
+        (0..)
+            .map(|i| format!("{base}/{i}"))
+            .take_while(|p| self.loaded.spans.contains_key(p))
+            .find(|p| self.loaded.value.pointer(p).and_then(|v| v.as_str()) == Some(name))
+            .and_then(|p| self.span(&p))
+            .or_else(|| self.span(&base))
+    }
+
+    fn k3s(
+        &mut self,
+        raw: &raw::K3s,
+        hosts: &BTreeMap<String, Host>,
+        placed: &BTreeMap<Service, Vec<String>>,
+    ) -> K3s {
+        let servers = placed.get(&Service::K3sServer).cloned().unwrap_or_default();
+        let agents = placed.get(&Service::K3sAgent).cloned().unwrap_or_default();
+        let docker = raw.docker.unwrap_or(false);
+        let mut server_args = Vec::new();
+        let mut agent_args = Vec::new();
+        if docker {
+            // `--docker` is an agent flag that servers accept too; every node
+            // runs workloads, so both get it.
+            server_args.push("--docker".to_string());
+            agent_args.push("--docker".to_string());
+        }
+        for (i, component) in raw.disable.iter().flatten().enumerate() {
+            if component.is_empty() || component.contains(char::is_whitespace) {
+                let d = Diagnostic::error(format!("`{component}` is not a k3s component name")).at(
+                    self.span(&format!("/k3s/disable/{i}")),
+                    "expected one word, like `traefik`",
+                );
+                self.error(d);
+            }
+            server_args.push(format!("--disable {component}"));
+        }
+        server_args.extend(raw.extra_server_args.iter().flatten().cloned());
+        agent_args.extend(raw.extra_agent_args.iter().flatten().cloned());
+        let api_endpoint = servers
+            .first()
+            .and_then(|s| hosts.get(s))
+            .map(|h| h.address)
+            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        K3s {
+            version: raw.version.clone(),
+            servers,
+            agents,
+            api_port: port(raw.api_port, 6443),
+            api_endpoint,
+            server_args,
+            agent_args,
+        }
+    }
+
+    fn image(&mut self, pointer: &str, reference: &str) -> Image {
+        match reference.rsplit_once(':') {
+            Some((repo, tag)) if !repo.is_empty() && !tag.contains('/') => Image {
+                repository: repo.to_string(),
+                tag: tag.to_string(),
+            },
+            _ => {
+                let d = Diagnostic::error(format!("image `{reference}` has no tag"))
+                    .at(self.span(pointer), "expected `repository:tag`");
+                self.error(d);
+                Image {
+                    repository: reference.to_string(),
+                    tag: String::new(),
+                }
+            }
+        }
+    }
+
+    fn gitea(&mut self, raw: &raw::Lab, placed: &BTreeMap<Service, Vec<String>>) -> Gitea {
+        let g = &raw.gitea;
+        let domain = g
+            .url
+            .trim_start_matches("https://")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let database = raw
+            .postgres
+            .gitea_database
+            .clone()
+            .unwrap_or_else(|| "gitea".into());
+        self.check_name(
+            "/postgres/gitea_database",
+            &database,
+            "a SQL identifier",
+            names::sql_ident_problem(&database),
+        );
+        Gitea {
+            url: g.url.clone(),
+            domain,
+            default_org: g.default_org.clone(),
+            image: self.image("/gitea/image", &g.image),
+            http_port: port(g.http_port, 3000),
+            ssh_port: port(g.ssh_port, 2222),
+            env_file: g.env_file.clone(),
+            host: first(placed, Service::Gitea),
+            database,
+        }
+    }
+
+    fn postgres(
+        &mut self,
+        raw: &raw::Lab,
+        hosts: &BTreeMap<String, Host>,
+        placed: &BTreeMap<Service, Vec<String>>,
+    ) -> Postgres {
+        let p = &raw.postgres;
+        let host = first(placed, Service::Postgres);
+        let credentials_editor = p
+            .credentials_editor
+            .clone()
+            .unwrap_or_else(|| "credentials_editor".into());
+        let pgbouncer_auth = p
+            .pgbouncer_auth
+            .clone()
+            .unwrap_or_else(|| "pgbouncer_auth".into());
+        if credentials_editor == pgbouncer_auth {
+            let d = Diagnostic::error(format!(
+                "`credentials_editor` and `pgbouncer_auth` are both `{pgbouncer_auth}`; they must be different roles"
+            ))
+            .at(self.span("/postgres/pgbouncer_auth").or(self.span("/postgres")), "same role as credentials_editor");
+            self.error(d);
+        }
+        Postgres {
+            image: self.image("/postgres/image", &p.image),
+            port: port(p.port, 5432),
+            env_file: p.env_file.clone(),
+            address: hosts
+                .get(&host)
+                .map(|h| h.address)
+                .unwrap_or(Ipv4Addr::UNSPECIFIED),
+            host,
+            credentials_editor,
+            pgbouncer_auth,
+        }
+    }
+
+    fn databases(
+        &mut self,
+        raw: &raw::Lab,
+        postgres: &Postgres,
+        gitea: &Gitea,
+    ) -> BTreeMap<String, Database> {
+        let mut out = BTreeMap::new();
+        // Every role name the SQL and OpenTofu emitters create, to catch two
+        // names that are (or truncate to) the same role.
+        let mut roles: BTreeMap<String, String> = BTreeMap::new();
+        roles.insert(
+            postgres.credentials_editor.clone(),
+            "/postgres/credentials_editor".into(),
+        );
+        roles.insert(
+            postgres.pgbouncer_auth.clone(),
+            "/postgres/pgbouncer_auth".into(),
+        );
+        for (name, db) in &raw.databases {
+            let p = ptr(&["databases", name]);
+            self.check_name(&p, name, "a SQL identifier", names::sql_ident_problem(name));
+            self.check_name(&p, name, "a file name", names::file_name_problem(name));
+            self.check_name(
+                &p,
+                name,
+                "a Vault role name",
+                names::file_name_problem(name),
+            );
+            if *name == gitea.database {
+                let d = Diagnostic::error(format!(
+                    "database `{name}` is Gitea's own database; pick another name"
+                ))
+                .at(self.span(&p), "clashes with Gitea's database")
+                .note("Gitea's database is set by `postgres.gitea_database` (default `gitea`)");
+                self.error(d);
+            }
+            let (owner_role, owner_ptr) = match &db.owner_role {
+                Some(r) => (r.clone(), format!("{p}/owner_role")),
+                None => (names::owner_role(name), p.clone()),
+            };
+            self.check_name(
+                &owner_ptr,
+                &owner_role,
+                "a SQL identifier",
+                names::sql_ident_problem(&owner_role),
+            );
+            if let Some(first) = roles.get(&owner_role) {
+                let d = Diagnostic::error(format!("role `{owner_role}` would be created twice"))
+                    .at(self.span(&owner_ptr), "this role")
+                    .also(self.span(first), "is already this one");
+                self.error(d);
+            } else {
+                roles.insert(owner_role.clone(), owner_ptr);
+            }
+            out.insert(
+                name.clone(),
+                Database {
+                    name: name.clone(),
+                    owner_role,
+                    vault_role: db
+                        .vault
+                        .unwrap_or(true)
+                        .then(|| names::vault_database_role(name)),
+                    apps: BTreeSet::new(),
+                },
+            );
+        }
+        out
+    }
+
+    fn apps(
+        &mut self,
+        raw: &raw::Lab,
+        gitea: &Gitea,
+        databases: &BTreeMap<String, Database>,
+    ) -> BTreeMap<String, App> {
+        let mut out = BTreeMap::new();
+        let mut namespaces: BTreeMap<String, String> = BTreeMap::new();
+        for (name, a) in &raw.apps {
+            let p = ptr(&["apps", name]);
+            self.check_name(
+                &p,
+                name,
+                "an ArgoCD Application name",
+                names::dns1123_label_problem(name),
+            );
+            let namespace = match &a.namespace {
+                Some(ns) => {
+                    let np = format!("{p}/namespace");
+                    self.check_name(
+                        &np,
+                        ns,
+                        "a Kubernetes namespace",
+                        names::dns1123_label_problem(ns),
+                    );
+                    ns.clone()
+                }
+                None => names::namespace(name),
+            };
+            if let Some(other) = namespaces.insert(namespace.clone(), name.clone()) {
+                let d = Diagnostic::error(format!(
+                    "apps `{other}` and `{name}` both deploy to namespace `{namespace}`"
+                ))
+                .at(
+                    self.span(&format!("{p}/namespace")).or(self.span(&p)),
+                    "second app in this namespace",
+                )
+                .also(self.span(&ptr(&["apps", &other])), "first app");
+                self.error(d);
+            }
+            let org = a.org.clone().unwrap_or_else(|| gitea.default_org.clone());
+            let image = match &a.image {
+                Some(i) => self.image(&format!("{p}/image"), i),
+                None => {
+                    let (repository, tag) = names::image(&gitea.domain, &org, name);
+                    Image { repository, tag }
+                }
+            };
+            let database = match (a.archetype, &a.database) {
+                (Archetype::Postgres, db) => {
+                    let (db, at) = match db {
+                        Some(db) => (db.clone(), format!("{p}/database")),
+                        None => (name.clone(), format!("{p}/archetype")),
+                    };
+                    if !databases.contains_key(&db) {
+                        let known: Vec<String> = databases.keys().cloned().collect();
+                        let mut d = Diagnostic::error(format!(
+                            "app `{name}` needs database `{db}`, which the lab does not declare"
+                        ))
+                        .at(self.span(&at), "needs a database");
+                        if let Some(best) = crate::schema::closest(&db, &known) {
+                            d = d.note(format!("did you mean `{best}`?"));
+                        }
+                        d = d.note(format!(
+                            "declare it in `databases`; known databases: {}",
+                            known.join(", ")
+                        ));
+                        self.error(d);
+                    }
+                    Some(db)
+                }
+                (other, Some(_)) => {
+                    let d = Diagnostic::error(format!(
+                        "app `{name}` has a database but its archetype is `'{}`",
+                        archetype_name(other)
+                    ))
+                    .at(
+                        self.span(&format!("{p}/database")),
+                        "only `'postgres` apps have a database",
+                    );
+                    self.error(d);
+                    None
+                }
+                _ => None,
+            };
+            let replicas = a.replicas.unwrap_or(1);
+            if a.archetype == Archetype::Sqlite && replicas != 1 {
+                let d = Diagnostic::error(format!(
+                    "app `{name}` keeps SQLite on a ReadWriteOnce volume, so it runs exactly 1 replica, not {replicas}"
+                ))
+                .at(self.span(&format!("{p}/replicas")), "must be 1");
+                self.error(d);
+            }
+            if a.archetype != Archetype::Sqlite && a.volume_size.is_some() {
+                let d = Diagnostic::error(format!(
+                    "app `{name}` has a volume size but its archetype is `'{}`",
+                    archetype_name(a.archetype)
+                ))
+                .at(
+                    self.span(&format!("{p}/volume_size")),
+                    "only `'sqlite` apps have a volume",
+                );
+                self.error(d);
+            }
+            let mut ingress = BTreeMap::new();
+            for (i, e) in a.ingress.iter().flatten().enumerate() {
+                let domain = match e {
+                    Exposure::Public => &raw.domains.public,
+                    Exposure::Internal => &raw.domains.internal,
+                };
+                if ingress
+                    .insert(*e, names::ingress_host(name, domain))
+                    .is_some()
+                {
+                    let d = Diagnostic::error(format!("app `{name}` lists an ingress twice"))
+                        .at(self.span(&format!("{p}/ingress/{i}")), "listed again here");
+                    self.error(d);
+                }
+            }
+            let vault = a
+                .vault
+                .unwrap_or(a.archetype == Archetype::Postgres)
+                .then(|| AppVault {
+                    auth_role: names::vault_auth_role(name),
+                    service_account: names::service_account(name),
+                    policy: names::vault_policy(name),
+                    kv_path: names::kv_path(name),
+                    database_role: database
+                        .as_ref()
+                        .and_then(|db| databases.get(db))
+                        .and_then(|db| db.vault_role.clone()),
+                });
+            out.insert(
+                name.clone(),
+                App {
+                    name: name.clone(),
+                    org: org.clone(),
+                    namespace,
+                    repo_url: a
+                        .repo_url
+                        .clone()
+                        .unwrap_or_else(|| names::repo_url(&gitea.url, &org, name)),
+                    image,
+                    image_updater: a.image_updater,
+                    prune: a.sync.as_ref().and_then(|s| s.prune).unwrap_or(true),
+                    self_heal: a.sync.as_ref().and_then(|s| s.self_heal).unwrap_or(true),
+                    archetype: a.archetype,
+                    database,
+                    volume_size: (a.archetype == Archetype::Sqlite)
+                        .then(|| a.volume_size.clone().unwrap_or_else(|| "1Gi".into())),
+                    replicas,
+                    port: port(a.port, 8080),
+                    ingress,
+                    vault,
+                },
+            );
+        }
+        out
+    }
+
+    fn pooler(&mut self, raw: &raw::Lab, apps: &BTreeMap<String, App>) {
+        if let Some(app) = &raw.postgres.pooler_app {
+            if !apps.contains_key(app) {
+                self.unknown("/postgres/pooler_app", "app", app, apps.keys());
+            }
+        }
+    }
+
+    fn unknown<'k>(
+        &mut self,
+        pointer: &str,
+        what: &str,
+        name: &str,
+        known: impl Iterator<Item = &'k String>,
+    ) {
+        let known: Vec<String> = known.cloned().collect();
+        let mut d = Diagnostic::error(format!("unknown {what} `{name}`"))
+            .at(self.span(pointer), format!("no {what} with this name"));
+        if let Some(best) = crate::schema::closest(name, &known) {
+            d = d.note(format!("did you mean `{best}`?"));
+        }
+        d = d.note(format!("known {what}s: {}", known.join(", ")));
+        self.error(d);
+    }
+
+    fn step_ca(&mut self, placed: &BTreeMap<Service, Vec<String>>, domain: &str) -> Option<StepCa> {
+        let primary = placed.get(&Service::StepCaPrimary)?.first()?.clone();
+        Some(StepCa {
+            primary,
+            replicas: placed
+                .get(&Service::StepCaReplica)
+                .cloned()
+                .unwrap_or_default(),
+            domain: domain.to_string(),
+        })
+    }
+
+    fn tofu(&mut self, raw: &raw::Tofu) -> Tofu {
+        let mut modules = BTreeMap::new();
+        let mut kinds: BTreeMap<&str, &str> = BTreeMap::new();
+        for (name, m) in &raw.modules {
+            let p = ptr(&["tofu", "modules", name]);
+            self.check_name(&p, name, "a directory name", names::file_name_problem(name));
+            let kind = match m.kind {
+                ModuleKind::Factory => "factory",
+                ModuleKind::Postgres => "postgres",
+            };
+            if let Some(first) = kinds.insert(kind, name) {
+                let d = Diagnostic::error(format!(
+                    "modules `{first}` and `{name}` are both of kind `'{kind}`; the lab has one of each at most"
+                ))
+                .at(self.span(&format!("{p}/kind")), "second module of this kind");
+                self.error(d);
+            }
+            let mut providers = BTreeSet::new();
+            for (i, pr) in m.providers.iter().enumerate() {
+                if !raw.providers.contains_key(pr) {
+                    self.unknown(
+                        &format!("{p}/providers/{i}"),
+                        "provider",
+                        pr,
+                        raw.providers.keys(),
+                    );
+                }
+                providers.insert(pr.clone());
+            }
+            let required: &[&str] = match m.kind {
+                ModuleKind::Factory => &["hashicorp/vault", "go-gitea/gitea", "hashicorp/google"],
+                ModuleKind::Postgres => &["cyrilgdn/postgresql"],
+            };
+            for source in required {
+                let pinned = providers
+                    .iter()
+                    .filter_map(|p| raw.providers.get(p))
+                    .any(|p| p.source == *source);
+                if !pinned {
+                    let d = Diagnostic::error(format!(
+                        "module `{name}` declares resources of `{source}` but does not pin that provider"
+                    ))
+                    .at(self.span(&format!("{p}/providers")), "add the provider here")
+                    .note(format!("pin it in `tofu.providers` with source = \"{source}\""));
+                    self.error(d);
+                }
+            }
+            modules.insert(
+                name.clone(),
+                Module {
+                    name: name.clone(),
+                    kind: m.kind,
+                    state_prefix: m
+                        .state_prefix
+                        .clone()
+                        .unwrap_or_else(|| names::state_prefix(name)),
+                    providers,
+                },
+            );
+        }
+        Tofu {
+            state_bucket: raw.state_bucket.clone(),
+            gcp_project: raw.gcp_project.clone(),
+            gcp_region: raw.gcp_region.clone(),
+            providers: raw
+                .providers
+                .iter()
+                .map(|(k, p)| {
+                    (
+                        k.clone(),
+                        Provider {
+                            source: p.source.clone(),
+                            version: p.version.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            modules,
+        }
+    }
+
+    fn backups(&mut self, raw: &raw::Backups, hosts: &BTreeMap<String, Host>) -> Backups {
+        if let Some(h) = &raw.nfs_host {
+            if !hosts.contains_key(h) {
+                self.unknown("/backups/nfs_host", "host", h, hosts.keys());
+            }
+        }
+        let job = |j: &Option<raw::BackupJob>| {
+            j.as_ref().map(|j| {
+                let f: Vec<&str> = j.schedule.split(' ').collect();
+                let field = |i: usize| f.get(i).copied().unwrap_or("*").to_string();
+                BackupJob {
+                    minute: field(0),
+                    hour: field(1),
+                    day: field(2),
+                    month: field(3),
+                    weekday: field(4),
+                    keep_days: j.keep_days,
+                }
+            })
+        };
+        Backups {
+            destination: raw.destination.clone(),
+            nfs_host: raw.nfs_host.clone(),
+            postgres: job(&raw.postgres),
+            gitea: job(&raw.gitea),
+            k3s_pvc: job(&raw.k3s_pvc),
+        }
+    }
+}
+
+fn link_databases(
+    mut databases: BTreeMap<String, Database>,
+    apps: &BTreeMap<String, App>,
+) -> BTreeMap<String, Database> {
+    for app in apps.values() {
+        if let Some(db) = app.database.as_ref().and_then(|d| databases.get_mut(d)) {
+            db.apps.insert(app.name.clone());
+        }
+    }
+    databases
+}
+
+fn first(placed: &BTreeMap<Service, Vec<String>>, s: Service) -> String {
+    placed
+        .get(&s)
+        .and_then(|v| v.first())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A port the schema already range-checked (1..=65535).
+fn port(value: Option<u32>, default: u16) -> u16 {
+    value.and_then(|v| u16::try_from(v).ok()).unwrap_or(default)
+}
+
+fn archetype_name(a: Archetype) -> &'static str {
+    match a {
+        Archetype::Postgres => "postgres",
+        Archetype::Sqlite => "sqlite",
+        Archetype::Stateless => "stateless",
+    }
+}

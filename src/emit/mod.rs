@@ -11,7 +11,11 @@
 //! format's comment syntax.
 
 pub mod ansible;
+pub mod argocd;
+pub mod compose;
 pub mod hcl;
+pub mod sql;
+pub mod tofu;
 pub mod yaml;
 
 use crate::model::Lab;
@@ -32,10 +36,28 @@ pub struct Emitter {
 
 /// Every artifact family labc writes, in no particular order (the output is
 /// keyed by path).
-pub const EMITTERS: &[Emitter] = &[Emitter {
-    name: "ansible",
-    emit: ansible::emit,
-}];
+pub const EMITTERS: &[Emitter] = &[
+    Emitter {
+        name: "ansible",
+        emit: ansible::emit,
+    },
+    Emitter {
+        name: "argocd",
+        emit: argocd::emit,
+    },
+    Emitter {
+        name: "compose",
+        emit: compose::emit,
+    },
+    Emitter {
+        name: "sql",
+        emit: sql::emit,
+    },
+    Emitter {
+        name: "tofu",
+        emit: tofu::emit,
+    },
+];
 
 /// The first lines of every generated file, each prefixed with `comment`
 /// (e.g. `"#"` or `"--"`): who made it, from what, and not to edit it.

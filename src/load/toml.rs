@@ -31,8 +31,7 @@ pub(super) fn load(path: &Path) -> Result<Loaded, LoadError> {
         Ok(doc) => doc,
         Err(e) => {
             let span = e.span().map(|r| to_span(file, r));
-            let diag = Diagnostic::error(format!("invalid TOML: {}", e.message()))
-                .at(span, "the parser stopped here");
+            let diag = Diagnostic::error(format!("invalid TOML: {}", e.message())).at(span, "here");
             return Err(LoadError::Diagnostics(sources, vec![diag]));
         }
     };
@@ -42,9 +41,10 @@ pub(super) fn load(path: &Path) -> Result<Loaded, LoadError> {
         spans: BTreeMap::new(),
         diags: Vec::new(),
     };
-    walker
-        .spans
-        .insert(String::new(), to_span(file, doc.span()));
+    // The parser gives the document an empty span at its start; the record
+    // a missing field is reported on is the whole document.
+    let root = 0..text.trim_end().len();
+    walker.spans.insert(String::new(), to_span(file, root));
     let value = walker.table(doc.get_ref(), "");
     if walker.diags.is_empty() {
         Ok(Loaded {
@@ -138,5 +138,210 @@ impl Walker {
         self.diags
             .push(Diagnostic::error(message).at(Some(span), label));
         J::Null
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::path::PathBuf;
+
+    const LAB: &str = r#"name = "home"
+ports = [80, 70000]
+ratio = 1.5
+mask = 0xff
+
+[hosts.pi1]
+address = "192.168.1.201"
+role = "k3s_server"
+labels = ["a", "b"]
+
+[[backups]]
+path = "/srv"
+"#;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("lab.toml");
+        std::fs::write(&path, text).expect("lab");
+        (dir, path)
+    }
+
+    fn loaded(text: &str) -> Loaded {
+        let (_dir, path) = write(text);
+        match load(&path) {
+            Ok(l) => l,
+            Err(LoadError::Io(e) | LoadError::Rendered(e)) => panic!("{e}"),
+            Err(LoadError::Diagnostics(s, d)) => panic!("{}", crate::diag::render(&s, &d, false)),
+        }
+    }
+
+    fn diagnostics(text: &str) -> (Sources, Vec<Diagnostic>) {
+        let (_dir, path) = write(text);
+        match load(&path) {
+            Err(LoadError::Diagnostics(s, d)) => (s, d),
+            Err(LoadError::Io(e) | LoadError::Rendered(e)) => {
+                panic!("expected diagnostics, got {e}")
+            }
+            Ok(l) => panic!("expected an error, got {}", l.value),
+        }
+    }
+
+    fn slice<'a>(l: &'a Loaded, pointer: &str) -> &'a str {
+        let span = l
+            .spans
+            .get(pointer)
+            .unwrap_or_else(|| panic!("no span for {pointer}"));
+        l.sources.slice(*span)
+    }
+
+    fn assert_every_value_has_a_span(l: &Loaded, value: &J, pointer: &str) {
+        assert!(l.spans.contains_key(pointer), "no span for `{pointer}`");
+        match value {
+            J::Object(map) => {
+                for (k, v) in map {
+                    assert_every_value_has_a_span(
+                        l,
+                        v,
+                        &format!("{pointer}/{}", pointer_segment(k)),
+                    );
+                }
+            }
+            J::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    assert_every_value_has_a_span(l, v, &format!("{pointer}/{i}"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn parses_to_json_with_sorted_keys() {
+        let l = loaded(LAB);
+        assert_eq!(
+            l.value,
+            json!({
+                "backups": [{ "path": "/srv" }],
+                "hosts": { "pi1": {
+                    "address": "192.168.1.201",
+                    "labels": ["a", "b"],
+                    "role": "k3s_server",
+                } },
+                "mask": 255,
+                "name": "home",
+                "ports": [80, 70000],
+                "ratio": 1.5,
+            })
+        );
+        let keys: Vec<_> = l
+            .value
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["backups", "hosts", "mask", "name", "ports", "ratio"]);
+    }
+
+    #[test]
+    fn integers_stay_integers() {
+        let l = loaded(LAB);
+        assert_eq!(l.value["ports"][1].as_i64(), Some(70000));
+        assert!(l.value["ports"][1].is_i64());
+        assert!(l.value["ratio"].is_f64());
+        assert_eq!(
+            loaded("n = 18446744073709551615\n").value["n"].as_u64(),
+            Some(u64::MAX)
+        );
+    }
+
+    #[test]
+    fn leaf_spans_slice_to_the_literal() {
+        let l = loaded(LAB);
+        assert_eq!(slice(&l, "/hosts/pi1/address"), r#""192.168.1.201""#);
+        assert_eq!(
+            l.sources
+                .location(l.spans["/hosts/pi1/address"])
+                .rsplit_once("lab.toml:")
+                .map(|x| x.1),
+            Some("7:11")
+        );
+        assert_eq!(slice(&l, "/ports/1"), "70000");
+        assert_eq!(slice(&l, "/mask"), "0xff");
+        assert_eq!(slice(&l, "/backups/0/path"), r#""/srv""#);
+    }
+
+    #[test]
+    fn arrays_and_their_elements_have_spans() {
+        let l = loaded(LAB);
+        assert_eq!(slice(&l, "/hosts/pi1/labels"), r#"["a", "b"]"#);
+        assert_eq!(slice(&l, "/hosts/pi1/labels/0"), r#""a""#);
+        assert_eq!(slice(&l, "/hosts/pi1/labels/1"), r#""b""#);
+    }
+
+    #[test]
+    fn every_value_has_a_span_in_the_one_file() {
+        let l = loaded(LAB);
+        assert_every_value_has_a_span(&l, &l.value, "");
+        assert!(l.spans.values().all(|s| s.file == 0));
+    }
+
+    #[test]
+    fn root_spans_the_document() {
+        let l = loaded(LAB);
+        assert_eq!(slice(&l, ""), LAB.trim_end());
+    }
+
+    #[test]
+    fn escaped_keys_get_escaped_pointers() {
+        let l = loaded("[routes]\n\"a/b\" = 1\n\"c~d\" = 2\n");
+        assert_eq!(slice(&l, "/routes/a~1b"), "1");
+        assert_eq!(slice(&l, "/routes/c~0d"), "2");
+    }
+
+    #[test]
+    fn syntax_error_is_a_diagnostic_with_a_span() {
+        let (sources, diags) = diagnostics("name = \"home\"\nhosts = \n");
+        assert_eq!(diags.len(), 1);
+        let (span, _) = diags[0].primary.as_ref().expect("a position");
+        assert!(
+            sources.location(*span).ends_with("lab.toml:2:9"),
+            "{}",
+            sources.location(*span)
+        );
+        assert!(
+            diags[0].message.starts_with("invalid TOML"),
+            "{}",
+            diags[0].message
+        );
+    }
+
+    #[test]
+    fn dates_are_rejected_where_they_are() {
+        let (sources, diags) = diagnostics("name = \"home\"\nsince = 2024-01-01\n");
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].message, "dates are not part of a lab");
+        let (span, _) = diags[0].primary.as_ref().expect("a position");
+        assert_eq!(sources.slice(*span), "2024-01-01");
+    }
+
+    #[test]
+    fn nan_and_infinities_are_rejected() {
+        let (sources, diags) = diagnostics("a = nan\nb = -inf\nc = 1.5\n");
+        let spans: Vec<_> = diags
+            .iter()
+            .map(|d| d.primary.as_ref().map(|(s, _)| sources.slice(*s)))
+            .collect();
+        assert_eq!(spans, [Some("nan"), Some("-inf")]);
+    }
+
+    #[test]
+    fn unreadable_file_is_an_io_error_naming_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("nope.toml");
+        match load(&path) {
+            Err(LoadError::Io(msg)) => assert!(msg.contains(&path.display().to_string()), "{msg}"),
+            _ => panic!("expected an I/O error"),
+        }
     }
 }

@@ -1,0 +1,14 @@
+//! The one integration test binary: drives the `labc` binary over the
+//! repository's lab and the fixture labs in `tests/fixtures/`, and proves
+//! each artifact with its real consumer (tools installed by
+//! `tests/tools/install.sh`).
+
+mod ansible;
+mod argocd;
+mod cli;
+mod common;
+mod compose;
+mod errors;
+mod snapshots;
+mod sql;
+mod tofu;

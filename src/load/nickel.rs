@@ -10,6 +10,7 @@
 //!   value Nickel built without a position, e.g. in a stdlib function,
 //!   inherits its parent's span; spans into Nickel's stdlib are never used,
 //!   since no one can fix a lab there);
+//! - the lab file itself is file 0 of [`Loaded::sources`];
 //! - a value that only a contract default supplied points into the contract
 //!   file, which is then part of [`Loaded::sources`];
 //! - record keys come out in lexicographic order, as with `nickel export`
@@ -54,17 +55,31 @@ pub(super) fn load(path: &Path, color: bool) -> Result<Loaded, LoadError> {
         }
     };
 
+    // The lab file comes first, and is what a value with no position at all
+    // (say, a whole lab built by `std.record.map`) is attributed to. Nickel
+    // read the same file a moment ago; its copy is not reachable by path.
+    let mut sources = Sources::default();
+    let whole_lab = std::fs::read_to_string(path).ok().map(|text| {
+        let end = text.trim_end().len();
+        let file = sources.add(naming.given.display().to_string(), text);
+        Span {
+            file,
+            start: 0,
+            end,
+        }
+    });
+
     let files = program.files();
     let mut walker = Walker {
         files: &files,
         pos_table: program.pos_table(),
         naming: &naming,
         file_ids: HashMap::new(),
-        sources: Sources::default(),
+        sources,
         spans: BTreeMap::new(),
         diags: Vec::new(),
     };
-    let json = walker.walk(&value, String::new(), None);
+    let json = walker.walk(&value, String::new(), whole_lab);
     let Walker {
         sources,
         spans,
@@ -197,11 +212,14 @@ impl Walker<'_> {
             return Some(*file);
         }
         // The trait's accessors, not `Files`' own: those panic on a bad id.
-        let name = CsFiles::name(self.files, id).ok()?;
-        let text = CsFiles::source(self.files, id).ok()?;
-        let file = self
-            .sources
-            .add(self.naming.display(&name), text.to_owned());
+        let name = self.naming.display(&CsFiles::name(self.files, id).ok()?);
+        let file = match self.sources.find(&name) {
+            Some(file) => file,
+            None => {
+                let text = CsFiles::source(self.files, id).ok()?;
+                self.sources.add(name, text.to_owned())
+            }
+        };
         self.file_ids.insert(id, file);
         Some(file)
     }
@@ -277,7 +295,10 @@ impl Naming {
 fn render(files: &NickelFiles, err: NickelError, naming: &Naming, color: bool) -> String {
     // Diagnostics may add snippets to the files they refer to.
     let mut files = files.clone();
-    let diagnostics = err.into_diagnostics(&mut files);
+    let mut diagnostics = err.into_diagnostics(&mut files);
+    for d in &mut diagnostics {
+        point_at_extra_field(&files, d);
+    }
     let view = Renamed {
         files: &files,
         naming,
@@ -299,6 +320,72 @@ fn render(files: &NickelFiles, err: NickelError, naming: &Naming, color: bool) -
         }
     }
     String::from_utf8_lossy(buffer.as_slice()).into_owned() + &text
+}
+
+/// Nickel blames an unknown field on the whole record that holds it (the
+/// complaint of nickel#1459). The message names the field, so narrow the
+/// record's label to the field's own definition inside it, which is the line
+/// the user has to fix.
+fn point_at_extra_field(
+    files: &NickelFiles,
+    d: &mut codespan_reporting::diagnostic::Diagnostic<NickelFileId>,
+) {
+    let Some(field) = d
+        .message
+        .lines()
+        .chain(d.notes.iter().map(String::as_str))
+        .find_map(|l| l.trim().strip_prefix("extra field `"))
+        .and_then(|rest| rest.split('`').next())
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    for label in d.labels.iter_mut().rev() {
+        let Ok(source) = CsFiles::source(files, label.file_id) else {
+            continue;
+        };
+        let Some(text) = source.get(label.range.clone()) else {
+            continue;
+        };
+        if let Some(offset) = find_field_definition(text, &field) {
+            let start = label.range.start + offset;
+            label.range = start..start + field_token_len(&text[offset..], &field);
+            label.message = format!("`{field}` is not a field here");
+            // Nickel then suggests loosening the contract with `..`; labc's
+            // contracts are generated and closed on purpose.
+            d.notes
+                .retain(|n| !n.contains("record contract might also be too strict"));
+            return;
+        }
+    }
+}
+
+/// Byte offset of `name` where it is defined as a field in `text` (followed
+/// by `=` or `|`, not part of a longer identifier), quoted or not.
+fn find_field_definition(text: &str, name: &str) -> Option<usize> {
+    let quoted = format!("\"{name}\"");
+    for token in [quoted.as_str(), name] {
+        let mut from = 0;
+        while let Some(i) = text[from..].find(token) {
+            let at = from + i;
+            let before = text[..at].chars().next_back();
+            let after = text[at + token.len()..].trim_start().chars().next();
+            let ident = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '\'');
+            if !before.is_some_and(ident) && matches!(after, Some('=') | Some('|')) {
+                return Some(at);
+            }
+            from = at + token.len();
+        }
+    }
+    None
+}
+
+fn field_token_len(text: &str, name: &str) -> usize {
+    if text.starts_with('"') {
+        name.len() + 2
+    } else {
+        name.len()
+    }
 }
 
 /// Nickel's files, with the names [`Naming`] gives them.
@@ -529,6 +616,16 @@ mod tests {
     }
 
     #[test]
+    fn a_lab_built_by_the_stdlib_is_attributed_to_the_lab_file() {
+        let lab = "std.record.map (fun _k v => v) { a = [1], b = { c = 2 } }\n";
+        let (_dir, path, l) = loaded(lab);
+        assert_every_value_has_a_span(&l, &l.value, "");
+        assert_eq!(l.sources.find(&path.display().to_string()), Some(0));
+        assert_eq!(slice(&l, ""), lab.trim_end());
+        assert!(l.spans.values().all(|s| s.file == 0));
+    }
+
+    #[test]
     fn optional_field_without_value_is_absent() {
         let (_dir, _path, l) = loaded(LAB);
         assert!(l.value["hosts"]["pi2"].get("labels").is_none());
@@ -551,6 +648,7 @@ mod tests {
         let lab = path.display().to_string();
         let schema = dir.path().join("schemas/lab.ncl").display().to_string();
         let lab_id = l.sources.find(&lab).expect("lab.ncl in sources");
+        assert_eq!(lab_id, 0);
         let schema_id = l.sources.find(&schema).expect("schema in sources");
         let mut files: Vec<_> = l.spans.values().map(|s| s.file).collect();
         files.sort();

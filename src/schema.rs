@@ -47,6 +47,7 @@ pub fn json_schema() -> Value {
         .into_root_schema_for::<raw::Lab>();
     let mut value = serde_json::to_value(schema).unwrap_or(Value::Null);
     strip_null(&mut value);
+    unwrap_docs(&mut value);
     if let Value::Object(root) = &mut value {
         root.insert(
             "$comment".into(),
@@ -95,6 +96,25 @@ fn strip_null(value: &mut Value) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(strip_null),
+        _ => {}
+    }
+}
+
+/// Doc comments come with their source line breaks; editors reflow text,
+/// so keep paragraph breaks only.
+fn unwrap_docs(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(d)) = map.get_mut("description") {
+                *d = d
+                    .split("\n\n")
+                    .map(|p| p.split('\n').map(str::trim).collect::<Vec<_>>().join(" "))
+                    .collect::<Vec<_>>()
+                    .join("\n\n");
+            }
+            map.values_mut().for_each(unwrap_docs);
+        }
+        Value::Array(items) => items.iter_mut().for_each(unwrap_docs),
         _ => {}
     }
 }

@@ -163,6 +163,12 @@ pub struct AppVault {
     pub kv_path: String,
     /// Vault database role issuing the app's credentials, if it has a database.
     pub database_role: Option<String>,
+    /// `creds/<database_role>` in the database mount, with `database_role`.
+    pub database_creds_path: Option<String>,
+    /// Kubernetes Secret VSO writes the KV secret into.
+    pub kv_secret: String,
+    /// Kubernetes Secret VSO writes the database credentials into, with `database_role`.
+    pub database_secret: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -215,6 +221,8 @@ pub struct Module {
 pub struct Longhorn {
     pub storage_class: String,
     pub backup_bucket: String,
+    /// Longhorn's backup target URL for `backup_bucket` (S3 interop).
+    pub backup_target: String,
 }
 
 #[derive(Debug, Clone)]

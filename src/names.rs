@@ -62,9 +62,29 @@ pub fn state_prefix(module: &str) -> String {
     format!("{module}/main")
 }
 
-/// Longhorn's backup target for a GCS bucket, through GCS's S3 interop.
-pub fn longhorn_backup_target(bucket: &str) -> String {
-    format!("s3://{bucket}@us/")
+/// Longhorn's backup target for a GCS bucket, through GCS's S3 interop
+/// (`s3://<bucket>@<region>/`; the region is the lab's GCP region).
+pub fn longhorn_backup_target(bucket: &str, region: &str) -> String {
+    format!("s3://{bucket}@{region}/")
+}
+
+/// Kubernetes Secret the Vault Secrets Operator fills from an app's KV
+/// secret: `<app>-kv`. A DNS-1123 label plus a suffix is always a valid
+/// Secret name (a DNS-1123 subdomain, up to 253 characters).
+pub fn kv_secret(app: &str) -> String {
+    format!("{app}-kv")
+}
+
+/// Kubernetes Secret the Vault Secrets Operator fills with an app's dynamic
+/// database credentials: `<app>-db`. Valid for the same reason as [`kv_secret`].
+pub fn database_secret(app: &str) -> String {
+    format!("{app}-db")
+}
+
+/// Path, in the database secrets mount, that issues credentials for a Vault
+/// database role: `creds/<role>` (what a policy grants and VSO reads).
+pub fn vault_creds_path(database_role: &str) -> String {
+    format!("creds/{database_role}")
 }
 
 /// The SQL statements Vault runs to create a dynamic user for `owner_role`:

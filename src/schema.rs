@@ -182,7 +182,7 @@ fn describe(
         }
         K::Maximum { limit } | K::Minimum { limit } => {
             let (lo, hi) = bounds(schema, error.schema_path().as_str());
-            let mut d = Diagnostic::error(format!("{} `{field}` is out of range", show(instance)))
+            let mut d = Diagnostic::error(format!("`{field}` is out of range: {}", show(instance)))
                 .at(span, "out of range");
             d = match (lo, hi) {
                 (Some(lo), Some(hi)) => {

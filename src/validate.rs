@@ -72,11 +72,23 @@ impl Cx<'_> {
         self.diags.push(d);
     }
 
-    /// Reports `name` (found at `pointer`) if `problem` says it is invalid as `what`.
+    /// Reports `name` (found at `pointer`) if `problem` says it is invalid as
+    /// `what`. When `name` is, or derives from, the key at `pointer` (not a
+    /// value written there), the error points at the key.
     fn check_name(&mut self, pointer: &str, name: &str, what: &str, problem: Option<String>) {
         if let Some(problem) = problem {
+            let written = self
+                .loaded
+                .value
+                .pointer(pointer)
+                .is_some_and(|v| v.as_str() == Some(name));
+            let span = if !written {
+                self.loaded.key_span(pointer)
+            } else {
+                self.span(pointer)
+            };
             let d = Diagnostic::error(format!("`{name}` can't be {what}: it {problem}"))
-                .at(self.span(pointer), format!("used as {what}"));
+                .at(span, format!("used as {what}"));
             self.error(d);
         }
     }
@@ -103,6 +115,18 @@ impl Cx<'_> {
         let step_ca = self.step_ca(&placement, &raw.domains.internal);
         let tofu = self.tofu(&raw.tofu);
         let backups = self.backups(&raw.backups, &hosts);
+        // Both end up as Kubernetes object names (an AppProject, a
+        // StorageClass), which the lab's NAME pattern alone doesn't guarantee.
+        if let Some(project) = &raw.argocd.project {
+            let what = "an ArgoCD project name";
+            let problem = names::dns1123_label_problem(project);
+            self.check_name("/argocd/project", project, what, problem);
+        }
+        if let Some(class) = &raw.longhorn.storage_class {
+            let what = "a Kubernetes StorageClass name";
+            let problem = names::dns1123_label_problem(class);
+            self.check_name("/longhorn/storage_class", class, what, problem);
+        }
         let v = &raw.vault;
         Lab {
             source: source.to_string(),
@@ -159,6 +183,10 @@ impl Cx<'_> {
                     .clone()
                     .unwrap_or_else(|| "longhorn".into()),
                 backup_bucket: raw.longhorn.backup_bucket.clone(),
+                backup_target: names::longhorn_backup_target(
+                    &raw.longhorn.backup_bucket,
+                    &raw.tofu.gcp_region,
+                ),
             },
             backups,
             step_ca,
@@ -461,12 +489,6 @@ impl Cx<'_> {
             let p = ptr(&["databases", name]);
             self.check_name(&p, name, "a SQL identifier", names::sql_ident_problem(name));
             self.check_name(&p, name, "a file name", names::file_name_problem(name));
-            self.check_name(
-                &p,
-                name,
-                "a Vault role name",
-                names::file_name_problem(name),
-            );
             if *name == gitea.database {
                 let d = Diagnostic::error(format!(
                     "database `{name}` is Gitea's own database; pick another name"
@@ -631,15 +653,23 @@ impl Cx<'_> {
             let vault = a
                 .vault
                 .unwrap_or(a.archetype == Archetype::Postgres)
-                .then(|| AppVault {
-                    auth_role: names::vault_auth_role(name),
-                    service_account: names::service_account(name),
-                    policy: names::vault_policy(name),
-                    kv_path: names::kv_path(name),
-                    database_role: database
+                .then(|| {
+                    let database_role = database
                         .as_ref()
                         .and_then(|db| databases.get(db))
-                        .and_then(|db| db.vault_role.clone()),
+                        .and_then(|db| db.vault_role.clone());
+                    AppVault {
+                        auth_role: names::vault_auth_role(name),
+                        service_account: names::service_account(name),
+                        policy: names::vault_policy(name),
+                        kv_path: names::kv_path(name),
+                        database_creds_path: database_role.as_deref().map(names::vault_creds_path),
+                        kv_secret: names::kv_secret(name),
+                        database_secret: database_role
+                            .as_ref()
+                            .map(|_| names::database_secret(name)),
+                        database_role,
+                    }
                 });
             out.insert(
                 name.clone(),

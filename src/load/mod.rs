@@ -45,6 +45,66 @@ impl Loaded {
     }
 }
 
+impl Loaded {
+    /// The span of the key naming the value at `pointer` (`webapp` in
+    /// `webapp = {..}` or `[apps.webapp]`), or the value's span if the key
+    /// can't be found. Evaluation keeps positions of values, not of keys, so
+    /// the key is found in the source text: just before its value, or inside
+    /// the nearest record that has a position.
+    pub fn key_span(&self, pointer: &str) -> Option<Span> {
+        let key = pointer
+            .rsplit('/')
+            .next()?
+            .replace("~1", "/")
+            .replace("~0", "~");
+        let (parent, _) = pointer.rsplit_once('/')?;
+        let own = self.spans.get(pointer).copied();
+        // Nickel: `key = {..}` just before the value. TOML: `[a.key]`, the
+        // table's own span. Else: somewhere in the enclosing record.
+        let regions = [
+            own.map(|s| (Span { start: s.start.saturating_sub(256), end: s.start, ..s }, true)),
+            own.map(|s| (s, false)),
+            self.span(parent).map(|s| (s, false)),
+        ];
+        for (region, last) in regions.into_iter().flatten() {
+            let text = self.sources.slice(region);
+            let found = key_positions(text, &key);
+            if let Some(&(at, len)) = if last { found.last() } else { found.first() } {
+                return Some(Span {
+                    file: region.file,
+                    start: region.start + at,
+                    end: region.start + at + len,
+                });
+            }
+        }
+        self.span(pointer)
+    }
+}
+
+/// Where `key` is written as a key in `text`, in order: bare or quoted, not
+/// inside a longer name, followed by `=`, `|`, `.` or `]` (TOML headers).
+fn key_positions(text: &str, key: &str) -> Vec<(usize, usize)> {
+    let quoted = format!("\"{key}\"");
+    let ident = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '\'');
+    let mut found = Vec::new();
+    for token in [quoted.as_str(), key] {
+        for (at, _) in text.match_indices(token) {
+            let before = text[..at].chars().next_back();
+            let after = text[at + token.len()..]
+                .trim_start_matches([' ', '\t'])
+                .chars()
+                .next();
+            if !before.is_some_and(|c| ident(c) || c == '"')
+                && matches!(after, Some('=' | '|' | '.' | ']'))
+            {
+                found.push((at, token.len()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
 /// Why a lab file could not be loaded.
 pub enum LoadError {
     /// The file could not be read at all.

@@ -283,3 +283,96 @@ fn no_lab_file_is_a_clear_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no lab.ncl or lab.toml"));
 }
+
+/// Runs `git` in `dir`, asserting success.
+fn git(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let o = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.org")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.org")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git runs");
+    o
+}
+
+/// The real pre-commit framework, in a lab repository that uses this
+/// repository's `.pre-commit-hooks.yaml`: a commit with a stale generated/
+/// is refused, a current one goes through.
+#[test]
+fn pre_commit_hook_refuses_a_stale_generated_folder() {
+    let pre_commit = crate::common::tool("target/tools/venv/bin/pre-commit");
+    let scratch = tempfile::tempdir().unwrap();
+
+    // The hooks repository: this repository's hook definitions, committed.
+    let hooks = scratch.path().join("hooks");
+    fs::create_dir_all(&hooks).unwrap();
+    fs::copy(crate::common::root().join(".pre-commit-hooks.yaml"), hooks.join(".pre-commit-hooks.yaml")).unwrap();
+    assert!(git(&hooks, &["init", "-q", "-b", "main"]).status.success());
+    git(&hooks, &["add", "."]);
+    assert!(git(&hooks, &["commit", "-qm", "hooks"]).status.success());
+    let rev = stdout(&git(&hooks, &["rev-parse", "HEAD"])).trim().to_string();
+
+    // A lab repository using the hook, with labc on PATH.
+    let lab = Lab::reference();
+    lab.build();
+    let repo = lab.path();
+    fs::write(
+        repo.join(".pre-commit-config.yaml"),
+        format!(
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: labc-check-system\n",
+            hooks.display()
+        ),
+    )
+    .unwrap();
+    assert!(git(repo, &["init", "-q", "-b", "main"]).status.success());
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_labc")).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let pre_commit_home = scratch.path().join("pre-commit-home");
+    let run_commit = |msg: &str| {
+        std::process::Command::new("git")
+            .args(["commit", "-qm", msg])
+            .current_dir(repo)
+            .env("PATH", &path)
+            .env("PRE_COMMIT_HOME", &pre_commit_home)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.org")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.org")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap()
+    };
+    let o = std::process::Command::new(&pre_commit)
+        .args(["install"])
+        .current_dir(repo)
+        .env("PRE_COMMIT_HOME", &pre_commit_home)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Current generated/: the commit goes through.
+    git(repo, &["add", "."]);
+    let o = run_commit("lab");
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+
+    // The lab changes, generated/ does not: the commit is refused.
+    let text = fs::read_to_string(repo.join("lab.ncl")).unwrap();
+    fs::write(repo.join("lab.ncl"), text.replace("192.168.1.203", "192.168.1.204")).unwrap();
+    git(repo, &["add", "lab.ncl"]);
+    let o = run_commit("stale");
+    assert!(!o.status.success(), "a stale generated/ was committed");
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(all.contains("labc check"), "{all}");
+    assert!(all.contains("+      ansible_host: \"192.168.1.204\""), "{all}");
+
+    // After `labc build`, it goes through.
+    lab.build();
+    git(repo, &["add", "."]);
+    let o = run_commit("rebuilt");
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}

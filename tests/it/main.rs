@@ -9,6 +9,7 @@ mod cli;
 mod common;
 mod compose;
 mod errors;
+mod schema;
 mod snapshots;
 mod sql;
 mod tofu;

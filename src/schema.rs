@@ -86,10 +86,8 @@ fn strip_null(value: &mut Value) {
                     }
                 }
             }
-            if map.get("enum").is_some_and(|e| e.is_array()) {
-                if let Some(Value::Array(options)) = map.get_mut("enum") {
-                    options.retain(|o| !o.is_null());
-                }
+            if let Some(Value::Array(options)) = map.get_mut("enum") {
+                options.retain(|o| !o.is_null());
             }
             for v in map.values_mut() {
                 strip_null(v);
@@ -507,6 +505,16 @@ fn nickel_string(text: &str) -> String {
     format!("\"{escaped}\"")
 }
 
+/// The files of the schemas folder, by name.
+pub fn files() -> std::collections::BTreeMap<String, String> {
+    [
+        ("lab.schema.json".to_string(), json_schema_text()),
+        ("lab.ncl".to_string(), nickel_contracts()),
+    ]
+    .into_iter()
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,14 +533,4 @@ mod tests {
         assert!(!text.contains("\"null\""), "{text}");
         assert!(text.contains("\"additionalProperties\": false"));
     }
-}
-
-/// The files of the schemas folder, by name.
-pub fn files() -> std::collections::BTreeMap<String, String> {
-    [
-        ("lab.schema.json".to_string(), json_schema_text()),
-        ("lab.ncl".to_string(), nickel_contracts()),
-    ]
-    .into_iter()
-    .collect()
 }

@@ -200,6 +200,12 @@ impl Cx<'_> {
         for (name, h) in &raw.hosts {
             let p = ptr(&["hosts", name]);
             self.check_name(&p, name, "a host name", names::dns1123_label_problem(name));
+            self.check_name(
+                &p,
+                name,
+                "an Ansible host",
+                names::ansible_host_problem(name),
+            );
             let address: Ipv4Addr = match h.address.parse() {
                 Ok(a) => a,
                 Err(_) => {
@@ -446,6 +452,19 @@ impl Cx<'_> {
             .pgbouncer_auth
             .clone()
             .unwrap_or_else(|| "pgbouncer_auth".into());
+        for (field, role) in [
+            ("credentials_editor", &credentials_editor),
+            ("pgbouncer_auth", &pgbouncer_auth),
+        ] {
+            let at = format!("/postgres/{field}");
+            self.check_name(
+                &at,
+                role,
+                "a SQL identifier",
+                names::sql_ident_problem(role),
+            );
+            self.check_name(&at, role, "a role", names::sql_role_problem(role));
+        }
         if credentials_editor == pgbouncer_auth {
             let d = Diagnostic::error(format!(
                 "`credentials_editor` and `pgbouncer_auth` are both `{pgbouncer_auth}`; they must be different roles"
@@ -488,6 +507,12 @@ impl Cx<'_> {
         for (name, db) in &raw.databases {
             let p = ptr(&["databases", name]);
             self.check_name(&p, name, "a SQL identifier", names::sql_ident_problem(name));
+            self.check_name(
+                &p,
+                name,
+                "a lab database",
+                names::sql_database_problem(name),
+            );
             self.check_name(&p, name, "a file name", names::file_name_problem(name));
             if *name == gitea.database {
                 let d = Diagnostic::error(format!(
@@ -506,6 +531,12 @@ impl Cx<'_> {
                 &owner_role,
                 "a SQL identifier",
                 names::sql_ident_problem(&owner_role),
+            );
+            self.check_name(
+                &owner_ptr,
+                &owner_role,
+                "a role",
+                names::sql_role_problem(&owner_role),
             );
             if let Some(first) = roles.get(&owner_role) {
                 let d = Diagnostic::error(format!("role `{owner_role}` would be created twice"))
@@ -700,10 +731,10 @@ impl Cx<'_> {
     }
 
     fn pooler(&mut self, raw: &raw::Lab, apps: &BTreeMap<String, App>) {
-        if let Some(app) = &raw.postgres.pooler_app {
-            if !apps.contains_key(app) {
-                self.unknown("/postgres/pooler_app", "app", app, apps.keys());
-            }
+        if let Some(app) = &raw.postgres.pooler_app
+            && !apps.contains_key(app)
+        {
+            self.unknown("/postgres/pooler_app", "app", app, apps.keys());
         }
     }
 
@@ -818,10 +849,10 @@ impl Cx<'_> {
     }
 
     fn backups(&mut self, raw: &raw::Backups, hosts: &BTreeMap<String, Host>) -> Backups {
-        if let Some(h) = &raw.nfs_host {
-            if !hosts.contains_key(h) {
-                self.unknown("/backups/nfs_host", "host", h, hosts.keys());
-            }
+        if let Some(h) = &raw.nfs_host
+            && !hosts.contains_key(h)
+        {
+            self.unknown("/backups/nfs_host", "host", h, hosts.keys());
         }
         let job = |j: &Option<raw::BackupJob>| {
             j.as_ref().map(|j| {

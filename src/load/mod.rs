@@ -62,7 +62,16 @@ impl Loaded {
         // Nickel: `key = {..}` just before the value. TOML: `[a.key]`, the
         // table's own span. Else: somewhere in the enclosing record.
         let regions = [
-            own.map(|s| (Span { start: s.start.saturating_sub(256), end: s.start, ..s }, true)),
+            own.map(|s| {
+                (
+                    Span {
+                        start: s.start.saturating_sub(256),
+                        end: s.start,
+                        ..s
+                    },
+                    true,
+                )
+            }),
             own.map(|s| (s, false)),
             self.span(parent).map(|s| (s, false)),
         ];

@@ -135,7 +135,10 @@ pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<String, String> {
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
-    for e in walkdir::WalkDir::new(from).into_iter().filter_map(Result::ok) {
+    for e in walkdir::WalkDir::new(from)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
         let rel = e.path().strip_prefix(from).unwrap();
         let dest = to.join(rel);
         if e.file_type().is_dir() {

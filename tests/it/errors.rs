@@ -8,29 +8,167 @@ use crate::common::{Lab, read_tree, stderr};
 /// (case, file, the text to find, its replacement, the text of the line the
 /// error must point at). Each replaces exactly one occurrence.
 const CASES: &[(&str, &str, &str, &str, &str)] = &[
-    ("syntax", "lab.ncl", "    version = \"v1.34.3+k3s1\",", "    version = \"v1.34.3+k3s1\"", "    docker = true,"),
-    ("contract_type", "lab.ncl", "docker = true,", "docker = \"yes\",", "docker = \"yes\","),
-    ("missing_field", "lab.ncl", "    version = \"v1.34.3+k3s1\",\n", "", "  k3s = {"),
-    ("unknown_field", "lab.ncl", "address = \"192.168.1.203\"", "adress = \"192.168.1.203\"", "adress = "),
-    ("out_of_range", "lab.ncl", "    docker = true,", "    docker = true,\n    api_port = 70000,", "api_port = 70000"),
-    ("bad_pattern", "lab.ncl", "address = \"192.168.1.203\"", "address = \"192.168.1.300\"", "192.168.1.300"),
-    ("unknown_host", "lab.ncl", "nfs_host = \"pi2\"", "nfs_host = \"pi9\"", "nfs_host = \"pi9\""),
-    ("unknown_app", "lab.ncl", "pooler_app = \"tools\"", "pooler_app = \"tool\"", "pooler_app = \"tool\""),
-    ("unknown_database", "lab.ncl", "      archetype = 'postgres,\n      image_updater = 'digest,", "      archetype = 'postgres,\n      database = \"webap\",\n      image_updater = 'digest,", "database = \"webap\""),
-    ("unknown_provider", "lab.ncl", "providers = [\"postgresql\"]", "providers = [\"postgres\"]", "providers = [\"postgres\"]"),
-    ("duplicate_address", "lab.ncl", "address = \"192.168.1.203\"", "address = \"192.168.1.202\"", "address = \"192.168.1.202\",\n      services = ['k3s_agent, 'pihole"),
-    ("duplicate_host", "lab.ncl", "    pi3 = {", "    pi1 = { address = \"192.168.1.204\", services = ['pihole] },\n    pi3 = {", "pi1 = { address = \"192.168.1.204\""),
-    ("invalid_k8s_name", "lab.ncl", "    cms = {", "    Cms_Site = {", "Cms_Site = {"),
-    ("invalid_sql_ident", "lab.ncl", "    plausible = {},", "    plausible_analytics_for_the_public_websites_of_the_arcodange_lab = {},", "plausible_analytics_for"),
-    ("invalid_file_name", "lab.ncl", "    plausible = {},", "    \"plausible.old/v1\" = {},", "plausible.old/v1"),
-    ("service_on_no_host", "lab.ncl", "['k3s_agent, 'postgres, 'gitea, 'step_ca_replica]", "['k3s_agent, 'gitea, 'step_ca_replica]", "  hosts = {"),
-    ("service_on_too_many_hosts", "lab.ncl", "['k3s_agent, 'pihole, 'step_ca_replica, 'ci_runner]", "['k3s_agent, 'pihole, 'step_ca_replica, 'ci_runner, 'gitea]", "'ci_runner, 'gitea]"),
-    ("archetype_needs_database", "lab.ncl", "    erp = {},\n", "", "      archetype = 'postgres,\n      ingress = ['internal],"),
-    ("sqlite_replicas", "lab.ncl", "      archetype = 'sqlite,", "      archetype = 'sqlite,\n      replicas = 2,", "replicas = 2"),
-    ("toml_syntax", "lab.toml", "ssh_user = \"pi\"", "ssh_user = \"pi", "ssh_user = \"pi"),
-    ("toml_unknown_field", "lab.toml", "address = \"192.168.1.203\"", "adress = \"192.168.1.203\"", "adress = "),
-    ("toml_out_of_range", "lab.toml", "docker = true", "docker = true\napi_port = 70000", "api_port = 70000"),
-    ("toml_unknown_host", "lab.toml", "nfs_host = \"pi2\"", "nfs_host = \"pi9\"", "nfs_host = \"pi9\""),
+    (
+        "syntax",
+        "lab.ncl",
+        "    version = \"v1.34.3+k3s1\",",
+        "    version = \"v1.34.3+k3s1\"",
+        "    docker = true,",
+    ),
+    (
+        "contract_type",
+        "lab.ncl",
+        "docker = true,",
+        "docker = \"yes\",",
+        "docker = \"yes\",",
+    ),
+    (
+        "missing_field",
+        "lab.ncl",
+        "    version = \"v1.34.3+k3s1\",\n",
+        "",
+        "  k3s = {",
+    ),
+    (
+        "unknown_field",
+        "lab.ncl",
+        "address = \"192.168.1.203\"",
+        "adress = \"192.168.1.203\"",
+        "adress = ",
+    ),
+    (
+        "out_of_range",
+        "lab.ncl",
+        "    docker = true,",
+        "    docker = true,\n    api_port = 70000,",
+        "api_port = 70000",
+    ),
+    (
+        "bad_pattern",
+        "lab.ncl",
+        "address = \"192.168.1.203\"",
+        "address = \"192.168.1.300\"",
+        "192.168.1.300",
+    ),
+    (
+        "unknown_host",
+        "lab.ncl",
+        "nfs_host = \"pi2\"",
+        "nfs_host = \"pi9\"",
+        "nfs_host = \"pi9\"",
+    ),
+    (
+        "unknown_app",
+        "lab.ncl",
+        "pooler_app = \"tools\"",
+        "pooler_app = \"tool\"",
+        "pooler_app = \"tool\"",
+    ),
+    (
+        "unknown_database",
+        "lab.ncl",
+        "      archetype = 'postgres,\n      image_updater = 'digest,",
+        "      archetype = 'postgres,\n      database = \"webap\",\n      image_updater = 'digest,",
+        "database = \"webap\"",
+    ),
+    (
+        "unknown_provider",
+        "lab.ncl",
+        "providers = [\"postgresql\"]",
+        "providers = [\"postgres\"]",
+        "providers = [\"postgres\"]",
+    ),
+    (
+        "duplicate_address",
+        "lab.ncl",
+        "address = \"192.168.1.203\"",
+        "address = \"192.168.1.202\"",
+        "address = \"192.168.1.202\",\n      services = ['k3s_agent, 'pihole",
+    ),
+    (
+        "duplicate_host",
+        "lab.ncl",
+        "    pi3 = {",
+        "    pi1 = { address = \"192.168.1.204\", services = ['pihole] },\n    pi3 = {",
+        "pi1 = { address = \"192.168.1.204\"",
+    ),
+    (
+        "invalid_k8s_name",
+        "lab.ncl",
+        "    cms = {",
+        "    Cms_Site = {",
+        "Cms_Site = {",
+    ),
+    (
+        "invalid_sql_ident",
+        "lab.ncl",
+        "    plausible = {},",
+        "    plausible_analytics_for_the_public_websites_of_the_arcodange_lab = {},",
+        "plausible_analytics_for",
+    ),
+    (
+        "invalid_file_name",
+        "lab.ncl",
+        "    plausible = {},",
+        "    \"plausible.old/v1\" = {},",
+        "plausible.old/v1",
+    ),
+    (
+        "service_on_no_host",
+        "lab.ncl",
+        "['k3s_agent, 'postgres, 'gitea, 'step_ca_replica]",
+        "['k3s_agent, 'gitea, 'step_ca_replica]",
+        "  hosts = {",
+    ),
+    (
+        "service_on_too_many_hosts",
+        "lab.ncl",
+        "['k3s_agent, 'pihole, 'step_ca_replica, 'ci_runner]",
+        "['k3s_agent, 'pihole, 'step_ca_replica, 'ci_runner, 'gitea]",
+        "'ci_runner, 'gitea]",
+    ),
+    (
+        "archetype_needs_database",
+        "lab.ncl",
+        "    erp = {},\n",
+        "",
+        "      archetype = 'postgres,\n      ingress = ['internal],",
+    ),
+    (
+        "sqlite_replicas",
+        "lab.ncl",
+        "      archetype = 'sqlite,",
+        "      archetype = 'sqlite,\n      replicas = 2,",
+        "replicas = 2",
+    ),
+    (
+        "toml_syntax",
+        "lab.toml",
+        "ssh_user = \"pi\"",
+        "ssh_user = \"pi",
+        "ssh_user = \"pi",
+    ),
+    (
+        "toml_unknown_field",
+        "lab.toml",
+        "address = \"192.168.1.203\"",
+        "adress = \"192.168.1.203\"",
+        "adress = ",
+    ),
+    (
+        "toml_out_of_range",
+        "lab.toml",
+        "docker = true",
+        "docker = true\napi_port = 70000",
+        "api_port = 70000",
+    ),
+    (
+        "toml_unknown_host",
+        "lab.toml",
+        "nfs_host = \"pi2\"",
+        "nfs_host = \"pi9\"",
+        "nfs_host = \"pi9\"",
+    ),
 ];
 
 fn base(file: &str) -> Lab {
@@ -49,11 +187,17 @@ fn every_error_class_points_at_its_line_and_writes_nothing() {
         let before = read_tree(&lab.generated());
         let path = lab.path().join(file);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text.matches(find).count(), 1, "{case}: `{find}` must occur once");
+        assert_eq!(
+            text.matches(find).count(),
+            1,
+            "{case}: `{find}` must occur once"
+        );
         let broken = text.replacen(find, replace, 1);
         std::fs::write(&path, &broken).unwrap();
         // The line (1-based) the error must point at: where `expect_line` starts.
-        let at = broken.find(expect_line).unwrap_or_else(|| panic!("{case}: `{expect_line}` not in broken lab"));
+        let at = broken
+            .find(expect_line)
+            .unwrap_or_else(|| panic!("{case}: `{expect_line}` not in broken lab"));
         let line = broken[..at].matches('\n').count() + 1;
 
         let o = lab.run(&["build"]);

@@ -15,12 +15,16 @@ use std::path::Path;
 fn committed_schemas_are_what_labc_generates() {
     for (name, text) in labc::schema::files() {
         let committed = std::fs::read_to_string(root().join("schemas").join(&name)).unwrap();
-        assert_eq!(committed, text, "schemas/{name} is stale: run `labc schema`");
+        assert_eq!(
+            committed, text,
+            "schemas/{name} is stale: run `labc schema`"
+        );
     }
 }
 
 fn schema() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(root().join("schemas/lab.schema.json")).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(root().join("schemas/lab.schema.json")).unwrap())
+        .unwrap()
 }
 
 fn resolve<'a>(schema: &'a Value, node: &'a Value) -> (&'a Value, Option<String>) {
@@ -49,7 +53,10 @@ fn every_record_has_the_same_fields_in_both_schemas() {
     let s = schema();
     let mut defs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let props = |node: &Value| -> BTreeSet<String> {
-        node.get("properties").and_then(Value::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default()
+        node.get("properties")
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
     };
     defs.insert("Lab".into(), props(&s));
     for (name, def) in s["$defs"].as_object().unwrap() {
@@ -63,7 +70,10 @@ fn every_record_has_the_same_fields_in_both_schemas() {
         .keys()
         .map(|d| format!("{d} = std.record.fields_with_opts s.{d}"))
         .collect();
-    let probe = format!("let s = import \"schemas/lab.ncl\" in {{ {} }}", fields.join(", "));
+    let probe = format!(
+        "let s = import \"schemas/lab.ncl\" in {{ {} }}",
+        fields.join(", ")
+    );
     let nickel = nickel_accepts(dir.path(), &probe).expect("contracts evaluate");
     for (def, json_fields) in &defs {
         let ncl: BTreeSet<String> = nickel[def]
@@ -72,10 +82,17 @@ fn every_record_has_the_same_fields_in_both_schemas() {
             .iter()
             .map(|v| v.as_str().unwrap().to_string())
             .collect();
-        assert_eq!(json_fields, &ncl, "record `{def}`: JSON Schema vs Nickel contract fields");
+        assert_eq!(
+            json_fields, &ncl,
+            "record `{def}`: JSON Schema vs Nickel contract fields"
+        );
     }
     // And the Rust types deny what neither schema lists.
-    assert_eq!(defs["Lab"].len(), 15, "update this test when the lab gains a section");
+    assert_eq!(
+        defs["Lab"].len(),
+        15,
+        "update this test when the lab gains a section"
+    );
 }
 
 /// A JSON value as Nickel source, with enum strings as tags where the
@@ -92,14 +109,25 @@ fn to_nickel(schema: &Value, node: &Value, v: &Value) -> String {
                         .and_then(|p| p.get(k))
                         .or_else(|| node.get("additionalProperties").filter(|a| a.is_object()))
                         .unwrap_or(&Value::Null);
-                    format!("{} = {}", serde_json::to_string(k).unwrap(), to_nickel(schema, child, x))
+                    format!(
+                        "{} = {}",
+                        serde_json::to_string(k).unwrap(),
+                        to_nickel(schema, child, x)
+                    )
                 })
                 .collect();
             format!("{{ {} }}", fields.join(", "))
         }
         Value::Array(items) => {
             let item = node.get("items").unwrap_or(&Value::Null);
-            format!("[{}]", items.iter().map(|x| to_nickel(schema, item, x)).collect::<Vec<_>>().join(", "))
+            format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(|x| to_nickel(schema, item, x))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
         Value::String(s) if is_enum(node) => format!("'{s}"),
         Value::String(s) => serde_json::to_string(s).unwrap().replace("%{", "\\%{"),
@@ -108,11 +136,21 @@ fn to_nickel(schema: &Value, node: &Value, v: &Value) -> String {
 }
 
 fn is_enum(node: &Value) -> bool {
-    node.get("enum").is_some() || node.get("oneOf").is_some_and(|o| o.as_array().is_some_and(|a| a.iter().all(|x| x.get("const").is_some())))
+    node.get("enum").is_some()
+        || node.get("oneOf").is_some_and(|o| {
+            o.as_array()
+                .is_some_and(|a| a.iter().all(|x| x.get("const").is_some()))
+        })
 }
 
 /// Every (pointer, schema node) in a lab value, for the fields the lab sets.
-fn leaves(schema: &Value, node: &Value, v: &Value, ptr: String, out: &mut Vec<(String, Value, bool)>) {
+fn leaves(
+    schema: &Value,
+    node: &Value,
+    v: &Value,
+    ptr: String,
+    out: &mut Vec<(String, Value, bool)>,
+) {
     let (node, _) = resolve(schema, node);
     match v {
         Value::Object(m) => {
@@ -125,7 +163,13 @@ fn leaves(schema: &Value, node: &Value, v: &Value, ptr: String, out: &mut Vec<(S
                     .or_else(|| node.get("additionalProperties").filter(|a| a.is_object()))
                     .cloned()
                     .unwrap_or(Value::Null);
-                leaves(schema, &child, x, format!("{ptr}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+                leaves(
+                    schema,
+                    &child,
+                    x,
+                    format!("{ptr}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
             }
         }
         Value::Array(items) => {
@@ -194,7 +238,10 @@ fn both_schemas_reject_and_accept_the_same_values() {
     let mut disagreements = Vec::new();
     let mut probes = 0;
     for lab in [Lab::reference(), Lab::fixture("big-cluster")] {
-        let base = labc::load::load(&lab.path().join(&lab.file), false).ok().expect("lab loads").value;
+        let base = labc::load::load(&lab.path().join(&lab.file), false)
+            .ok()
+            .expect("lab loads")
+            .value;
         assert!(validator.is_valid(&base));
         let mut points = Vec::new();
         leaves(&s, &s, &base, String::new(), &mut points);
@@ -202,7 +249,10 @@ fn both_schemas_reject_and_accept_the_same_values() {
             let mut cases: Vec<(Value, bool)> = Vec::new();
             if record {
                 let mut extra = base.pointer(&ptr).unwrap().clone();
-                extra.as_object_mut().unwrap().insert("colour".into(), json!("x"));
+                extra
+                    .as_object_mut()
+                    .unwrap()
+                    .insert("colour".into(), json!("x"));
                 cases.push((extra, false));
             }
             let (wrong, right) = mutations(&node);
@@ -212,16 +262,30 @@ fn both_schemas_reject_and_accept_the_same_values() {
                 let mut mutated = base.clone();
                 set(&mut mutated, &ptr, value.clone());
                 let json_ok = validator.is_valid(&mutated);
-                let ncl_ok = nickel_accepts(dir.path(), &format!("{header}{} | Lab\n", to_nickel(&s, &s, &mutated))).is_ok();
+                let ncl_ok = nickel_accepts(
+                    dir.path(),
+                    &format!("{header}{} | Lab\n", to_nickel(&s, &s, &mutated)),
+                )
+                .is_ok();
                 probes += 1;
                 if json_ok != ok || ncl_ok != ok {
-                    disagreements.push(format!("{ptr} = {value}: expected {}, JSON Schema {}, Nickel {}", verdict(ok), verdict(json_ok), verdict(ncl_ok)));
+                    disagreements.push(format!(
+                        "{ptr} = {value}: expected {}, JSON Schema {}, Nickel {}",
+                        verdict(ok),
+                        verdict(json_ok),
+                        verdict(ncl_ok)
+                    ));
                 }
             }
         }
     }
     assert!(probes > 200, "only {probes} probes");
-    assert!(disagreements.is_empty(), "{} disagreements:\n{}", disagreements.len(), disagreements.join("\n"));
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
 }
 
 fn verdict(ok: bool) -> &'static str {

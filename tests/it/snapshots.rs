@@ -31,7 +31,10 @@ fn big_cluster_fixture() {
 #[test]
 fn snapshots_match_the_generated_file_sets() {
     let dir = crate::common::root().join("tests/it/snapshots/generated");
-    for (name, lab) in [("reference", Lab::reference()), ("big-cluster", Lab::fixture("big-cluster"))] {
+    for (name, lab) in [
+        ("reference", Lab::reference()),
+        ("big-cluster", Lab::fixture("big-cluster")),
+    ] {
         lab.build();
         let mut expected: Vec<String> = lab
             .files()
@@ -48,6 +51,9 @@ fn snapshots_match_the_generated_file_sets() {
             })
             .unwrap_or_default();
         actual.sort();
-        assert_eq!(expected, actual, "stale or missing snapshots for {name}: run `cargo insta test --accept` and delete the stale ones");
+        assert_eq!(
+            expected, actual,
+            "stale or missing snapshots for {name}: run `cargo insta test --accept` and delete the stale ones"
+        );
     }
 }

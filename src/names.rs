@@ -161,8 +161,50 @@ pub fn sql_ident_problem(name: &str) -> Option<String> {
     if name.contains('\0') {
         return Some("contains a NUL byte".into());
     }
+    // Names also appear in SQL comments and psql meta-commands, which end at
+    // a line break.
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Some(format!("contains the control character {c:?}"));
+    }
     None
 }
+
+/// Why PostgreSQL won't let labc create a role called `name` (a valid
+/// identifier, see [`sql_ident_problem`]), or `None` if it will.
+pub fn sql_role_problem(name: &str) -> Option<String> {
+    if name.starts_with("pg_") {
+        return Some("starts with `pg_`, which PostgreSQL reserves for its own roles".into());
+    }
+    if matches!(name, "public" | "none") {
+        return Some("is a role name PostgreSQL reserves".into());
+    }
+    None
+}
+
+/// Why `name` (a valid identifier, see [`sql_ident_problem`]) can't be a
+/// database labc creates and hands to an owner role, or `None` if it can.
+pub fn sql_database_problem(name: &str) -> Option<String> {
+    if matches!(name, "postgres" | "template0" | "template1") {
+        return Some("is one of PostgreSQL's own databases".into());
+    }
+    if SQL_SHARED_SCRIPTS.contains(&name) {
+        return Some(format!(
+            "is reserved: generated/sql/{name}.sql is labc's shared script"
+        ));
+    }
+    None
+}
+
+/// Scripts of `generated/sql/` that are not a database's `<db>.sql`: the
+/// shared roles, and the one running every script in order.
+pub const SQL_SHARED_SCRIPTS: &[&str] = &["_roles", "_apply"];
+
+/// Schema holding pgbouncer's `user_lookup()` in every database (the SQL
+/// scripts and the OpenTofu postgres module must agree on it).
+pub const USER_LOOKUP_SCHEMA: &str = "public";
+
+/// pgbouncer's `auth_query` function, created in every database.
+pub const USER_LOOKUP_FUNCTION: &str = "user_lookup";
 
 /// Why `name` can't be an Ansible group or variable name (a Python
 /// identifier), or `None` if it can.
@@ -177,6 +219,35 @@ pub fn ansible_ident_problem(name: &str) -> Option<String> {
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
             .map(|c| format!("contains `{c}`; only letters, digits and `_` are allowed")),
     }
+}
+
+/// Every group of the generated Ansible inventory, plus the two Ansible
+/// always defines. A host may not share a name with any of them: Ansible
+/// warns and patterns like `postgres` become ambiguous.
+pub const ANSIBLE_GROUPS: &[&str] = &[
+    "all",
+    "ungrouped",
+    "raspberries",
+    "local",
+    "k3s_cluster",
+    "server",
+    "agent",
+    "postgres",
+    "gitea",
+    "pihole",
+    "step_ca",
+    "ci_runner",
+];
+
+/// Why `name` can't be an Ansible inventory host of the generated
+/// inventory, or `None` if it can.
+pub fn ansible_host_problem(name: &str) -> Option<String> {
+    if name == "localhost" {
+        return Some("is the control node, which the inventory already lists".into());
+    }
+    ANSIBLE_GROUPS
+        .contains(&name)
+        .then(|| "is also the name of an Ansible inventory group".into())
 }
 
 /// Why `name` can't be one path component of a generated file, or `None`.

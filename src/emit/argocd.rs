@@ -1,8 +1,445 @@
-//! (being written)
+//! ArgoCD and Helm: the app-of-apps chart's values, the Application each app
+//! gets (as the chart renders it), the Image Updater resources, each app's
+//! Helm values, and the Vault Secrets Operator resources of apps that read
+//! Vault.
+//!
+//! Files:
+//! - `argocd/values.yaml`: the app-of-apps values (`gitea_applications`,
+//!   keyed by app, carrying only what departs from the chart's conventions,
+//!   plus the Longhorn backup target and the Image Updater config);
+//! - `argocd/applications/<app>.yaml`: one `argoproj.io/v1alpha1`
+//!   Application per app, in namespace `argocd`;
+//! - `argocd/image-updater.yaml`: one `ImageUpdater` per app that follows its
+//!   image (v1 reads no annotations without one), absent when none does;
+//! - `apps/<app>/values.yaml`: the values the app's own chart needs;
+//! - `apps/<app>/vault-secrets.yaml`: VaultConnection, VaultAuth,
+//!   VaultStaticSecret and, with a database, VaultDynamicSecret.
+//!
+//! Invariants: every Kubernetes name and every Vault name comes from the
+//! model (already checked DNS-1123 where Kubernetes needs it, and shared
+//! with the OpenTofu emitter for Vault); the constants below are fixed names
+//! of this layout, not derived from the lab. The Helm keys the Image Updater
+//! writes (`image.repository`, `image.tag`) are the ones the per-app values
+//! use, so both always agree.
 
-use super::File;
-use crate::model::Lab;
+use super::yaml::{self, Yaml};
+use super::{File, header};
+use crate::model::{App, AppVault, Exposure, Lab, UpdateStrategy, WriteBack};
+use crate::names;
+use std::collections::BTreeMap;
 
-pub fn emit(_lab: &Lab) -> Vec<File> {
-    Vec::new()
+/// Namespace ArgoCD (and its Image Updater) runs in; Applications and
+/// ImageUpdaters must live there to be picked up.
+const ARGOCD_NAMESPACE: &str = "argocd";
+/// Cascading foreground delete: removing an Application removes its resources.
+const FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
+/// The cluster ArgoCD runs in.
+const IN_CLUSTER: &str = "https://kubernetes.default.svc";
+/// Folder of the chart inside every app repository.
+const CHART_PATH: &str = "chart";
+const SYNC_OPTIONS: &[&str] = &["CreateNamespace=true"];
+/// Alias of the app's one image in its ImageUpdater (an alias is local to
+/// the resource, so a fixed one can't clash).
+const IMAGE_ALIAS: &str = "app";
+/// Helm value keys holding the image, in the per-app values and in what the
+/// Image Updater writes back.
+const HELM_IMAGE_NAME: &str = "image.repository";
+const HELM_IMAGE_TAG: &str = "image.tag";
+/// Name of the VaultConnection in each app namespace (one per namespace, so
+/// each app carries the lab's Vault address with it).
+const VAULT_CONNECTION: &str = "vault";
+/// How often VSO re-reads a KV secret: without it a change in Vault is
+/// never picked up.
+const KV_REFRESH: &str = "1h";
+
+const IMAGE_UPDATER_API: &str = "argocd-image-updater.argoproj.io/v1alpha1";
+const VSO_API: &str = "secrets.hashicorp.com/v1beta1";
+
+pub fn emit(lab: &Lab) -> Vec<File> {
+    let head = header("#", lab);
+    let mut files = vec![File {
+        path: "argocd/values.yaml".into(),
+        contents: yaml::document(&head, &app_of_apps_values(lab)),
+    }];
+    for app in lab.apps.values() {
+        files.push(File {
+            path: format!("argocd/applications/{}.yaml", app.name),
+            contents: yaml::document(&head, &application(lab, app)),
+        });
+        files.push(File {
+            path: format!("apps/{}/values.yaml", app.name),
+            contents: yaml::document(&head, &app_values(lab, app)),
+        });
+        if let Some(vault) = &app.vault {
+            files.push(File {
+                path: format!("apps/{}/vault-secrets.yaml", app.name),
+                contents: yaml::documents(&head, &vault_resources(lab, app, vault)),
+            });
+        }
+    }
+    let updaters: Vec<Yaml> = lab
+        .apps
+        .values()
+        .filter_map(|app| app.image_updater.map(|s| image_updater(lab, app, s)))
+        .collect();
+    if !updaters.is_empty() {
+        files.push(File {
+            path: "argocd/image-updater.yaml".into(),
+            contents: yaml::documents(&head, &updaters),
+        });
+    }
+    files
+}
+
+fn strategy(s: UpdateStrategy) -> &'static str {
+    match s {
+        UpdateStrategy::Digest => "digest",
+        UpdateStrategy::Semver => "semver",
+        UpdateStrategy::NewestBuild => "newest-build",
+        UpdateStrategy::Alphabetical => "alphabetical",
+    }
+}
+
+fn write_back(w: WriteBack) -> &'static str {
+    match w {
+        WriteBack::Argocd => "argocd",
+        WriteBack::Git => "git",
+    }
+}
+
+fn exposure(e: Exposure) -> &'static str {
+    match e {
+        Exposure::Public => "public",
+        Exposure::Internal => "internal",
+    }
+}
+
+fn metadata(name: &str, namespace: &str) -> Yaml {
+    Yaml::map().with("name", name).with("namespace", namespace)
+}
+
+fn helm_image_target() -> Yaml {
+    Yaml::map().with(
+        "helm",
+        Yaml::map()
+            .with("name", HELM_IMAGE_NAME)
+            .with("tag", HELM_IMAGE_TAG),
+    )
+}
+
+/// The app-of-apps values. Each app's entry holds only what departs from
+/// the chart's conventions (org, namespace, repository, sync), so an app
+/// following them all is `{}`, as in the guidebook's table.
+fn app_of_apps_values(lab: &Lab) -> Yaml {
+    let mut apps = BTreeMap::new();
+    for app in lab.apps.values() {
+        let mut entry = Yaml::map();
+        if app.org != lab.gitea.default_org {
+            entry.insert("org", &app.org);
+        }
+        if app.namespace != names::namespace(&app.name) {
+            entry.insert("namespace", &app.namespace);
+        }
+        if app.repo_url != names::repo_url(&lab.gitea.url, &app.org, &app.name) {
+            entry.insert("repoURL", &app.repo_url);
+        }
+        if !(app.prune && app.self_heal) {
+            entry.insert(
+                "syncPolicy",
+                Yaml::map()
+                    .with("prune", app.prune)
+                    .with("selfHeal", app.self_heal),
+            );
+        }
+        if let Some(s) = app.image_updater {
+            entry.insert(
+                "imageUpdater",
+                Yaml::map()
+                    .with("alias", IMAGE_ALIAS)
+                    .with("imageName", app.image.reference())
+                    .with("updateStrategy", strategy(s))
+                    .with("manifestTargets", helm_image_target()),
+            );
+        }
+        apps.insert(app.name.clone(), entry);
+    }
+    Yaml::map()
+        .with("argocd_namespace", ARGOCD_NAMESPACE)
+        .with("default_org", &lab.gitea.default_org)
+        .with("gitea_applications", apps)
+        .with("gitea_url", &lab.gitea.url)
+        .with(
+            "image_updater",
+            Yaml::map()
+                .with("argocd_host", &lab.argocd.host)
+                .with("write_back_method", write_back(lab.argocd.write_back)),
+        )
+        .with("longhorn_backup_target", &lab.longhorn.backup_target)
+        .with("project", &lab.argocd.project)
+        .with("target_revision", &lab.argocd.target_revision)
+}
+
+fn application(lab: &Lab, app: &App) -> Yaml {
+    Yaml::map()
+        .with("apiVersion", "argoproj.io/v1alpha1")
+        .with("kind", "Application")
+        .with(
+            "metadata",
+            metadata(&app.name, ARGOCD_NAMESPACE).with("finalizers", Yaml::strs([FINALIZER])),
+        )
+        .with(
+            "spec",
+            Yaml::map()
+                .with("project", &lab.argocd.project)
+                .with(
+                    "source",
+                    Yaml::map()
+                        .with("repoURL", &app.repo_url)
+                        .with("path", CHART_PATH)
+                        .with("targetRevision", &lab.argocd.target_revision),
+                )
+                .with(
+                    "destination",
+                    Yaml::map()
+                        .with("server", IN_CLUSTER)
+                        .with("namespace", &app.namespace),
+                )
+                .with(
+                    "syncPolicy",
+                    Yaml::map()
+                        .with(
+                            "automated",
+                            Yaml::map()
+                                .with("prune", app.prune)
+                                .with("selfHeal", app.self_heal),
+                        )
+                        .with("syncOptions", Yaml::strs(SYNC_OPTIONS.iter().copied())),
+                ),
+        )
+}
+
+/// One ImageUpdater per app: deleting an app deletes its updater with it.
+/// `imageName` carries the tag explicitly, which the digest strategy needs
+/// (it follows the digest behind that mutable tag).
+fn image_updater(lab: &Lab, app: &App, s: UpdateStrategy) -> Yaml {
+    let image = Yaml::map()
+        .with("alias", IMAGE_ALIAS)
+        .with("imageName", app.image.reference())
+        .with(
+            "commonUpdateSettings",
+            Yaml::map().with("updateStrategy", strategy(s)),
+        )
+        .with("manifestTargets", helm_image_target());
+    Yaml::map()
+        .with("apiVersion", IMAGE_UPDATER_API)
+        .with("kind", "ImageUpdater")
+        .with("metadata", metadata(&app.name, ARGOCD_NAMESPACE))
+        .with(
+            "spec",
+            Yaml::map()
+                .with(
+                    "applicationRefs",
+                    Yaml::Seq(vec![
+                        Yaml::map()
+                            .with("namePattern", &app.name)
+                            .with("images", Yaml::Seq(vec![image])),
+                    ]),
+                )
+                .with(
+                    "writeBackConfig",
+                    Yaml::map().with("method", write_back(lab.argocd.write_back)),
+                ),
+        )
+}
+
+/// What the app's chart needs from the lab.
+fn app_values(lab: &Lab, app: &App) -> Yaml {
+    let hosts: BTreeMap<String, Yaml> = app
+        .ingress
+        .iter()
+        .map(|(e, host)| (exposure(*e).to_string(), Yaml::str(host)))
+        .collect();
+    let persistence = match &app.volume_size {
+        Some(size) => Yaml::map()
+            .with("enabled", true)
+            .with("storageClass", &lab.longhorn.storage_class)
+            .with("accessMode", "ReadWriteOnce")
+            .with("size", size),
+        None => Yaml::map().with("enabled", false),
+    };
+    let mut values = Yaml::map()
+        .with(
+            "image",
+            Yaml::map()
+                .with("repository", &app.image.repository)
+                .with("tag", &app.image.tag),
+        )
+        .with(
+            "ingress",
+            Yaml::map()
+                .with("enabled", !hosts.is_empty())
+                .with("hosts", hosts),
+        )
+        .with("persistence", persistence)
+        .with("replicaCount", app.replicas)
+        .with("service", Yaml::map().with("port", app.port));
+    if let Some(db) = &app.database {
+        values.insert("database", Yaml::map().with("name", db));
+    }
+    if let Some(v) = &app.vault {
+        values.insert(
+            "serviceAccount",
+            Yaml::map()
+                .with("create", true)
+                .with("name", &v.service_account),
+        );
+        let mut vault = Yaml::map()
+            .with("authRole", &v.auth_role)
+            .with("enabled", true)
+            .with("kubernetesMount", &lab.vault.kubernetes_mount)
+            .with(
+                "kv",
+                Yaml::map()
+                    .with("mount", &lab.vault.kv_mount)
+                    .with("path", &v.kv_path)
+                    .with("secretName", &v.kv_secret),
+            );
+        if let (Some(role), Some(path), Some(secret)) =
+            (&v.database_role, &v.database_creds_path, &v.database_secret)
+        {
+            vault.insert(
+                "database",
+                Yaml::map()
+                    .with("mount", &lab.vault.database_mount)
+                    .with("path", path)
+                    .with("role", role)
+                    .with("secretName", secret),
+            );
+        }
+        values.insert("vault", vault);
+    }
+    values
+}
+
+fn vso(kind: &str, name: &str, namespace: &str, spec: Yaml) -> Yaml {
+    Yaml::map()
+        .with("apiVersion", VSO_API)
+        .with("kind", kind)
+        .with("metadata", metadata(name, namespace))
+        .with("spec", spec)
+}
+
+fn destination(secret: &str) -> Yaml {
+    Yaml::map().with("create", true).with("name", secret)
+}
+
+/// The VSO resources of an app, in its namespace: the connection, the auth
+/// on the app's Kubernetes role (named after the app), the KV secret and,
+/// with a database, the dynamic credentials.
+fn vault_resources(lab: &Lab, app: &App, v: &AppVault) -> Vec<Yaml> {
+    let ns = &app.namespace;
+    let mut docs = vec![
+        vso(
+            "VaultConnection",
+            VAULT_CONNECTION,
+            ns,
+            Yaml::map()
+                .with("address", &lab.vault.address)
+                .with("skipTLSVerify", false),
+        ),
+        vso(
+            "VaultAuth",
+            &app.name,
+            ns,
+            Yaml::map()
+                .with(
+                    "kubernetes",
+                    Yaml::map()
+                        .with("role", &v.auth_role)
+                        .with("serviceAccount", &v.service_account),
+                )
+                .with("method", "kubernetes")
+                .with("mount", &lab.vault.kubernetes_mount)
+                .with("vaultConnectionRef", VAULT_CONNECTION),
+        ),
+        vso(
+            "VaultStaticSecret",
+            &v.kv_secret,
+            ns,
+            Yaml::map()
+                .with("destination", destination(&v.kv_secret))
+                .with("mount", &lab.vault.kv_mount)
+                .with("path", &v.kv_path)
+                .with("refreshAfter", KV_REFRESH)
+                .with("type", "kv-v2")
+                .with("vaultAuthRef", &app.name),
+        ),
+    ];
+    if let (Some(path), Some(secret)) = (&v.database_creds_path, &v.database_secret) {
+        docs.push(vso(
+            "VaultDynamicSecret",
+            secret,
+            ns,
+            Yaml::map()
+                .with("destination", destination(secret))
+                .with("mount", &lab.vault.database_mount)
+                .with("path", path)
+                .with("vaultAuthRef", &app.name),
+        ));
+    }
+    docs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn reference() -> Lab {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("lab.ncl");
+        match crate::compile::compile(&path, false) {
+            Ok(c) => c.lab,
+            Err(f) => panic!("reference lab fails:\n{}", f.report),
+        }
+    }
+
+    #[test]
+    fn files_are_headed_lf_and_end_with_one_newline() {
+        let lab = reference();
+        let files = emit(&lab);
+        assert!(files.iter().any(|f| f.path == "argocd/image-updater.yaml"));
+        for f in &files {
+            assert!(f.contents.starts_with("# Generated by labc"), "{}", f.path);
+            assert!(!f.contents.contains('\r'), "{}", f.path);
+            assert!(
+                f.contents.ends_with('\n') && !f.contents.ends_with("\n\n"),
+                "{}",
+                f.path
+            );
+        }
+        assert_eq!(files, emit(&lab), "output is deterministic");
+    }
+
+    #[test]
+    fn no_updater_file_without_updaters() {
+        let mut lab = reference();
+        for app in lab.apps.values_mut() {
+            app.image_updater = None;
+        }
+        assert!(
+            !emit(&lab)
+                .iter()
+                .any(|f| f.path == "argocd/image-updater.yaml")
+        );
+    }
+
+    #[test]
+    fn conventional_app_has_an_empty_entry() {
+        let text = yaml::document("", &app_of_apps_values(&reference()));
+        assert!(text.contains("\n  url-shortener: {}\n"), "{text}");
+        assert!(
+            text.contains("\n  dance-lessons-coach:\n    imageUpdater:"),
+            "{text}"
+        );
+    }
 }

@@ -1,1 +1,624 @@
-//! (being written)
+//! The ArgoCD and Helm family: every generated Kubernetes document passes its
+//! kind's strict schema (`tests/schemas/`, unknown fields rejected), every
+//! Application passes `@kubernetes-models/argo-cd` through
+//! `tests/validators/validate-application.mjs`, yamllint finds nothing a
+//! YAML 1.1 reader would misread, and the facts of the guidebook hold for
+//! the reference lab and for the big-cluster fixture. Vault names are
+//! compared with the validated model, the one source the OpenTofu emitter
+//! declares them from.
+
+use crate::common::{Lab, root, stderr, stdout, tool};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+const REFERENCE_APPS: &[&str] = &[
+    "cms",
+    "dance-lessons-coach",
+    "erp",
+    "telegram-gateway",
+    "tools",
+    "url-shortener",
+    "webapp",
+];
+
+/// Every YAML document of a file, as JSON values (empty documents dropped).
+fn docs(text: &str) -> Vec<Value> {
+    serde_norway::Deserializer::from_str(text)
+        .map(|d| Value::deserialize(d).expect("generated YAML parses"))
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+fn doc(lab: &Lab, rel: &str) -> Value {
+    let mut all = docs(&lab.read(rel));
+    assert_eq!(all.len(), 1, "{rel}: one document expected");
+    all.remove(0)
+}
+
+/// The strict schema of a document's kind: `tests/schemas/<group>/<kind>_<version>.json`.
+fn schema_path(d: &Value) -> std::path::PathBuf {
+    let api = d["apiVersion"].as_str().expect("apiVersion");
+    let kind = d["kind"].as_str().expect("kind").to_lowercase();
+    let (group, version) = api.split_once('/').expect("group/version");
+    root()
+        .join("tests/schemas")
+        .join(group)
+        .join(format!("{kind}_{version}.json"))
+}
+
+/// What the strict schema says about `d`: one line per error, empty when valid.
+fn schema_errors(d: &Value) -> Vec<String> {
+    let path = schema_path(d);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("no strict schema {}: {e}", path.display()));
+    let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    validator
+        .iter_errors(d)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// Every Kubernetes document labc wrote for this family (anything with a
+/// `kind`), by file.
+fn k8s_documents(lab: &Lab) -> Vec<(String, Value)> {
+    lab.files()
+        .into_iter()
+        .filter(|(p, _)| p.starts_with("argocd/") || p.starts_with("apps/"))
+        .flat_map(|(p, text)| docs(&text).into_iter().map(move |d| (p.clone(), d)))
+        .filter(|(_, d)| d.get("kind").is_some())
+        .collect()
+}
+
+/// Validates every Kubernetes document against its strict schema; returns
+/// how many of each kind there were.
+fn assert_all_strictly_valid(lab: &Lab) -> BTreeMap<String, usize> {
+    let mut kinds = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (path, d) in k8s_documents(lab) {
+        *kinds
+            .entry(d["kind"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+        for e in schema_errors(&d) {
+            failures.push(format!("{path} ({}): {e}", d["kind"]));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "strict schema errors:\n{}",
+        failures.join("\n")
+    );
+    kinds
+}
+
+fn node_validator(files: &[std::path::PathBuf]) -> std::process::Output {
+    let script = tool("tests/validators/validate-application.mjs");
+    Command::new("node")
+        .arg(script)
+        .args(files)
+        .output()
+        .expect("node runs")
+}
+
+/// Runs the Application validator on every generated Application and checks
+/// it reports each one valid by name.
+fn assert_applications_valid(lab: &Lab, apps: &[&str]) {
+    let files: Vec<_> = apps
+        .iter()
+        .map(|a| {
+            lab.generated()
+                .join(format!("argocd/applications/{a}.yaml"))
+        })
+        .collect();
+    let o = node_validator(&files);
+    let out = stdout(&o);
+    assert!(
+        o.status.success(),
+        "validator failed:\n{out}\n{}",
+        stderr(&o)
+    );
+    for a in apps {
+        assert!(
+            out.contains(&format!("(Application {a})")),
+            "{a} not validated:\n{out}"
+        );
+    }
+    assert!(
+        out.contains(&format!("{} Application document(s) valid", apps.len())),
+        "{out}"
+    );
+}
+
+fn assert_yamllint_clean(lab: &Lab) {
+    let files: Vec<_> = lab
+        .files()
+        .keys()
+        .filter(|p| p.starts_with("argocd/") || p.starts_with("apps/"))
+        .map(|p| lab.generated().join(p))
+        .collect();
+    let o = Command::new(tool("target/tools/venv/bin/yamllint"))
+        .args([
+            "-s",
+            "-f",
+            "parsable",
+            "-d",
+            "{extends: default, rules: {truthy: enable, octal-values: enable, line-length: disable}}",
+        ])
+        .args(&files)
+        .output()
+        .expect("yamllint runs");
+    assert!(
+        o.status.success() && stdout(&o).is_empty(),
+        "yamllint:\n{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+}
+
+/// The validated model of a lab laid out by the harness.
+fn model(lab: &Lab) -> labc::model::Lab {
+    match labc::compile::compile(&lab.path().join(&lab.file), false) {
+        Ok(c) => c.lab,
+        Err(f) => panic!("lab fails:\n{}", f.report),
+    }
+}
+
+fn s<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no string at {pointer} in {v}"))
+}
+
+fn by_kind<'a>(all: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    all.iter().filter(|d| d["kind"] == kind).collect()
+}
+
+#[test]
+fn reference_documents_pass_their_strict_schemas_and_the_argo_validator() {
+    let lab = Lab::reference();
+    lab.build();
+    let kinds = assert_all_strictly_valid(&lab);
+    // webapp, erp and dance-lessons-coach read Vault, all with a database.
+    let expected: BTreeMap<String, usize> = [
+        ("Application", 7),
+        ("ImageUpdater", 4),
+        ("VaultAuth", 3),
+        ("VaultConnection", 3),
+        ("VaultDynamicSecret", 3),
+        ("VaultStaticSecret", 3),
+    ]
+    .into_iter()
+    .map(|(k, n)| (k.to_string(), n))
+    .collect();
+    assert_eq!(kinds, expected);
+    assert_applications_valid(&lab, REFERENCE_APPS);
+    assert_yamllint_clean(&lab);
+}
+
+#[test]
+fn big_cluster_documents_pass_their_strict_schemas_and_the_argo_validator() {
+    let lab = Lab::fixture("big-cluster");
+    lab.build();
+    let kinds = assert_all_strictly_valid(&lab);
+    assert_eq!(kinds["Application"], 3);
+    assert_eq!(kinds["ImageUpdater"], 2);
+    assert_eq!(
+        kinds["VaultDynamicSecret"], 1,
+        "only billing has database credentials"
+    );
+    assert_eq!(kinds["VaultAuth"], 2, "billing and status-page read Vault");
+    assert_applications_valid(&lab, &["billing", "status-page", "wiki"]);
+    assert_yamllint_clean(&lab);
+}
+
+#[test]
+fn the_validators_reject_broken_documents() {
+    let lab = Lab::reference();
+    lab.build();
+    // A misspelt Application field: the strict schema and the node validator both refuse it.
+    let path = lab.generated().join("argocd/applications/webapp.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let broken = text.replace("  syncPolicy:\n", "  syncPolicey:\n");
+    assert_ne!(text, broken);
+    std::fs::write(&path, &broken).unwrap();
+    let o = node_validator(&[path]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("spec.syncPolicey: unknown field (strict schema)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!schema_errors(&docs(&broken)[0]).is_empty());
+
+    // VaultConnection without skipTLSVerify, and an unknown ImageUpdater strategy field.
+    let vso = docs(&lab.read("apps/webapp/vault-secrets.yaml"));
+    let mut conn = by_kind(&vso, "VaultConnection")[0].clone();
+    conn["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("skipTLSVerify");
+    let errors = schema_errors(&conn);
+    assert!(
+        errors.iter().any(|e| e.contains("skipTLSVerify")),
+        "{errors:?}"
+    );
+    let mut updater = docs(&lab.read("argocd/image-updater.yaml"))[0].clone();
+    updater["spec"]["applicationRefs"][0]["images"][0]["strategy"] = "digest".into();
+    assert!(!schema_errors(&updater).is_empty());
+}
+
+#[test]
+fn reference_applications_follow_the_guidebook() {
+    let lab = Lab::reference();
+    lab.build();
+    let apps: BTreeSet<String> = lab
+        .files()
+        .keys()
+        .filter_map(|p| p.strip_prefix("argocd/applications/"))
+        .map(|p| p.trim_end_matches(".yaml").to_string())
+        .collect();
+    assert_eq!(apps, REFERENCE_APPS.iter().map(|s| s.to_string()).collect());
+    for app in REFERENCE_APPS {
+        let a = doc(&lab, &format!("argocd/applications/{app}.yaml"));
+        let org = match *app {
+            "telegram-gateway" | "dance-lessons-coach" => "arcodange",
+            _ => "arcodange-org",
+        };
+        assert_eq!(s(&a, "/metadata/name"), *app);
+        assert_eq!(s(&a, "/metadata/namespace"), "argocd");
+        assert_eq!(
+            a["metadata"]["finalizers"],
+            serde_json::json!(["resources-finalizer.argocd.argoproj.io"])
+        );
+        assert_eq!(s(&a, "/spec/project"), "default");
+        assert_eq!(
+            s(&a, "/spec/source/repoURL"),
+            format!("https://gitea.arcodange.lab/{org}/{app}")
+        );
+        assert_eq!(s(&a, "/spec/source/path"), "chart");
+        assert_eq!(s(&a, "/spec/source/targetRevision"), "HEAD");
+        assert_eq!(
+            s(&a, "/spec/destination/server"),
+            "https://kubernetes.default.svc"
+        );
+        assert_eq!(s(&a, "/spec/destination/namespace"), *app);
+        assert_eq!(
+            a["spec"]["syncPolicy"],
+            serde_json::json!({
+                "automated": {"prune": true, "selfHeal": true},
+                "syncOptions": ["CreateNamespace=true"],
+            })
+        );
+    }
+}
+
+#[test]
+fn reference_digest_updaters_track_an_explicit_tag() {
+    let lab = Lab::reference();
+    lab.build();
+    let updaters = docs(&lab.read("argocd/image-updater.yaml"));
+    let mut followed = BTreeSet::new();
+    for u in &updaters {
+        assert_eq!(
+            s(u, "/metadata/namespace"),
+            "argocd",
+            "same namespace as the Applications"
+        );
+        assert_eq!(s(u, "/spec/writeBackConfig/method"), "argocd");
+        let refs = u["spec"]["applicationRefs"].as_array().unwrap();
+        assert_eq!(refs.len(), 1);
+        let app = s(&refs[0], "/namePattern");
+        followed.insert(app.to_string());
+        let image = &refs[0]["images"][0];
+        assert_eq!(s(image, "/commonUpdateSettings/updateStrategy"), "digest");
+        // The image the app's values deploy, with its tag spelled out.
+        let values = doc(&lab, &format!("apps/{app}/values.yaml"));
+        let (repo, tag) = (s(&values, "/image/repository"), s(&values, "/image/tag"));
+        assert_eq!(s(image, "/imageName"), format!("{repo}:{tag}"));
+        assert_eq!(tag, "latest");
+        // The Helm keys it writes are the ones the values use.
+        for key in ["name", "tag"] {
+            let target = s(image, &format!("/manifestTargets/helm/{key}"));
+            let pointer = format!("/{}", target.replace('.', "/"));
+            assert!(
+                values.pointer(&pointer).is_some(),
+                "{app}: values lack {target}"
+            );
+        }
+    }
+    let expected: BTreeSet<String> = ["cms", "dance-lessons-coach", "telegram-gateway", "webapp"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(followed, expected);
+
+    // The app-of-apps values say the same, and carry only the guidebook's overrides.
+    let values = doc(&lab, "argocd/values.yaml");
+    let entries = values["gitea_applications"].as_object().unwrap();
+    assert_eq!(entries.len(), 7);
+    for (app, entry) in entries {
+        assert_eq!(
+            entry.get("imageUpdater").is_some(),
+            expected.contains(app),
+            "{app}"
+        );
+        let org_override = ["telegram-gateway", "dance-lessons-coach"].contains(&app.as_str());
+        assert_eq!(
+            entry.get("org").and_then(Value::as_str),
+            org_override.then_some("arcodange")
+        );
+    }
+    assert_eq!(entries["url-shortener"], serde_json::json!({}));
+    assert_eq!(
+        s(&values, "/longhorn_backup_target"),
+        "s3://arcodange-longhorn-backups@europe-west1/"
+    );
+    assert_eq!(
+        s(&values, "/image_updater/argocd_host"),
+        "argocd.arcodange.lab"
+    );
+}
+
+#[test]
+fn reference_app_values_follow_the_archetypes() {
+    let lab = Lab::reference();
+    lab.build();
+    let url = doc(&lab, "apps/url-shortener/values.yaml");
+    assert_eq!(url["replicaCount"], 1);
+    assert_eq!(
+        url["persistence"],
+        serde_json::json!({
+            "enabled": true, "accessMode": "ReadWriteOnce",
+            "storageClass": "longhorn", "size": "1Gi",
+        })
+    );
+    assert_eq!(
+        url["ingress"]["hosts"],
+        serde_json::json!({"public": "url-shortener.arcodange.fr"})
+    );
+    assert!(url.get("vault").is_none());
+    assert!(
+        !lab.generated()
+            .join("apps/url-shortener/vault-secrets.yaml")
+            .exists()
+    );
+
+    let tools = doc(&lab, "apps/tools/values.yaml");
+    assert_eq!(
+        tools["ingress"]["hosts"],
+        serde_json::json!({"internal": "tools.arcodange.lab"})
+    );
+    assert_eq!(tools["persistence"], serde_json::json!({"enabled": false}));
+    assert_eq!(tools["service"]["port"], 8080);
+
+    // Only the apps with a database read Vault.
+    for app in REFERENCE_APPS {
+        let has = lab
+            .generated()
+            .join(format!("apps/{app}/vault-secrets.yaml"))
+            .exists();
+        assert_eq!(
+            has,
+            ["webapp", "erp", "dance-lessons-coach"].contains(app),
+            "{app}"
+        );
+    }
+}
+
+/// The VSO resources of every app name exactly what the model holds for it
+/// (the names the OpenTofu emitter declares in Vault), and the app's values
+/// point at the Secrets those resources write.
+fn assert_vso_matches_model(lab: &Lab) -> usize {
+    let m = model(lab);
+    let mut checked = 0;
+    for app in m.apps.values() {
+        let path = format!("apps/{}/vault-secrets.yaml", app.name);
+        let Some(v) = &app.vault else {
+            assert!(!lab.generated().join(&path).exists(), "{path}");
+            continue;
+        };
+        checked += 1;
+        let all = docs(&lab.read(&path));
+        for d in &all {
+            assert_eq!(s(d, "/metadata/namespace"), app.namespace, "{path}");
+        }
+        let conn = by_kind(&all, "VaultConnection");
+        assert_eq!(conn.len(), 1);
+        assert_eq!(s(conn[0], "/spec/address"), m.vault.address);
+        assert_eq!(conn[0]["spec"]["skipTLSVerify"], false);
+
+        let auth = by_kind(&all, "VaultAuth");
+        assert_eq!(auth.len(), 1);
+        let auth = auth[0];
+        assert_eq!(s(auth, "/spec/method"), "kubernetes");
+        assert_eq!(s(auth, "/spec/mount"), m.vault.kubernetes_mount);
+        assert_eq!(s(auth, "/spec/kubernetes/role"), v.auth_role);
+        assert_eq!(
+            s(auth, "/spec/kubernetes/serviceAccount"),
+            v.service_account
+        );
+        assert_eq!(
+            s(auth, "/spec/vaultConnectionRef"),
+            s(conn[0], "/metadata/name")
+        );
+        let auth_name = s(auth, "/metadata/name");
+
+        let kv = by_kind(&all, "VaultStaticSecret");
+        assert_eq!(kv.len(), 1);
+        assert_eq!(s(kv[0], "/spec/type"), "kv-v2");
+        assert_eq!(s(kv[0], "/spec/mount"), m.vault.kv_mount);
+        assert_eq!(s(kv[0], "/spec/path"), v.kv_path);
+        assert_eq!(s(kv[0], "/spec/vaultAuthRef"), auth_name);
+        assert_eq!(s(kv[0], "/spec/destination/name"), v.kv_secret);
+        assert_eq!(kv[0]["spec"]["destination"]["create"], true);
+
+        let db = by_kind(&all, "VaultDynamicSecret");
+        let values = doc(lab, &format!("apps/{}/values.yaml", app.name));
+        assert_eq!(s(&values, "/serviceAccount/name"), v.service_account);
+        assert_eq!(s(&values, "/vault/authRole"), v.auth_role);
+        assert_eq!(s(&values, "/vault/kv/secretName"), v.kv_secret);
+        match &v.database_role {
+            Some(role) => {
+                assert_eq!(db.len(), 1, "{path}");
+                assert_eq!(s(db[0], "/spec/mount"), m.vault.database_mount);
+                assert_eq!(s(db[0], "/spec/path"), format!("creds/{role}"));
+                assert_eq!(
+                    Some(s(db[0], "/spec/path")),
+                    v.database_creds_path.as_deref()
+                );
+                assert_eq!(s(db[0], "/spec/vaultAuthRef"), auth_name);
+                let secret = v.database_secret.as_deref().expect("database secret");
+                assert_eq!(s(db[0], "/spec/destination/name"), secret);
+                assert_eq!(s(&values, "/vault/database/role"), role);
+                assert_eq!(s(&values, "/vault/database/secretName"), secret);
+            }
+            None => {
+                assert!(db.is_empty(), "{path}");
+                assert!(values.pointer("/vault/database").is_none());
+            }
+        }
+    }
+    checked
+}
+
+#[test]
+fn reference_vso_resources_name_the_model_vault_objects() {
+    let lab = Lab::reference();
+    lab.build();
+    assert_eq!(assert_vso_matches_model(&lab), 3);
+    // Spelled out once, so a change of convention is a visible decision.
+    let all = docs(&lab.read("apps/dance-lessons-coach/vault-secrets.yaml"));
+    let db = by_kind(&all, "VaultDynamicSecret")[0];
+    assert_eq!(s(db, "/spec/mount"), "postgres");
+    assert_eq!(s(db, "/spec/path"), "creds/dance-lessons-coach");
+    assert_eq!(
+        s(by_kind(&all, "VaultAuth")[0], "/spec/kubernetes/role"),
+        "dance-lessons-coach"
+    );
+    assert_eq!(
+        s(by_kind(&all, "VaultStaticSecret")[0], "/spec/mount"),
+        "kvv2"
+    );
+}
+
+#[test]
+fn big_cluster_overrides_reach_the_manifests() {
+    let lab = Lab::fixture("big-cluster");
+    lab.build();
+    assert_eq!(assert_vso_matches_model(&lab), 2);
+
+    let status = doc(&lab, "argocd/applications/status-page.yaml");
+    assert_eq!(s(&status, "/spec/destination/namespace"), "monitoring");
+    assert_eq!(
+        s(&status, "/spec/source/repoURL"),
+        "https://git.home.arpa/ops/status-page"
+    );
+    assert_eq!(s(&status, "/spec/project"), "platform");
+    assert_eq!(s(&status, "/spec/source/targetRevision"), "main");
+    let vso = docs(&lab.read("apps/status-page/vault-secrets.yaml"));
+    assert!(
+        vso.iter()
+            .all(|d| s(d, "/metadata/namespace") == "monitoring")
+    );
+    assert!(
+        by_kind(&vso, "VaultDynamicSecret").is_empty(),
+        "status-page has no database"
+    );
+
+    let wiki = doc(&lab, "argocd/applications/wiki.yaml");
+    assert_eq!(
+        wiki["spec"]["syncPolicy"]["automated"],
+        serde_json::json!({"prune": false, "selfHeal": true})
+    );
+    let wiki_values = doc(&lab, "apps/wiki/values.yaml");
+    assert_eq!(s(&wiki_values, "/persistence/storageClass"), "longhorn-ssd");
+    assert_eq!(s(&wiki_values, "/persistence/size"), "5Gi");
+    assert_eq!(s(&wiki_values, "/image/tag"), "2.1.0");
+
+    let billing = doc(&lab, "apps/billing/values.yaml");
+    assert_eq!(billing["replicaCount"], 3);
+    assert_eq!(billing["service"]["port"], 9000);
+    assert_eq!(
+        billing["ingress"]["hosts"],
+        serde_json::json!({"public": "billing.example.org", "internal": "billing.home.arpa"})
+    );
+    assert_eq!(s(&billing, "/vault/database/path"), "creds/ledger");
+    assert_eq!(s(&billing, "/vault/database/mount"), "db");
+
+    let updaters = docs(&lab.read("argocd/image-updater.yaml"));
+    let strategies: BTreeMap<&str, &str> = updaters
+        .iter()
+        .map(|u| {
+            assert_eq!(s(u, "/spec/writeBackConfig/method"), "git");
+            let r = &u["spec"]["applicationRefs"][0];
+            (
+                s(r, "/namePattern"),
+                s(r, "/images/0/commonUpdateSettings/updateStrategy"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        strategies,
+        [("billing", "semver"), ("status-page", "digest")]
+            .into_iter()
+            .collect()
+    );
+
+    let values = doc(&lab, "argocd/values.yaml");
+    let status_entry = &values["gitea_applications"]["status-page"];
+    assert_eq!(s(status_entry, "/org"), "ops");
+    assert_eq!(s(status_entry, "/namespace"), "monitoring");
+    assert_eq!(
+        values["gitea_applications"]["wiki"]["syncPolicy"],
+        serde_json::json!({"prune": false, "selfHeal": true})
+    );
+    assert_eq!(s(&values, "/image_updater/write_back_method"), "git");
+    assert_eq!(
+        s(&values, "/longhorn_backup_target"),
+        "s3://bigcluster-longhorn@us-central1/"
+    );
+}
+
+/// Names Kubernetes would reject are reported at their place in lab.ncl and
+/// nothing is written.
+#[test]
+fn kubernetes_names_are_checked_at_their_position() {
+    let cases = [
+        (
+            "    host = \"argocd.arcodange.lab\",",
+            "    host = \"argocd.arcodange.lab\",\n    project = \"lab_apps\",",
+            "`lab_apps` can't be an ArgoCD project name",
+            "lab_apps",
+        ),
+        (
+            "    backup_bucket = \"arcodange-longhorn-backups\",",
+            "    backup_bucket = \"arcodange-longhorn-backups\",\n    storage_class = \"longhorn_rwo\",",
+            "`longhorn_rwo` can't be a Kubernetes StorageClass name",
+            "longhorn_rwo",
+        ),
+        (
+            "      org = \"arcodange\",\n      image_updater = 'digest,\n      ingress = ['internal],",
+            "      org = \"arcodange\",\n      namespace = \"Telegram\",\n      image_updater = 'digest,\n      ingress = ['internal],",
+            "`Telegram` can't be a Kubernetes namespace",
+            "\"Telegram\"",
+        ),
+    ];
+    let text = std::fs::read_to_string(root().join("lab.ncl")).unwrap();
+    for (find, replace, message, at) in cases {
+        assert_eq!(text.matches(find).count(), 1, "{find}");
+        let broken = text.replacen(find, replace, 1);
+        let line = broken[..broken.find(at).unwrap()].matches('\n').count() + 1;
+        let lab = Lab::from_text("lab.ncl", &broken);
+        let o = lab.run(&["build"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(message), "{err}");
+        assert!(
+            err.contains(&format!("lab.ncl:{line}:")),
+            "line {line}:\n{err}"
+        );
+        assert!(!lab.generated().exists(), "nothing is written");
+    }
+}

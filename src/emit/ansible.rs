@@ -1,68 +1,142 @@
-//! Ansible: `ansible/inventory/hosts.yml`, the groups every playbook and
-//! k3s-ansible run against, derived from the services on each host.
+//! Ansible: the inventory the numbered playbooks and k3s-ansible run against.
+//!
+//! Writes `ansible/inventory/hosts.yml` (the groups, derived from the
+//! services on each host), `group_vars/all.yml` (where each service runs and
+//! the 05_backup plan), and, when the lab has step-ca, `group_vars/step_ca.yml`
+//! and one `host_vars/<host>.yml` per step-ca host telling its role. Ansible
+//! reads `group_vars/` and `host_vars/` beside `hosts.yml` by itself.
+//!
+//! Invariants: every group name is one of [`crate::names::ANSIBLE_GROUPS`] (all
+//! valid Ansible identifiers; validation keeps hosts from sharing them);
+//! every group is always present, empty when no host carries its service,
+//! so a playbook's `hosts:` never names an unknown group; `ansible_user` is
+//! never set on `all` (localhost, which runs with `ansible_connection: local`,
+//! must not inherit it); every string is double-quoted by the YAML writer, so
+//! `k3s_version`, cron fields and ports-as-strings are never coerced.
+
+use std::collections::BTreeSet;
 
 use super::yaml::{Yaml, document};
 use super::{File, header};
-use crate::model::{Lab, Service};
+use crate::model::{BackupJob, Lab, Service};
+#[cfg(test)]
+use crate::names;
+
+const DIR: &str = "ansible/inventory";
+
+/// k3s-ansible's default API port: `api_port` is written only when it differs.
+const K3S_DEFAULT_API_PORT: u16 = 6443;
 
 pub fn emit(lab: &Lab) -> Vec<File> {
-    vec![File {
-        path: "ansible/inventory/hosts.yml".into(),
-        contents: document(&header("#", lab), &inventory(lab)),
-    }]
+    let head = header("#", lab);
+    let file = |path: String, value: &Yaml| File {
+        path,
+        contents: document(&head, value),
+    };
+    let mut files = vec![
+        file(format!("{DIR}/hosts.yml"), &inventory(lab)),
+        file(format!("{DIR}/group_vars/all.yml"), &all_vars(lab)),
+    ];
+    if let Some(ca) = &lab.step_ca {
+        files.push(file(
+            format!("{DIR}/group_vars/step_ca.yml"),
+            &Yaml::map()
+                .with("step_ca_domain", &ca.domain)
+                .with("step_ca_primary", &ca.primary)
+                .with("step_ca_replicas", Yaml::strs(&ca.replicas)),
+        ));
+        let roles = std::iter::once((&ca.primary, "primary"))
+            .chain(ca.replicas.iter().map(|r| (r, "replica")));
+        for (host, role) in roles {
+            files.push(file(
+                format!("{DIR}/host_vars/{host}.yml"),
+                &Yaml::map().with("step_ca_role", role),
+            ));
+        }
+    }
+    files
 }
 
-fn hosts_with(lab: &Lab, service: Service) -> Vec<&str> {
-    lab.hosts
-        .values()
-        .filter(|h| h.has(service))
-        .map(|h| h.name.as_str())
-        .collect()
-}
-
-fn group(hosts: &[&str]) -> Yaml {
+/// A group listing `hosts` (each with no inventory variables of its own).
+fn group<'a>(hosts: impl IntoIterator<Item = &'a String>) -> Yaml {
     let mut m = Yaml::map();
     for h in hosts {
         m.insert(h, Yaml::Null);
     }
+    if m == Yaml::map() {
+        return Yaml::map();
+    }
     Yaml::map().with("hosts", m)
 }
 
+fn hosts_with(lab: &Lab, service: Service) -> Vec<&String> {
+    lab.hosts
+        .values()
+        .filter(|h| h.has(service))
+        .map(|h| &h.name)
+        .collect()
+}
+
 fn inventory(lab: &Lab) -> Yaml {
-    let mut raspberries = Yaml::map();
+    // One SSH user for every host goes on `raspberries`; otherwise each host
+    // carries its own. Never on `all`: localhost would inherit it.
+    let users: BTreeSet<&str> = lab.hosts.values().map(|h| h.ssh_user.as_str()).collect();
+    let shared_user = (users.len() == 1)
+        .then(|| users.iter().next().copied())
+        .flatten();
+
+    let mut pis = Yaml::map();
     for h in lab.hosts.values() {
-        raspberries.insert(
-            &h.name,
-            Yaml::map()
-                .with("ansible_host", h.address.to_string())
-                .with("ansible_user", &h.ssh_user),
-        );
+        let mut vars = Yaml::map().with("ansible_host", h.address.to_string());
+        if shared_user.is_none() {
+            vars.insert("ansible_user", &h.ssh_user);
+        }
+        pis.insert(&h.name, vars);
     }
+    let mut raspberries = Yaml::map().with("hosts", pis);
+    if let Some(user) = shared_user {
+        raspberries.insert("vars", Yaml::map().with("ansible_user", user));
+    }
+
+    // `local` is localhost plus every host, as the guidebook has it. 03_cicd
+    // places runners on `raspberries:&local:!gitea`, which is the runner
+    // hosts in the reference lab; `ci_runner` names them in any lab.
+    let mut local = Yaml::map().with(
+        "localhost",
+        Yaml::map()
+            .with("ansible_connection", "local")
+            // An explicit localhost loses the implicit one's interpreter.
+            .with(
+                "ansible_python_interpreter",
+                "{{ ansible_playbook_python }}",
+            ),
+    );
+    for h in lab.hosts.values() {
+        local.insert(&h.name, Yaml::Null);
+    }
+
+    // The guidebook's shape: Gitea lives with PostgreSQL, so `gitea` is the
+    // `postgres` group; a lab placing them apart lists Gitea's host.
+    let gitea = if lab.gitea.host == lab.postgres.host {
+        Yaml::map().with("children", Yaml::map().with("postgres", Yaml::Null))
+    } else {
+        group(hosts_with(lab, Service::Gitea))
+    };
+
+    let mut step_ca: Vec<&String> = hosts_with(lab, Service::StepCaPrimary);
+    step_ca.extend(hosts_with(lab, Service::StepCaReplica));
+    step_ca.sort();
+
     Yaml::map()
-        .with("raspberries", Yaml::map().with("hosts", raspberries))
-        .with("postgres", group(&hosts_with(lab, Service::Postgres)))
-        .with("gitea", group(&hosts_with(lab, Service::Gitea)))
-        .with("pihole", group(&hosts_with(lab, Service::Pihole)))
-        .with(
-            "server",
-            group(
-                &lab.k3s
-                    .servers
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>(),
-            ),
-        )
-        .with(
-            "agent",
-            group(
-                &lab.k3s
-                    .agents
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>(),
-            ),
-        )
+        .with("raspberries", raspberries)
+        .with("local", Yaml::map().with("hosts", local))
+        .with("postgres", group(hosts_with(lab, Service::Postgres)))
+        .with("gitea", gitea)
+        .with("pihole", group(hosts_with(lab, Service::Pihole)))
+        .with("step_ca", group(step_ca))
+        .with("ci_runner", group(&lab.runner.hosts))
+        .with("server", group(&lab.k3s.servers))
+        .with("agent", group(&lab.k3s.agents))
         .with(
             "k3s_cluster",
             Yaml::map()
@@ -72,13 +146,123 @@ fn inventory(lab: &Lab) -> Yaml {
                         .with("server", Yaml::Null)
                         .with("agent", Yaml::Null),
                 )
-                .with(
-                    "vars",
-                    Yaml::map()
-                        .with("k3s_version", &lab.k3s.version)
-                        .with("api_endpoint", lab.k3s.api_endpoint.to_string())
-                        .with("extra_server_args", lab.k3s.server_args.join(" "))
-                        .with("extra_agent_args", lab.k3s.agent_args.join(" ")),
-                ),
+                .with("vars", k3s_vars(lab)),
         )
+}
+
+/// What k3s-ansible's `site.yml` reads (`k3s_version` and `api_endpoint` have
+/// no default there; the extra args become `INSTALL_K3S_EXEC`).
+fn k3s_vars(lab: &Lab) -> Yaml {
+    let k = &lab.k3s;
+    let mut vars = Yaml::map()
+        .with("k3s_version", &k.version)
+        .with("api_endpoint", k.api_endpoint.to_string());
+    if k.api_port != K3S_DEFAULT_API_PORT {
+        vars.insert("api_port", k.api_port);
+    }
+    if !k.server_args.is_empty() {
+        vars.insert("extra_server_args", k.server_args.join(" "));
+    }
+    if !k.agent_args.is_empty() {
+        vars.insert("extra_agent_args", k.agent_args.join(" "));
+    }
+    vars
+}
+
+/// Placement facts every playbook may need wherever it runs, and 05_backup's
+/// plan.
+fn all_vars(lab: &Lab) -> Yaml {
+    let mut vars = Yaml::map()
+        .with("lab_name", &lab.name)
+        .with("lab_domain_public", &lab.domains.public)
+        .with("lab_domain_internal", &lab.domains.internal)
+        .with("gitea_url", &lab.gitea.url)
+        .with("gitea_domain", &lab.gitea.domain)
+        .with("gitea_host", &lab.gitea.host)
+        .with("gitea_http_port", lab.gitea.http_port)
+        .with("gitea_ssh_port", lab.gitea.ssh_port)
+        .with("gitea_database", &lab.gitea.database)
+        .with("postgres_host", &lab.postgres.host)
+        .with("postgres_address", lab.postgres.address.to_string())
+        .with("postgres_port", lab.postgres.port)
+        .with("runner_hosts", Yaml::strs(&lab.runner.hosts))
+        .with("k3s_servers", Yaml::strs(&lab.k3s.servers))
+        .with("k3s_agents", Yaml::strs(&lab.k3s.agents))
+        .with("backup_destination", &lab.backups.destination)
+        .with("backup_jobs", backup_jobs(lab));
+    if let Some(nfs) = &lab.backups.nfs_host {
+        vars.insert("backup_nfs_host", nfs);
+    }
+    vars
+}
+
+/// One entry per scheduled backup: what it copies, from where, and when (the
+/// fields of Ansible's `cron` module, strings so `*/5` or `0` stay as written).
+fn backup_jobs(lab: &Lab) -> Yaml {
+    let b = &lab.backups;
+    let mut databases: BTreeSet<&String> = lab.databases.keys().collect();
+    databases.insert(&lab.gitea.database);
+    let jobs = [
+        (
+            "postgres",
+            &b.postgres,
+            Some(&lab.postgres.host),
+            Some(Yaml::strs(databases)),
+        ),
+        ("gitea", &b.gitea, Some(&lab.gitea.host), None),
+        ("k3s_pvc", &b.k3s_pvc, None, None),
+    ];
+    let mut out = Yaml::map();
+    for (name, job, host, databases) in jobs {
+        let Some(job) = job else { continue };
+        let mut entry = Yaml::map()
+            .with("cron", cron(job))
+            .with("keep_days", job.keep_days);
+        if let Some(host) = host {
+            entry.insert("host", host);
+        }
+        if let Some(dbs) = databases {
+            entry.insert("databases", dbs);
+        }
+        out.insert(name, entry);
+    }
+    out
+}
+
+fn cron(job: &BackupJob) -> Yaml {
+    Yaml::map()
+        .with("minute", &job.minute)
+        .with("hour", &job.hour)
+        .with("day", &job.day)
+        .with("month", &job.month)
+        .with("weekday", &job.weekday)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_group_name_is_an_ansible_identifier() {
+        for g in names::ANSIBLE_GROUPS {
+            assert_eq!(names::ansible_ident_problem(g), None, "{g}");
+        }
+    }
+
+    #[test]
+    fn cron_fields_stay_strings() {
+        let job = BackupJob {
+            minute: "0".into(),
+            hour: "2".into(),
+            day: "*".into(),
+            month: "*".into(),
+            weekday: "1-5".into(),
+            keep_days: 14,
+        };
+        let text = document("", &cron(&job));
+        assert_eq!(
+            text,
+            "---\nday: \"*\"\nhour: \"2\"\nminute: \"0\"\nmonth: \"*\"\nweekday: \"1-5\"\n"
+        );
+    }
 }

@@ -108,6 +108,24 @@ pub fn vault_revocation_statements() -> Vec<String> {
     vec!["DROP ROLE IF EXISTS \"{{name}}\";".to_string()]
 }
 
+/// OpenTofu resource name (a `resource` block's second label, and the step
+/// references use) for an app or database: every character outside
+/// `[A-Za-z0-9_]` becomes `_`, with `_` prepended when the name starts with
+/// a digit or is empty (`dance-lessons-coach` → `dance_lessons_coach`). On
+/// DNS-1123 labels (app names) it is one-to-one; distinct database names can
+/// collide (`a-b`, `a_b`), which validation reports.
+pub fn tf_resource_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 1);
+    if name.chars().next().is_none_or(|c| c.is_ascii_digit()) {
+        out.push('_');
+    }
+    out.extend(name.chars().map(|c| match c.is_ascii_alphanumeric() {
+        true => c,
+        false => '_',
+    }));
+    out
+}
+
 /// A SQL identifier, always double-quoted (names may hold `-`).
 pub fn sql_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -290,6 +308,28 @@ mod tests {
         assert_eq!(sql_ident("a\"b"), "\"a\"\"b\"");
         assert_eq!(sql_literal("it's"), "'it''s'");
         assert!(sql_ident_problem(&"x".repeat(64)).is_some());
+    }
+
+    #[test]
+    fn sql_names_postgres_refuses() {
+        assert!(sql_ident_problem("web\napp").is_some());
+        assert_eq!(sql_ident_problem(&"x".repeat(63)), None);
+        assert!(sql_role_problem("pg_monitor_x").is_some());
+        assert!(sql_role_problem("public").is_some());
+        assert_eq!(sql_role_problem("dance-lessons-coach_role"), None);
+        assert!(sql_database_problem("template1").is_some());
+        assert!(sql_database_problem("_roles").is_some());
+        assert_eq!(sql_database_problem("dance-lessons-coach"), None);
+    }
+
+    #[test]
+    fn tf_resource_names() {
+        assert_eq!(tf_resource_name("dance-lessons-coach"), "dance_lessons_coach");
+        assert_eq!(tf_resource_name("webapp"), "webapp");
+        assert_eq!(tf_resource_name("9lives"), "_9lives");
+        assert_eq!(tf_resource_name(""), "_");
+        assert_eq!(tf_resource_name("a.b é"), "a_b__");
+        assert_eq!(tf_resource_name("a-b"), tf_resource_name("a_b"));
     }
 
     #[test]

@@ -504,9 +504,24 @@ impl Cx<'_> {
             postgres.pgbouncer_auth.clone(),
             "/postgres/pgbouncer_auth".into(),
         );
+        // OpenTofu resource names of the databases, which must differ.
+        let mut tf_names: BTreeMap<String, String> = BTreeMap::new();
         for (name, db) in &raw.databases {
             let p = ptr(&["databases", name]);
             self.check_name(&p, name, "a SQL identifier", names::sql_ident_problem(name));
+            let tf = names::tf_resource_name(name);
+            if let Some(first) = tf_names.get(&tf) {
+                let first_ptr = ptr(&["databases", first]);
+                let d = Diagnostic::error(format!(
+                    "databases `{first}` and `{name}` both become OpenTofu resource name `{tf}`"
+                ))
+                .at(self.loaded.key_span(&p), "this database")
+                .also(self.loaded.key_span(&first_ptr), "maps to the same name")
+                .note("rename one: characters other than letters, digits and `_` become `_`");
+                self.error(d);
+            } else {
+                tf_names.insert(tf, name.clone());
+            }
             self.check_name(
                 &p,
                 name,

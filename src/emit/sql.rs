@@ -17,8 +17,8 @@
 //!   checked by validation (no control characters, at most 63 bytes, no
 //!   reserved role or database), and database names are file names, so they
 //!   are safe unquoted in `\ir` and double-quoted in `\connect`;
-//! - no password: `credentials_editor`'s is set out of band (Vault rotates
-//!   it), dynamic users get theirs from Vault.
+//! - no password: the shared login roles' are set out of band (they live in
+//!   Vault), dynamic users get theirs from Vault.
 
 use super::{File, header};
 use crate::model::{Database, Lab};
@@ -124,7 +124,7 @@ fn roles(lab: &Lab) -> String {
         s,
         "\n-- {editor}: logs in and holds every owner role with admin option, to\n\
          -- grant them to the users Vault creates. Its password is not set here:\n\
-         -- it is set out of band, from Vault, which rotates it.\n",
+         -- it is set out of band, from where it lives in Vault.\n",
         editor = pg.credentials_editor
     );
     ensure_role(&mut s, &pg.credentials_editor, true);

@@ -126,6 +126,18 @@ pub fn tf_resource_name(name: &str) -> String {
     out
 }
 
+/// Why `name` can't be an OpenTofu provider local name (a key of
+/// `required_providers`, the prefix of its resource types), or `None`:
+/// lowercase letters, digits and `-`, starting with a letter.
+pub fn tf_provider_name_problem(name: &str) -> Option<String> {
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Some("must start with a lowercase letter".into());
+    }
+    name.chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+        .map(|c| format!("contains `{c}`; only lowercase letters, digits and `-` are allowed"))
+}
+
 /// A SQL identifier, always double-quoted (names may hold `-`).
 pub fn sql_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -281,6 +293,52 @@ pub fn file_name_problem(name: &str) -> Option<String> {
         .map(|c| format!("contains `{c}`, which is not allowed in a file name"))
 }
 
+/// Login role Gitea connects to PostgreSQL as: its database's name (as in
+/// Gitea's own Compose example).
+pub fn gitea_database_user(database: &str) -> String {
+    database.to_string()
+}
+
+/// Compose stack of PostgreSQL alone (its host carries no Gitea).
+pub const COMPOSE_STACK_POSTGRES: &str = "postgres";
+/// Compose stack of Gitea alone (its host carries no PostgreSQL).
+pub const COMPOSE_STACK_GITEA: &str = "gitea";
+/// Compose stack of PostgreSQL and Gitea sharing a host: one project, so
+/// Gitea can wait on the database's health check.
+pub const COMPOSE_STACK_POSTGRES_GITEA: &str = "postgres-gitea";
+/// Compose stack of a CI runner, one per runner host.
+pub const COMPOSE_STACK_RUNNER: &str = "runner";
+/// Every Compose stack name, for checks that must hold for each.
+pub const COMPOSE_STACKS: &[&str] = &[
+    COMPOSE_STACK_POSTGRES,
+    COMPOSE_STACK_GITEA,
+    COMPOSE_STACK_POSTGRES_GITEA,
+    COMPOSE_STACK_RUNNER,
+];
+
+/// Compose project name of a stack: `<lab>-<stack>`, so two labs' stacks on
+/// one Docker engine never share containers or volumes.
+pub fn compose_project(lab: &str, stack: &str) -> String {
+    format!("{lab}-{stack}")
+}
+
+/// Why `name` can't be a Compose project name (lowercase letters, digits,
+/// `-` and `_`, starting with a letter or digit), or `None` if it can.
+pub fn compose_project_problem(name: &str) -> Option<String> {
+    let mut chars = name.chars();
+    match chars.next() {
+        None => Some("is empty".into()),
+        Some(c) if !(c.is_ascii_lowercase() || c.is_ascii_digit()) => {
+            Some("must start with a lowercase letter or a digit".into())
+        }
+        _ => chars
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_')))
+            .map(|c| {
+                format!("contains `{c}`; only lowercase letters, digits, `-` and `_` are allowed")
+            }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +351,17 @@ mod tests {
         assert!(dns1123_label_problem("-a").is_some());
         assert!(dns1123_label_problem(&"a".repeat(64)).is_some());
         assert_eq!(dns1123_label_problem(&"a".repeat(63)), None);
+    }
+
+    #[test]
+    fn compose_projects() {
+        assert_eq!(compose_project("arcodange", "runner"), "arcodange-runner");
+        assert_eq!(compose_project_problem("arcodange-postgres-gitea"), None);
+        assert_eq!(compose_project_problem("9lab_x"), None);
+        assert!(compose_project_problem("Lab-runner").is_some());
+        assert!(compose_project_problem("-lab").is_some());
+        assert!(compose_project_problem("lab.x").is_some());
+        assert!(compose_project_problem("").is_some());
     }
 
     #[test]
@@ -324,12 +393,18 @@ mod tests {
 
     #[test]
     fn tf_resource_names() {
-        assert_eq!(tf_resource_name("dance-lessons-coach"), "dance_lessons_coach");
+        assert_eq!(
+            tf_resource_name("dance-lessons-coach"),
+            "dance_lessons_coach"
+        );
         assert_eq!(tf_resource_name("webapp"), "webapp");
         assert_eq!(tf_resource_name("9lives"), "_9lives");
         assert_eq!(tf_resource_name(""), "_");
         assert_eq!(tf_resource_name("a.b é"), "a_b__");
         assert_eq!(tf_resource_name("a-b"), tf_resource_name("a_b"));
+        assert_eq!(tf_provider_name_problem("postgresql"), None);
+        assert!(tf_provider_name_problem("my_vault").is_some());
+        assert!(tf_provider_name_problem("1vault").is_some());
     }
 
     #[test]

@@ -127,6 +127,15 @@ impl Cx<'_> {
             let problem = names::dns1123_label_problem(class);
             self.check_name("/longhorn/storage_class", class, what, problem);
         }
+        // Each Compose stack's project is `<lab>-<stack>`; the lab's NAME
+        // pattern keeps it valid today, this keeps it valid if that loosens.
+        // One report is enough: the stacks differ only after the lab name.
+        if let Some((project, problem)) = names::COMPOSE_STACKS.iter().find_map(|stack| {
+            let project = names::compose_project(&raw.name, stack);
+            names::compose_project_problem(&project).map(|p| (project, p))
+        }) {
+            self.check_name("/name", &project, "a Compose project name", Some(problem));
+        }
         let v = &raw.vault;
         Lab {
             source: source.to_string(),
@@ -403,6 +412,31 @@ impl Cx<'_> {
         }
     }
 
+    /// The major version a PostgreSQL image tag starts with. A tag that
+    /// names none (`latest`, `alpine`) isn't pinned, and the Compose
+    /// emitter needs the version to mount the data directory right.
+    fn postgres_major(&mut self, image: &Image) -> u32 {
+        let digits: String = image.tag.chars().take_while(char::is_ascii_digit).collect();
+        match digits.parse() {
+            Ok(major) => major,
+            Err(_) => {
+                if !image.tag.is_empty() {
+                    let d = Diagnostic::error(format!(
+                        "PostgreSQL image tag `{}` names no major version",
+                        image.tag
+                    ))
+                    .at(
+                        self.span("/postgres/image"),
+                        "expected a tag starting with the version, like `postgres:16.10`",
+                    )
+                    .note("the major version decides where the data directory is mounted");
+                    self.error(d);
+                }
+                0
+            }
+        }
+    }
+
     fn gitea(&mut self, raw: &raw::Lab, placed: &BTreeMap<Service, Vec<String>>) -> Gitea {
         let g = &raw.gitea;
         let domain = g
@@ -423,6 +457,13 @@ impl Cx<'_> {
             "a SQL identifier",
             names::sql_ident_problem(&database),
         );
+        let database_user = names::gitea_database_user(&database);
+        self.check_name(
+            "/postgres/gitea_database",
+            &database_user,
+            "Gitea's database login role",
+            names::sql_role_problem(&database_user),
+        );
         Gitea {
             url: g.url.clone(),
             domain,
@@ -433,6 +474,7 @@ impl Cx<'_> {
             env_file: g.env_file.clone(),
             host: first(placed, Service::Gitea),
             database,
+            database_user,
         }
     }
 
@@ -472,8 +514,11 @@ impl Cx<'_> {
             .at(self.span("/postgres/pgbouncer_auth").or(self.span("/postgres")), "same role as credentials_editor");
             self.error(d);
         }
+        let image = self.image("/postgres/image", &p.image);
+        let major_version = self.postgres_major(&image);
         Postgres {
-            image: self.image("/postgres/image", &p.image),
+            image,
+            major_version,
             port: port(p.port, 5432),
             env_file: p.env_file.clone(),
             address: hosts
@@ -785,6 +830,11 @@ impl Cx<'_> {
     fn tofu(&mut self, raw: &raw::Tofu) -> Tofu {
         let mut modules = BTreeMap::new();
         let mut kinds: BTreeMap<&str, &str> = BTreeMap::new();
+        for local in raw.providers.keys() {
+            let p = ptr(&["tofu", "providers", local]);
+            let problem = names::tf_provider_name_problem(local);
+            self.check_name(&p, local, "an OpenTofu provider local name", problem);
+        }
         for (name, m) in &raw.modules {
             let p = ptr(&["tofu", "modules", name]);
             self.check_name(&p, name, "a directory name", names::file_name_problem(name));

@@ -97,11 +97,16 @@ pub struct Gitea {
     pub host: String,
     /// Database Gitea uses on the PostgreSQL server.
     pub database: String,
+    /// Login role Gitea connects as (see [`crate::names::gitea_database_user`]).
+    pub database_user: String,
 }
 
 #[derive(Debug, Clone)]
 pub struct Postgres {
     pub image: Image,
+    /// Major version of `image`, read from its tag (`16` for `postgres:16.10`):
+    /// the data directory layout changed in 18.
+    pub major_version: u32,
     pub port: u16,
     pub env_file: String,
     /// Inventory host carrying PostgreSQL.

@@ -1,8 +1,284 @@
-//! (being written)
+//! Compose stacks for the services that run outside k3s:
+//! `compose/<host>/<stack>/compose.yaml`.
+//!
+//! - PostgreSQL (pinned image, named data volume laid out for its major
+//!   version, `pg_isready` health check, published port) and Gitea
+//!   (configured through `GITEA__<section>__<KEY>` variables). On one host
+//!   they form one project, `postgres-gitea`, so Gitea waits on the
+//!   database's health; on two hosts each gets its own project and Gitea
+//!   reaches PostgreSQL at its host's address and published port.
+//! - A `runner` stack on every host carrying `'ci_runner`: the `gitea/runner`
+//!   image registered to the lab's Gitea URL with the lab's labels.
+//!
+//! Invariants: no secret value is written, only the env files that hold
+//! them (`env_file:`); every string goes through [`escape_interpolation`],
+//! so a `$` from the lab reaches the container literally; every string is
+//! double-quoted by the YAML writer; no obsolete top-level `version:`; the
+//! project `name:` is `<lab>-<stack>` (checked valid in validation).
 
-use super::File;
-use crate::model::Lab;
+use super::yaml::{self, Yaml};
+use super::{File, header};
+use crate::model::{Lab, Postgres};
+use crate::names;
 
-pub fn emit(_lab: &Lab) -> Vec<File> {
-    Vec::new()
+/// Port PostgreSQL listens on inside its container (the image's default);
+/// the lab's port is where the host publishes it.
+const POSTGRES_CONTAINER_PORT: u16 = 5432;
+/// Port Gitea's web server listens on inside its container.
+const GITEA_CONTAINER_HTTP_PORT: u16 = 3000;
+/// Port of the OpenSSH server inside the (rootful) Gitea image.
+const GITEA_CONTAINER_SSH_PORT: u16 = 22;
+/// Compose service names, which are also host names inside a project.
+const POSTGRES_SERVICE: &str = "postgres";
+const GITEA_SERVICE: &str = "gitea";
+const RUNNER_SERVICE: &str = "runner";
+const RESTART: &str = "unless-stopped";
+const DOCKER_SOCKET: &str = "/var/run/docker.sock";
+
+pub fn emit(lab: &Lab) -> Vec<File> {
+    let mut files = Vec::new();
+    let (pg, gitea) = (&lab.postgres, &lab.gitea);
+    if pg.host == gitea.host {
+        let services = Yaml::map()
+            .with(POSTGRES_SERVICE, postgres_service(pg))
+            .with(
+                GITEA_SERVICE,
+                gitea_service(lab, true).with(
+                    "depends_on",
+                    Yaml::map().with(
+                        POSTGRES_SERVICE,
+                        Yaml::map().with("condition", "service_healthy"),
+                    ),
+                ),
+            );
+        let notes = [
+            "Secrets (POSTGRES_PASSWORD, GITEA__database__PASSWD) come from each".to_string(),
+            "service's env_file, never from this file.".to_string(),
+            "Gitea starts once PostgreSQL's health check passes.".to_string(),
+        ];
+        files.push(stack(
+            lab,
+            &pg.host,
+            names::COMPOSE_STACK_POSTGRES_GITEA,
+            &notes,
+            services,
+            &["gitea-data", "postgres-data"],
+        ));
+    } else {
+        let notes = [
+            "POSTGRES_PASSWORD comes from the env_file, never from this file.".to_string(),
+            format!("Gitea, on {}, connects to port {}.", gitea.host, pg.port),
+        ];
+        files.push(stack(
+            lab,
+            &pg.host,
+            names::COMPOSE_STACK_POSTGRES,
+            &notes,
+            Yaml::map().with(POSTGRES_SERVICE, postgres_service(pg)),
+            &["postgres-data"],
+        ));
+        let notes = [
+            "GITEA__database__PASSWD comes from the env_file, never from this file.".to_string(),
+            format!(
+                "PostgreSQL runs on {} ({}:{}), in another Compose project: depends_on",
+                pg.host, pg.address, pg.port
+            ),
+            "can't reach across hosts, so Gitea retries its database connection at start."
+                .to_string(),
+        ];
+        files.push(stack(
+            lab,
+            &gitea.host,
+            names::COMPOSE_STACK_GITEA,
+            &notes,
+            Yaml::map().with(GITEA_SERVICE, gitea_service(lab, false)),
+            &["gitea-data"],
+        ));
+    }
+    for host in &lab.runner.hosts {
+        let notes = [
+            "GITEA_RUNNER_REGISTRATION_TOKEN comes from the env_file, never from this file."
+                .to_string(),
+        ];
+        files.push(stack(
+            lab,
+            host,
+            names::COMPOSE_STACK_RUNNER,
+            &notes,
+            Yaml::map().with(RUNNER_SERVICE, runner_service(lab, host)),
+            &["runner-data"],
+        ));
+    }
+    files
+}
+
+/// One `compose.yaml`: header, notes, project name, services, named volumes.
+/// Notes hold only labc's text, host names and addresses (validated), never
+/// a free-form lab string that could break out of the comment.
+fn stack(
+    lab: &Lab,
+    host: &str,
+    stack: &str,
+    notes: &[String],
+    services: Yaml,
+    volumes: &[&str],
+) -> File {
+    let mut head = header("#", lab);
+    for note in notes {
+        head.push_str("# ");
+        head.push_str(note);
+        head.push('\n');
+    }
+    let mut named = Yaml::map();
+    for v in volumes {
+        named.insert(v, Yaml::map());
+    }
+    let doc = Yaml::map()
+        .with("name", names::compose_project(&lab.name, stack))
+        .with("services", services)
+        .with("volumes", named);
+    File {
+        path: format!("compose/{host}/{stack}/compose.yaml"),
+        contents: yaml::document(&head, &escape_interpolation(doc)),
+    }
+}
+
+fn postgres_service(pg: &Postgres) -> Yaml {
+    let mut environment = Yaml::map();
+    // postgres:18 moved the data directory under a versioned path and wants
+    // its parent mounted, so a major upgrade (pg_upgrade --link) can keep
+    // both clusters on one volume; older images use .../data.
+    let mount = if pg.major_version >= 18 {
+        environment.insert(
+            "PGDATA",
+            format!("/var/lib/postgresql/{}/docker", pg.major_version),
+        );
+        "/var/lib/postgresql"
+    } else {
+        "/var/lib/postgresql/data"
+    };
+    // Over TCP, so the server the image runs alone on its socket during
+    // initialisation doesn't count as ready; as the image's superuser (read
+    // in the container, from the env file when it sets one) so the server
+    // logs no unknown role every ten seconds.
+    let probe = format!(
+        "pg_isready -h 127.0.0.1 -p {POSTGRES_CONTAINER_PORT} -U \"${{POSTGRES_USER:-postgres}}\" -d postgres"
+    );
+    let mut service = Yaml::map()
+        .with("image", pg.image.reference())
+        .with("restart", RESTART)
+        .with("env_file", Yaml::strs([&pg.env_file]))
+        .with("volumes", Yaml::strs([format!("postgres-data:{mount}")]))
+        .with(
+            "ports",
+            Yaml::strs([format!("{}:{POSTGRES_CONTAINER_PORT}", pg.port)]),
+        )
+        .with(
+            "healthcheck",
+            Yaml::map()
+                .with("test", Yaml::strs(["CMD-SHELL", probe.as_str()]))
+                .with("interval", "10s")
+                .with("timeout", "5s")
+                .with("retries", 5u32)
+                .with("start_period", "30s"),
+        );
+    if environment != Yaml::map() {
+        service.insert("environment", environment);
+    }
+    service
+}
+
+/// Gitea's service. `with_postgres`: PostgreSQL is a service of the same
+/// project, reached by its service name on the container port.
+fn gitea_service(lab: &Lab, with_postgres: bool) -> Yaml {
+    let (g, pg) = (&lab.gitea, &lab.postgres);
+    let db_host = if with_postgres {
+        format!("{POSTGRES_SERVICE}:{POSTGRES_CONTAINER_PORT}")
+    } else {
+        format!("{}:{}", pg.address, pg.port)
+    };
+    let environment = Yaml::map()
+        .with("GITEA__database__DB_TYPE", "postgres")
+        .with("GITEA__database__HOST", db_host)
+        .with("GITEA__database__NAME", &g.database)
+        .with("GITEA__database__USER", &g.database_user)
+        .with("GITEA__server__DOMAIN", &g.domain)
+        .with("GITEA__server__SSH_DOMAIN", &g.domain)
+        .with("GITEA__server__ROOT_URL", &g.url)
+        .with(
+            "GITEA__server__HTTP_PORT",
+            GITEA_CONTAINER_HTTP_PORT.to_string(),
+        )
+        // The port clone URLs show: the one the host publishes.
+        .with("GITEA__server__SSH_PORT", g.ssh_port.to_string());
+    Yaml::map()
+        .with("image", g.image.reference())
+        .with("restart", RESTART)
+        .with("env_file", Yaml::strs([&g.env_file]))
+        .with("environment", environment)
+        .with("volumes", Yaml::strs(["gitea-data:/data"]))
+        .with(
+            "ports",
+            Yaml::strs([
+                format!("{}:{GITEA_CONTAINER_HTTP_PORT}", g.http_port),
+                format!("{}:{GITEA_CONTAINER_SSH_PORT}", g.ssh_port),
+            ]),
+        )
+}
+
+fn runner_service(lab: &Lab, host: &str) -> Yaml {
+    let r = &lab.runner;
+    let environment = Yaml::map()
+        .with("GITEA_INSTANCE_URL", &lab.gitea.url)
+        .with("GITEA_RUNNER_NAME", host)
+        .with("GITEA_RUNNER_LABELS", r.labels.join(","));
+    Yaml::map()
+        .with("image", r.image.reference())
+        .with("restart", RESTART)
+        .with("env_file", Yaml::strs([&r.env_file]))
+        .with("environment", environment)
+        .with(
+            "volumes",
+            Yaml::strs([
+                "runner-data:/data".to_string(),
+                // Jobs run as sibling containers on the host's Docker.
+                format!("{DOCKER_SOCKET}:{DOCKER_SOCKET}"),
+            ]),
+        )
+}
+
+/// Compose interpolates `$` in every string value: `$$` is a literal `$`.
+/// Applied to the whole document, so no value from the lab can reach
+/// interpolation (keys are labc's own and never hold a `$`).
+fn escape_interpolation(value: Yaml) -> Yaml {
+    match value {
+        Yaml::Str(s) => Yaml::Str(s.replace('$', "$$")),
+        Yaml::Seq(items) => Yaml::Seq(items.into_iter().map(escape_interpolation).collect()),
+        Yaml::Map(m) => Yaml::Map(
+            m.into_iter()
+                .map(|(k, v)| (k, escape_interpolation(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollars_are_doubled_everywhere() {
+        let doc = Yaml::map()
+            .with("a", "x$y")
+            .with("b", Yaml::strs(["$$", "${V}"]))
+            .with("c", Yaml::map().with("d", "$"))
+            .with("n", 5u32);
+        let want = Yaml::map()
+            .with("a", "x$$y")
+            .with("b", Yaml::strs(["$$$$", "$${V}"]))
+            .with("c", Yaml::map().with("d", "$$"))
+            .with("n", 5u32);
+        assert_eq!(escape_interpolation(doc), want);
+    }
 }

@@ -94,20 +94,29 @@ fn preamble(lab: &Lab, about: &str) -> String {
     s
 }
 
-/// Creates `role` if missing, then makes its LOGIN flag `login` if it differs.
-fn ensure_role(s: &mut String, role: &str, login: bool) {
+/// Creates `role` if missing, then sets its LOGIN and CREATEROLE flags to
+/// `login` and `createrole` if either differs (a role may only create roles
+/// when the lab says so: the OpenTofu module reverts that drift too).
+fn ensure_role(s: &mut String, role: &str, login: bool, createrole: bool) {
     let lit = sql_literal(role);
-    let (flag, wrong) = if login {
-        ("LOGIN", "NOT rolcanlogin")
-    } else {
-        ("NOLOGIN", "rolcanlogin")
-    };
+    let flags = format!(
+        "{} {}",
+        if login { "LOGIN" } else { "NOLOGIN" },
+        if createrole {
+            "CREATEROLE"
+        } else {
+            "NOCREATEROLE"
+        }
+    );
     let _ = write!(
         s,
-        "SELECT format('CREATE ROLE %I {flag}', {lit})\n\
+        "SELECT format('CREATE ROLE %I {flags}', {lit})\n\
          WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {lit}) \\gexec\n\
-         SELECT format('ALTER ROLE %I {flag}', {lit})\n\
-         WHERE EXISTS (SELECT FROM pg_roles WHERE rolname = {lit} AND {wrong}) \\gexec\n"
+         SELECT format('ALTER ROLE %I {flags}', {lit})\n\
+         WHERE EXISTS (\n\
+         \x20 SELECT FROM pg_roles WHERE rolname = {lit}\n\
+         \x20 AND (rolcanlogin <> {login} OR rolcreaterole <> {createrole})\n\
+         ) \\gexec\n"
     );
 }
 
@@ -122,19 +131,20 @@ fn roles(lab: &Lab) -> String {
     );
     let _ = write!(
         s,
-        "\n-- {editor}: logs in and holds every owner role with admin option, to\n\
-         -- grant them to the users Vault creates. Its password is not set here:\n\
-         -- it is set out of band, from where it lives in Vault.\n",
+        "\n-- {editor}: Vault logs in as it to create and drop the users it issues:\n\
+         -- CREATEROLE, plus every owner role with admin option (granted by each\n\
+         -- database script) to put them in it. Its password is not set here: it\n\
+         -- is set out of band, from where it lives in Vault.\n",
         editor = pg.credentials_editor
     );
-    ensure_role(&mut s, &pg.credentials_editor, true);
+    ensure_role(&mut s, &pg.credentials_editor, true, true);
     let _ = write!(
         s,
         "\n-- {auth}: pgbouncer logs in as it to call each database's user_lookup().\n\
          -- Its password is set out of band too.\n",
         auth = pg.pgbouncer_auth
     );
-    ensure_role(&mut s, &pg.pgbouncer_auth, true);
+    ensure_role(&mut s, &pg.pgbouncer_auth, true, false);
     s
 }
 
@@ -157,7 +167,7 @@ fn database(lab: &Lab, db: &Database) -> String {
     let editor = sql_literal(&pg.credentials_editor);
 
     s.push_str("\n-- The owner role.\n");
-    ensure_role(&mut s, &db.owner_role, false);
+    ensure_role(&mut s, &db.owner_role, false, false);
     let _ = write!(
         s,
         "SELECT format('GRANT %I TO %I WITH ADMIN OPTION', {owner}, {editor})\n\

@@ -4,7 +4,8 @@
 //! - A `'postgres` module (the guidebook's `postgres/iac`): per database,
 //!   its non-login owner role, the database from `template0`, the owner role
 //!   granted with admin option to the shared login role
-//!   `credentials_editor`, and pgbouncer's `user_lookup()`, executable by
+//!   `credentials_editor` (which may create roles: Vault logs in as it to
+//!   create and drop the users it issues), and pgbouncer's `user_lookup()`, executable by
 //!   `pgbouncer_auth` only. The same objects as `generated/sql/`.
 //! - A `'factory` module (the guidebook's `iac/`): the Vault policy and
 //!   Kubernetes auth role of each app using Vault, the Vault database role
@@ -215,6 +216,7 @@ fn login_roles(lab: &Lab, pg: &ProviderRef) -> Body {
     let editor = resource("postgresql_role", EDITOR, pg)
         .attr("name", &lab.postgres.credentials_editor)
         .attr("login", true)
+        .attr("create_role", true)
         .blank()
         .block(
             Block::unlabeled("lifecycle")
@@ -237,8 +239,10 @@ fn login_roles(lab: &Lab, pg: &ProviderRef) -> Body {
     section(
         &mut body,
         &format!(
-            "The shared login roles: {} administers every owner role, {} calls \
-             each database's user_lookup(). Neither password is set here.",
+            "The shared login roles: {} administers every owner role and may \
+             create roles (Vault logs in as it to create and drop the users it \
+             issues), {} calls each database's user_lookup(). Neither password is \
+             set here.",
             lab.postgres.credentials_editor, lab.postgres.pgbouncer_auth
         ),
     );

@@ -3,6 +3,7 @@
 //! each artifact with its real consumer (tools installed by
 //! `tests/tools/install.sh`).
 
+mod agreement;
 mod ansible;
 mod argocd;
 mod cli;

@@ -2,9 +2,11 @@
 //! server (stopped and removed by a guard, also when the test fails),
 //! applies every generated script three times, and asserts through the
 //! catalogs what exists: roles and their LOGIN flags, database owners,
-//! `credentials_editor`'s admin option, `user_lookup()` and who may call it,
-//! and that a user made by the Vault creation statements lands in its owner
-//! role. Also: the names validation rejects, with their position.
+//! `credentials_editor`'s CREATEROLE and admin option, `user_lookup()` and
+//! who may call it, and that a user the Vault creation statements make,
+//! logged in as `credentials_editor` like Vault, lands in its owner role
+//! (and that `credentials_editor` can drop it again). Also: the names
+//! validation rejects, with their position.
 
 use crate::common::{Lab, stderr};
 use std::path::{Path, PathBuf};
@@ -27,14 +29,14 @@ fn pg_bin(name: &str) -> PathBuf {
 /// A throwaway server: data and socket in a temp dir owned by `postgres`,
 /// listening on a free port of 127.0.0.1 with password (SCRAM) auth over
 /// TCP and trust on the socket. Dropping it stops the server and removes
-/// the dir.
-struct Server {
+/// the dir. Also used by the agreement tests.
+pub(crate) struct Server {
     dir: tempfile::TempDir,
     port: u16,
 }
 
 impl Server {
-    fn start() -> Server {
+    pub(crate) fn start() -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let chown = Command::new("chown")
             .args(["postgres:postgres"])
@@ -90,7 +92,7 @@ impl Server {
     }
 
     /// psql as `user` on the Unix socket (trust), into `db`.
-    fn psql(&self, user: &str, db: &str) -> Command {
+    pub(crate) fn psql(&self, user: &str, db: &str) -> Command {
         let mut c = Command::new(pg_bin("psql"));
         c.arg("-X")
             .arg("-h")
@@ -103,7 +105,7 @@ impl Server {
     }
 
     /// Applies a script file as the superuser, like the operator would.
-    fn apply(&self, script: &Path) -> Output {
+    pub(crate) fn apply(&self, script: &Path) -> Output {
         self.psql("postgres", "postgres")
             .args(["-v", "ON_ERROR_STOP=1", "-f"])
             .arg(script)
@@ -112,7 +114,7 @@ impl Server {
     }
 
     /// Runs `sql` as `user` in `db`, unaligned and tuples-only.
-    fn run(&self, user: &str, db: &str, sql: &str) -> Output {
+    pub(crate) fn run(&self, user: &str, db: &str, sql: &str) -> Output {
         self.psql(user, db)
             .args(["-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
             .output()
@@ -120,29 +122,45 @@ impl Server {
     }
 
     /// Runs a query as the superuser, asserting success; its rows, `|`-separated.
-    fn query(&self, db: &str, sql: &str) -> String {
+    pub(crate) fn query(&self, db: &str, sql: &str) -> String {
         let o = self.run("postgres", db, sql);
         assert!(o.status.success(), "{sql}:\n{}", stderr(&o));
         String::from_utf8_lossy(&o.stdout).trim_end().to_string()
     }
 
-    /// Runs `sql` as `user` over TCP with a password (SCRAM), as an app would.
-    fn run_tcp(&self, user: &str, password: &str, db: &str, sql: &str) -> Output {
-        Command::new(pg_bin("psql"))
-            .args(["-X", "-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args([
-                "-U",
-                user,
-                "-d",
-                db,
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-At",
-                "-c",
-                sql,
-            ])
+    /// psql as `user` over TCP with a password (SCRAM), as an app or Vault
+    /// would log in, into `db`.
+    pub(crate) fn psql_tcp(&self, user: &str, password: &str, db: &str) -> Command {
+        let mut c = Command::new(pg_bin("psql"));
+        c.args(["-X", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", user, "-d", db])
             .env("PGPASSWORD", password)
             .env("PGCONNECT_TIMEOUT", "5")
+            .env_remove("PGSERVICE")
+            .env_remove("PGOPTIONS");
+        c
+    }
+
+    /// Runs `sql` as `user` over TCP with a password (SCRAM), as an app would.
+    pub(crate) fn run_tcp(&self, user: &str, password: &str, db: &str, sql: &str) -> Output {
+        self.psql_tcp(user, password, db)
+            .args(["-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
+            .output()
+            .expect("psql runs")
+    }
+
+    /// Runs `statements` as `user` over TCP in one transaction, as Vault runs
+    /// creation and revocation statements.
+    pub(crate) fn run_tcp_tx(
+        &self,
+        user: &str,
+        password: &str,
+        db: &str,
+        statements: &[String],
+    ) -> Output {
+        self.psql_tcp(user, password, db)
+            .args(["-v", "ON_ERROR_STOP=1", "-At", "-1", "-c"])
+            .arg(statements.join("\n"))
             .output()
             .expect("psql runs")
     }
@@ -193,11 +211,11 @@ const BIG_CLUSTER: Expect = Expect {
 };
 
 /// Quotes an identifier for the ad-hoc SQL of these tests.
-fn ident(name: &str) -> String {
+pub(crate) fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-fn literal(text: &str) -> String {
+pub(crate) fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
@@ -310,9 +328,10 @@ fn prove(lab: &Lab, expect: &Expect) -> Server {
 }
 
 fn check_catalogs(server: &Server, expect: &Expect) {
-    // Roles and LOGIN flags; none is a superuser or may create roles.
+    // Roles and LOGIN flags; none is a superuser, only credentials_editor
+    // may create roles (Vault creates its users as it).
     let mut roles = vec![
-        format!("{}|t|f|f|f", expect.editor),
+        format!("{}|t|f|t|f", expect.editor),
         format!("{}|t|f|f|f", expect.auth),
     ];
     roles.extend(
@@ -440,29 +459,80 @@ fn check_user_lookup(server: &Server, expect: &Expect) {
     }
 }
 
-/// Runs the Vault creation statements (what the OpenTofu emitter gives Vault)
-/// in one transaction, as Vault does; the user logs in with its password,
-/// lands in the owner role and creates tables owned by it; the revocation
-/// statement then drops it and the tables stay.
-fn check_vault_user(server: &Server, expect: &Expect, db: &str, owner: &str) {
-    let user = format!("v-kubernetes-{db}-Ab3dE-1750000000");
-    let password = "A1a-vault-issued";
-    let fill = |s: &str| {
-        s.replace("{{name}}", &user)
-            .replace("{{password}}", password)
-            .replace("{{expiration}}", "2099-01-01 00:00:00+00")
-    };
-    let creation: Vec<String> = labc::names::vault_creation_statements(owner)
+/// The password the tests give credentials_editor: the scripts set none, the
+/// operator sets it out of band from Vault.
+const EDITOR_PASSWORD: &str = "editor-secret";
+
+/// Gives credentials_editor the test password, as the operator would.
+fn set_editor_password(server: &Server, expect: &Expect) {
+    server.query(
+        "postgres",
+        &format!(
+            "ALTER ROLE {} PASSWORD {}",
+            ident(expect.editor),
+            literal(EDITOR_PASSWORD)
+        ),
+    );
+}
+
+/// A Vault dynamic user's name and password for `db`.
+fn vault_user(db: &str) -> (String, &'static str) {
+    (
+        format!("v-kubernetes-{db}-Ab3dE-1750000000"),
+        "A1a-vault-issued",
+    )
+}
+
+/// `statements` with Vault's templates filled for `db`'s dynamic user.
+fn vault_statements(db: &str, statements: &[String]) -> Vec<String> {
+    let (user, password) = vault_user(db);
+    statements
         .iter()
-        .map(|s| fill(s))
-        .collect();
-    let o = server
-        .psql("postgres", "postgres")
-        .args(["-v", "ON_ERROR_STOP=1", "-1", "-c"])
-        .arg(creation.join("\n"))
-        .output()
-        .expect("psql runs");
-    assert!(o.status.success(), "{db}: creation failed:\n{}", stderr(&o));
+        .map(|s| {
+            s.replace("{{name}}", &user)
+                .replace("{{password}}", password)
+                .replace("{{expiration}}", "2099-01-01 00:00:00+00")
+        })
+        .collect()
+}
+
+/// Runs the Vault creation statements (what the OpenTofu emitter gives Vault)
+/// as Vault does: logged in over TCP as credentials_editor, in one
+/// transaction.
+fn create_vault_user(server: &Server, expect: &Expect, db: &str, owner: &str) -> Output {
+    let creation = vault_statements(db, &labc::names::vault_creation_statements(owner));
+    server.run_tcp_tx(expect.editor, EDITOR_PASSWORD, "postgres", &creation)
+}
+
+/// Creates a Vault user as credentials_editor; it logs in with its password,
+/// lands in the owner role and creates tables owned by it; the revocation
+/// statement, run by credentials_editor too, then drops it and the tables
+/// stay.
+fn check_vault_user(server: &Server, expect: &Expect, db: &str, owner: &str) {
+    let (user, password) = vault_user(db);
+    set_editor_password(server, expect);
+    let o = create_vault_user(server, expect, db, owner);
+    assert!(
+        o.status.success(),
+        "{db}: creation as {} failed:\n{}",
+        expect.editor,
+        stderr(&o)
+    );
+    // Created by credentials_editor, not by a superuser.
+    assert_eq!(
+        server.query(
+            "postgres",
+            &format!(
+                "SELECT g.rolname, u.rolcanlogin, u.rolsuper, u.rolcreaterole, \
+                 u.rolconfig FROM pg_auth_members m \
+                 JOIN pg_roles u ON u.oid = m.member JOIN pg_roles g ON g.oid = m.grantor \
+                 WHERE u.rolname = {}",
+                literal(&user)
+            )
+        ),
+        format!("{}|t|f|f|{{role={owner}}}", expect.editor),
+        "{db}"
+    );
 
     // Only with the right password: the server really checks it.
     let o = server.run_tcp(&user, "wrong", db, "SELECT 1");
@@ -509,9 +579,17 @@ fn check_vault_user(server: &Server, expect: &Expect, db: &str, owner: &str) {
         stderr(&o)
     );
 
-    for statement in labc::names::vault_revocation_statements() {
-        server.query("postgres", &fill(&statement));
-    }
+    // Revoked as Vault does it: credentials_editor, one transaction. The
+    // user's connections are gone, its objects belong to the owner role, so
+    // DROP ROLE needs nothing but CREATEROLE.
+    let revocation = vault_statements(db, &labc::names::vault_revocation_statements());
+    let o = server.run_tcp_tx(expect.editor, EDITOR_PASSWORD, "postgres", &revocation);
+    assert!(
+        o.status.success() && stderr(&o).is_empty(),
+        "{db}: revocation as {} failed:\n{}",
+        expect.editor,
+        stderr(&o)
+    );
     assert_eq!(
         server.query(
             "postgres",
@@ -539,9 +617,20 @@ fn reference_scripts_build_what_the_lab_says_on_postgres_15() {
     let server = prove(&lab, &REFERENCE);
     let dir = lab.generated().join("sql");
 
-    // Drift is repaired: a login owner role, a database handed to someone
-    // else, a lost admin option, a function owned by a non-superuser.
-    server.query("postgres", "ALTER ROLE webapp_role LOGIN");
+    // Without CREATEROLE, Vault could not create its users: the flag is
+    // needed, not decorative.
+    server.query("postgres", "ALTER ROLE credentials_editor NOCREATEROLE");
+    let o = create_vault_user(&server, &REFERENCE, "webapp", "webapp_role");
+    assert!(
+        !o.status.success() && stderr(&o).contains("permission denied to create role"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Drift is repaired: a login owner role that may create roles, a
+    // database handed to someone else, a lost admin option, a function owned
+    // by a non-superuser, credentials_editor without CREATEROLE.
+    server.query("postgres", "ALTER ROLE webapp_role LOGIN CREATEROLE");
     server.query(
         "postgres",
         "ALTER DATABASE webapp OWNER TO credentials_editor",
@@ -568,6 +657,13 @@ fn reference_scripts_build_what_the_lab_says_on_postgres_15() {
         ),
         "postgres"
     );
+    // Vault can create (and drop) its users again.
+    let o = create_vault_user(&server, &REFERENCE, "webapp", "webapp_role");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let revocation = vault_statements("webapp", &labc::names::vault_revocation_statements());
+    let o = server.run_tcp_tx(REFERENCE.editor, EDITOR_PASSWORD, "postgres", &revocation);
+    assert!(o.status.success(), "{}", stderr(&o));
+    check_catalogs(&server, &REFERENCE);
 
     // Anyone but a superuser is turned away before anything happens.
     let o = server

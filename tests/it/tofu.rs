@@ -334,31 +334,43 @@ fn check_postgres(m: &Module, want: &PgExpect) {
         .collect();
     assert_eq!(got, expected, "databases and their owners");
 
-    let mut role_names: BTreeMap<String, bool> = roles
+    // name → (login, create_role); create_role defaults to false.
+    let mut role_names: BTreeMap<String, (bool, bool)> = roles
         .values()
         .map(|b| {
             let login = attr(b, "login").as_bool().expect("login is a bool");
-            (string(attr(b, "name")), login)
+            let create_role = b
+                .get_attribute("create_role")
+                .map(|a| a.value.as_bool().expect("create_role is a bool"));
+            assert_ne!(create_role, Some(false), "false is the default");
+            (
+                string(attr(b, "name")),
+                (login, create_role.unwrap_or(false)),
+            )
         })
         .collect();
+    // Vault logs in as credentials_editor to create its users.
     assert_eq!(
         role_names.remove(want.editor),
-        Some(true),
-        "login role {}",
+        Some((true, true)),
+        "login role {}, with CREATEROLE",
         want.editor
     );
     assert_eq!(
         role_names.remove(want.pooler),
-        Some(true),
+        Some((true, false)),
         "login role {}",
         want.pooler
     );
-    let owners: BTreeMap<String, bool> = want
+    let owners: BTreeMap<String, (bool, bool)> = want
         .databases
         .iter()
-        .map(|(_, r)| (r.to_string(), false))
+        .map(|(_, r)| (r.to_string(), (false, false)))
         .collect();
-    assert_eq!(role_names, owners, "owner roles, none can log in");
+    assert_eq!(
+        role_names, owners,
+        "owner roles, none can log in or create roles"
+    );
 
     // credentials_editor holds each owner role with admin option.
     let granted: BTreeSet<String> = m

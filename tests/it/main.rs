@@ -13,4 +13,5 @@ mod errors;
 mod schema;
 mod snapshots;
 mod sql;
+mod synthetic;
 mod tofu;

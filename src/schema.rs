@@ -14,29 +14,43 @@ use crate::raw;
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
 
-/// Human names for the patterns of [`crate::raw`], used in error messages.
-const PATTERN_NAMES: &[(&str, &str)] = &[
-    (raw::NAME, "name"),
-    (raw::IMAGE, "image reference (`repository:tag`)"),
-    (raw::K3S_VERSION, "k3s version (like `v1.34.3+k3s1`)"),
-    (raw::DOMAIN, "domain name"),
-    (raw::HTTPS_URL, "https URL"),
-    (raw::ABS_PATH, "absolute path"),
-    (raw::CRON, "cron schedule (`minute hour day month weekday`)"),
-    (raw::IPV4, "IPv4 address"),
-    (raw::QUANTITY, "size (like `1Gi`)"),
+/// The patterns of [`crate::raw`]: a human name for error messages, and the
+/// name of the Nickel contract that checks it.
+const PATTERNS: &[(&str, &str, &str)] = &[
+    (raw::NAME, "name", "Name"),
+    (raw::IMAGE, "image reference (`repository:tag`)", "Image"),
+    (
+        raw::K3S_VERSION,
+        "k3s version (like `v1.34.3+k3s1`)",
+        "K3sVersion",
+    ),
+    (raw::DOMAIN, "domain name", "Domain"),
+    (raw::HTTPS_URL, "https URL", "HttpsUrl"),
+    (raw::ABS_PATH, "absolute path", "AbsolutePath"),
+    (
+        raw::CRON,
+        "cron schedule (`minute hour day month weekday`)",
+        "Cron",
+    ),
+    (raw::IPV4, "IPv4 address", "Ipv4"),
+    (raw::QUANTITY, "size (like `1Gi`)", "Quantity"),
     (
         raw::VERSION_CONSTRAINT,
         "version constraint (like `0.6.0` or `~> 5`)",
+        "VersionConstraint",
     ),
-    (raw::PROVIDER_SOURCE, "provider source (`namespace/type`)"),
+    (
+        raw::PROVIDER_SOURCE,
+        "provider source (`namespace/type`)",
+        "ProviderSource",
+    ),
 ];
 
 fn pattern_name(pattern: &str) -> &str {
-    PATTERN_NAMES
+    PATTERNS
         .iter()
-        .find(|(p, _)| *p == pattern)
-        .map(|(_, n)| *n)
+        .find(|(p, _, _)| *p == pattern)
+        .map(|(_, n, _)| *n)
         .unwrap_or("value")
 }
 
@@ -336,6 +350,16 @@ pub fn nickel_contracts() -> String {
     let schema = json_schema();
     let mut out = String::new();
     out.push_str(NICKEL_HEADER);
+    // One binding per pattern, so each regex is compiled once per evaluation
+    // rather than once per checked value (see `std.string.is_match`).
+    for (pattern, what, name) in PATTERNS {
+        let _ = writeln!(
+            out,
+            "let {name} = Matching {} {} in",
+            nickel_string(pattern),
+            nickel_string(what)
+        );
+    }
     let defs = schema
         .get("$defs")
         .and_then(Value::as_object)
@@ -382,10 +406,11 @@ let Integer = fun min max =>
   )
 in
 let Matching = fun pattern what =>
+  let matches = std.string.is_match pattern in
   std.contract.custom (fun label value =>
     if !(std.is_string value) then
       'Error { message = "expected a string" }
-    else if !(std.string.is_match pattern value) then
+    else if !(matches value) then
       'Error {
         message = "invalid %{what}: `%{value}`",
         notes = ["expected a value matching %{pattern}"],
@@ -425,11 +450,14 @@ fn contract(node: &Value, depth: usize) -> String {
             }
         }
         Some("string") => match node.get("pattern").and_then(Value::as_str) {
-            Some(p) => format!(
-                "Matching {} {}",
-                nickel_string(p),
-                nickel_string(pattern_name(p))
-            ),
+            Some(p) => match PATTERNS.iter().find(|(q, _, _)| *q == p) {
+                Some((_, _, name)) => name.to_string(),
+                None => format!(
+                    "Matching {} {}",
+                    nickel_string(p),
+                    nickel_string(pattern_name(p))
+                ),
+            },
             None => "String".to_string(),
         },
         Some("integer") => {

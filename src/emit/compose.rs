@@ -7,11 +7,22 @@
 //!   they form one project, `postgres-gitea`, so Gitea waits on the
 //!   database's health; on two hosts each gets its own project and Gitea
 //!   reaches PostgreSQL at its host's address and published port.
+//! - Beside PostgreSQL's `compose.yaml`, `initdb/10-gitea.sh`, which the
+//!   postgres service mounts read-only at `/docker-entrypoint-initdb.d/`:
+//!   the image runs it once, on an empty data directory, and it creates
+//!   Gitea's login role and database with the password `GITEA_DB_PASSWORD`
+//!   from PostgreSQL's env file (Gitea's holds the same value as
+//!   `GITEA__database__PASSWD`). It stays with the postgres stack when
+//!   Gitea runs on another host, and the mount is relative so the stack
+//!   folder is self-contained.
 //! - A `runner` stack on every host carrying `'ci_runner`: the `gitea/runner`
 //!   image registered to the lab's Gitea URL with the lab's labels.
 //!
 //! Invariants: no secret value is written, only the env files that hold
-//! them (`env_file:`); every string goes through [`escape_interpolation`],
+//! them (`env_file:`); the init script reads its password from the
+//! environment and hands it to psql only as a psql variable, and every lab
+//! value it holds is single-quoted for the shell (comments get control
+//! characters escaped); every YAML string goes through [`escape_interpolation`],
 //! so a `$` from the lab reaches the container literally; every string is
 //! double-quoted by the YAML writer; no obsolete top-level `version:`; the
 //! project `name:` is `<lab>-<stack>` (checked valid in validation).
@@ -33,6 +44,15 @@ const POSTGRES_SERVICE: &str = "postgres";
 const GITEA_SERVICE: &str = "gitea";
 const RUNNER_SERVICE: &str = "runner";
 const RESTART: &str = "unless-stopped";
+/// Folder beside the postgres stack's `compose.yaml` holding its init
+/// scripts, and where the image looks for them.
+const INITDB_DIR: &str = "initdb";
+const INITDB_TARGET: &str = "/docker-entrypoint-initdb.d";
+/// The init script creating Gitea's role and database; the image runs init
+/// scripts in name order, so the number leaves room around it.
+const INITDB_GITEA_SCRIPT: &str = "10-gitea.sh";
+/// Variable of PostgreSQL's env file holding Gitea's database password.
+const GITEA_DB_PASSWORD: &str = "GITEA_DB_PASSWORD";
 const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 
 pub fn emit(lab: &Lab) -> Vec<File> {
@@ -51,11 +71,14 @@ pub fn emit(lab: &Lab) -> Vec<File> {
                     ),
                 ),
             );
-        let notes = [
-            "Secrets (POSTGRES_PASSWORD, GITEA__database__PASSWD) come from each".to_string(),
-            "service's env_file, never from this file.".to_string(),
-            "Gitea starts once PostgreSQL's health check passes.".to_string(),
+        let mut notes = vec![
+            "Secrets (POSTGRES_PASSWORD, GITEA_DB_PASSWORD, GITEA__database__PASSWD) come"
+                .to_string(),
+            "from each service's env_file, never from this file.".to_string(),
         ];
+        notes.extend(initdb_notes());
+        notes.push("Gitea starts once PostgreSQL's health check passes.".to_string());
+        files.push(initdb_gitea(lab, names::COMPOSE_STACK_POSTGRES_GITEA));
         files.push(stack(
             lab,
             &pg.host,
@@ -65,10 +88,17 @@ pub fn emit(lab: &Lab) -> Vec<File> {
             &["gitea-data", "postgres-data"],
         ));
     } else {
-        let notes = [
-            "POSTGRES_PASSWORD comes from the env_file, never from this file.".to_string(),
-            format!("Gitea, on {}, connects to port {}.", gitea.host, pg.port),
+        let mut notes = vec![
+            "Secrets (POSTGRES_PASSWORD, GITEA_DB_PASSWORD) come from the env_file, never"
+                .to_string(),
+            "from this file.".to_string(),
         ];
+        notes.extend(initdb_notes());
+        notes.push(format!(
+            "Gitea, on {}, connects to port {}.",
+            gitea.host, pg.port
+        ));
+        files.push(initdb_gitea(lab, names::COMPOSE_STACK_POSTGRES));
         files.push(stack(
             lab,
             &pg.host,
@@ -78,7 +108,12 @@ pub fn emit(lab: &Lab) -> Vec<File> {
             &["postgres-data"],
         ));
         let notes = [
-            "GITEA__database__PASSWD comes from the env_file, never from this file.".to_string(),
+            "GITEA__database__PASSWD comes from the env_file, never from this file; it".to_string(),
+            format!(
+                "must equal GITEA_DB_PASSWORD in PostgreSQL's env file on {}, from which",
+                pg.host
+            ),
+            "PostgreSQL's first start sets the password of Gitea's role.".to_string(),
             format!(
                 "PostgreSQL runs on {} ({}:{}), in another Compose project: depends_on",
                 pg.host, pg.address, pg.port
@@ -168,7 +203,15 @@ fn postgres_service(pg: &Postgres) -> Yaml {
         .with("image", pg.image.reference())
         .with("restart", RESTART)
         .with("env_file", Yaml::strs([&pg.env_file]))
-        .with("volumes", Yaml::strs([format!("postgres-data:{mount}")]))
+        .with(
+            "volumes",
+            Yaml::strs([
+                format!("postgres-data:{mount}"),
+                // Relative to compose.yaml, so the stack folder is
+                // self-contained; read-only, the image only reads it.
+                format!("./{INITDB_DIR}:{INITDB_TARGET}:ro"),
+            ]),
+        )
         .with(
             "ports",
             Yaml::strs([format!("{}:{POSTGRES_CONTAINER_PORT}", pg.port)]),
@@ -247,6 +290,127 @@ fn runner_service(lab: &Lab, host: &str) -> Yaml {
         )
 }
 
+/// What the stack's header says about the init script (labc's text only).
+fn initdb_notes() -> [String; 3] {
+    [
+        format!(
+            "On its first start (empty data volume) PostgreSQL runs ./{INITDB_DIR}/{INITDB_GITEA_SCRIPT},"
+        ),
+        format!("which creates Gitea's role and database with {GITEA_DB_PASSWORD} from its"),
+        "env_file: set it there to Gitea's GITEA__database__PASSWD.".to_string(),
+    ]
+}
+
+/// `initdb/10-gitea.sh` of the postgres stack `stack`: creates Gitea's login
+/// role and its database (owned by the role, UTF8 from template0), setting
+/// the role's password from `GITEA_DB_PASSWORD`. Idempotent, so it can be
+/// run again by hand (also to change the password).
+///
+/// The image sources a script that isn't executable (labc writes 0644)
+/// within its entrypoint, so the body runs in a subshell: its `set -u` and
+/// variables must not leak, and its `exit 1` must fail only the script
+/// (which fails the entrypoint, whose `set -e` stops the init).
+///
+/// The SQL is labc's fixed text in a quoted here-document; the role,
+/// database and password reach it only as psql variables, which psql
+/// quotes (`:"role"`, `:'password'`) or `format('%I')` quotes.
+fn initdb_gitea(lab: &Lab, stack: &str) -> File {
+    let (g, pg) = (&lab.gitea, &lab.postgres);
+    let script = INITDB_GITEA_SCRIPT;
+    let mut text = String::from("#!/usr/bin/env bash\n");
+    text.push_str(&header("#", lab));
+    let comment = [
+        String::new(),
+        format!(
+            "Creates Gitea's PostgreSQL login role `{}` and its database `{}`",
+            comment_text(&g.database_user),
+            comment_text(&g.database)
+        ),
+        "(owned by the role, UTF8, from template0).".to_string(),
+        String::new(),
+        format!("The postgres image runs this from {INITDB_TARGET}/ once, when it"),
+        "initialises an empty data directory, with psql reaching its local server".to_string(),
+        "as POSTGRES_USER. Running it again is harmless: it creates only what is".to_string(),
+        "missing and sets the role's password again (so it also changes it):".to_string(),
+        format!("  docker compose exec postgres bash {INITDB_TARGET}/{script}"),
+        String::new(),
+        format!("{GITEA_DB_PASSWORD} must be set in PostgreSQL's env file,"),
+        format!("  {},", comment_text(&pg.env_file)),
+        "and Gitea's env file,".to_string(),
+        format!("  {},", comment_text(&g.env_file)),
+        "must hold the same value as GITEA__database__PASSWD.".to_string(),
+    ];
+    for line in comment {
+        text.push('#');
+        if !line.is_empty() {
+            text.push(' ');
+            text.push_str(&line);
+        }
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        r#"
+# In a subshell: the image sources a script that isn't executable, and these
+# options and variables must not leak into its entrypoint.
+(
+  set -euo pipefail
+
+  role={role}
+  database={database}
+  env_file={env_file}
+
+  if [[ -z "${{{GITEA_DB_PASSWORD}:-}}" ]]; then
+    printf '%s\n' "{script}: {GITEA_DB_PASSWORD} is unset or empty: set it in $env_file to Gitea's GITEA__database__PASSWD" >&2
+    exit 1
+  fi
+  if [[ "${{POSTGRES_USER:-postgres}}" == "$role" ]]; then
+    printf '%s\n' "{script}: POSTGRES_USER is \`$role\`, Gitea's role, which must not be a superuser: choose another POSTGRES_USER in $env_file" >&2
+    exit 1
+  fi
+
+  # The password reaches SQL only as a psql variable, which psql quotes.
+  psql -v ON_ERROR_STOP=1 --no-psqlrc \
+    --username "${{POSTGRES_USER:-postgres}}" --dbname "${{POSTGRES_DB:-postgres}}" \
+    --set=role="$role" --set=database="$database" --set=password="${GITEA_DB_PASSWORD}" <<'SQL'
+SELECT format('CREATE ROLE %I', :'role')
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+ALTER ROLE :"role" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
+  PASSWORD :'password';
+SELECT format('CREATE DATABASE %I OWNER %I TEMPLATE template0 ENCODING %L', :'database', :'role', 'UTF8')
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'database') \gexec
+ALTER DATABASE :"database" OWNER TO :"role";
+SQL
+)
+"#,
+        role = sh_quote(&g.database_user),
+        database = sh_quote(&g.database),
+        env_file = sh_quote(&pg.env_file),
+    ));
+    File {
+        path: format!("compose/{}/{stack}/{INITDB_DIR}/{script}", pg.host),
+        contents: text,
+    }
+}
+
+/// `s` as one shell word: single-quoted, so nothing in it is expanded.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// `s` safe inside a `#` comment: control characters (a line break would
+/// end the comment) escaped.
+fn comment_text(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Compose interpolates `$` in every string value: `$$` is a literal `$`.
 /// Applied to the whole document, so no value from the lab can reach
 /// interpolation (keys are labc's own and never hold a `$`).
@@ -280,5 +444,13 @@ mod tests {
             .with("c", Yaml::map().with("d", "$$"))
             .with("n", 5u32);
         assert_eq!(escape_interpolation(doc), want);
+    }
+
+    #[test]
+    fn shell_words_and_comments_stay_closed() {
+        assert_eq!(sh_quote("gitea"), "'gitea'");
+        assert_eq!(sh_quote("it's $x"), r"'it'\''s $x'");
+        assert_eq!(comment_text("/a b/c.env"), "/a b/c.env");
+        assert_eq!(comment_text("x\ny\r\tz"), r"x\ny\r\tz");
     }
 }

@@ -5,9 +5,22 @@
 //! canonical copy), and assertions on Compose's normalized `config --format
 //! json`: the stacks per host, images, Gitea's database host and name, the
 //! health dependency, the runners' instance URL and labels, secrets only
-//! through the lab's env files, a `$` reaching the container literally.
-//! Over the reference lab (PostgreSQL and Gitea together on pi2), the
-//! big-cluster fixture (apart, three runners) and variants of them.
+//! through the lab's env files, a `$` reaching the container literally, and
+//! PostgreSQL's `./initdb` folder bind-mounted read-only at
+//! `/docker-entrypoint-initdb.d`. Over the reference lab (PostgreSQL and
+//! Gitea together on pi2), the big-cluster fixture (apart, three runners)
+//! and variants of them.
+//!
+//! The init script `initdb/10-gitea.sh` goes with the postgres stack and is
+//! run for real, with bash, against a throwaway PostgreSQL 15 (the guard of
+//! the SQL tests), in the environment the image gives it (POSTGRES_USER,
+//! POSTGRES_DB, psql on the local socket through PGHOST/PGPORT/PGUSER):
+//! twice and again with a new password, executed and sourced as the image's
+//! entrypoint does; the catalog then says Gitea's role logs in over TCP with
+//! a password full of quotes, `$` and command substitutions (none of which
+//! ran), owns its UTF8 database and holds no superuser, CREATEROLE or
+//! CREATEDB. Without `GITEA_DB_PASSWORD` it fails naming the env file and
+//! creates nothing. ShellCheck passes it, and flags a broken copy.
 //!
 //! Compose refuses an `env_file` that doesn't exist, and the lab's are
 //! absolute paths on the Pis, so each lab is built a second time with its
@@ -22,6 +35,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 use crate::common::{Lab, root, stderr, stdout, tool};
+use crate::sql::{Server, literal};
 
 /// Set in Compose's environment, so an unescaped `$LABC_TEST_VAR` would
 /// visibly interpolate.
@@ -265,11 +279,16 @@ fn reference_lab_stacks() {
     assert_eq!(pi2["services"]["postgres"]["image"], "postgres:16.10");
     assert_eq!(pi2["services"]["gitea"]["image"], "gitea/gitea:1.24.6");
     assert_eq!(ports(pi2, "postgres"), [("5432".to_string(), 5432)]);
-    // postgres:16 keeps its cluster in .../data, on a named volume.
+    // postgres:16 keeps its cluster in .../data, on a named volume; the
+    // init scripts come from the stack's own folder.
     assert_eq!(
         volumes(pi2, "postgres"),
-        [("postgres-data".into(), "/var/lib/postgresql/data".into())]
+        [
+            ("postgres-data".into(), "/var/lib/postgresql/data".into()),
+            (initdb_source(&stacks["pi2/postgres-gitea"]), INITDB.into())
+        ]
     );
+    assert_initdb_mount(pi2, &stacks["pi2/postgres-gitea"]);
     assert_eq!(
         pi2["volumes"]["postgres-data"]["name"],
         "arcodange-postgres-gitea_postgres-data"
@@ -361,6 +380,15 @@ fn big_cluster_places_postgres_and_gitea_apart() {
     assert_eq!(pg["services"]["postgres"]["image"], "postgres:17.5");
     assert_eq!(ports(pg, "postgres"), [("5433".to_string(), 5432)]);
     assert_secrets_only_from(pg, "postgres", "/srv/postgres/secrets.env");
+    // The init script goes with PostgreSQL, not with Gitea.
+    assert_initdb_mount(pg, &stacks["node1/postgres"]);
+    assert_eq!(
+        volumes(pg, "postgres"),
+        [
+            ("postgres-data".into(), "/var/lib/postgresql/data".into()),
+            (initdb_source(&stacks["node1/postgres"]), INITDB.into())
+        ]
+    );
 
     // Apart: Gitea reaches node1's address on the published port, and can't
     // depend on a service of another host's project.
@@ -409,11 +437,16 @@ fn big_cluster_places_postgres_and_gitea_apart() {
 fn postgres_18_mounts_the_versioned_layout() {
     let text = edit(&reference_text(), "\"postgres:16.10\"", "\"postgres:18.1\"");
     let lab = Built::new(&text);
-    let m = check(&lab.stacks()["pi2/postgres-gitea"]);
+    let file = lab.stacks()["pi2/postgres-gitea"].clone();
+    let m = check(&file);
     assert_eq!(
         volumes(&m, "postgres"),
-        [("postgres-data".into(), "/var/lib/postgresql".into())]
+        [
+            ("postgres-data".into(), "/var/lib/postgresql".into()),
+            (initdb_source(&file), INITDB.into())
+        ]
     );
+    assert_initdb_mount(&m, &file);
     assert_eq!(
         env(&m, "postgres", "PGDATA"),
         "/var/lib/postgresql/18/docker"
@@ -489,4 +522,344 @@ fn an_unpinned_postgres_image_is_rejected() {
         "{report}"
     );
     assert!(report.contains("lab.ncl:"), "no position: {report}");
+}
+
+/// Where the postgres image looks for init scripts.
+const INITDB: &str = "/docker-entrypoint-initdb.d";
+
+/// The bind source Compose resolves `./initdb` to: beside `file`.
+fn initdb_source(file: &Path) -> String {
+    file.with_file_name("initdb").to_str().unwrap().to_string()
+}
+
+/// PostgreSQL mounts the stack's `initdb` folder read-only at [`INITDB`],
+/// and that folder holds exactly the Gitea script.
+fn assert_initdb_mount(model: &Value, file: &Path) {
+    let mounts = model["services"]["postgres"]["volumes"]
+        .as_array()
+        .expect("volumes");
+    let initdb: Vec<&Value> = mounts.iter().filter(|v| v["target"] == INITDB).collect();
+    assert_eq!(initdb.len(), 1, "{mounts:?}");
+    assert_eq!(initdb[0]["type"], "bind", "{mounts:?}");
+    assert_eq!(initdb[0]["source"], initdb_source(file).as_str());
+    assert_eq!(initdb[0]["read_only"], true, "{mounts:?}");
+    let listed: Vec<String> = std::fs::read_dir(initdb_source(file))
+        .expect("initdb folder generated")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(listed, ["10-gitea.sh"]);
+}
+
+/// Every generated init script, by path under generated/.
+fn initdb_scripts(lab: &Lab) -> Vec<String> {
+    lab.files()
+        .into_keys()
+        .filter(|p| p.starts_with("compose/") && p.contains("/initdb/"))
+        .collect()
+}
+
+/// What an init script gets from the postgres image: POSTGRES_USER and
+/// POSTGRES_DB from its environment, and psql reaching the server the
+/// entrypoint started on the local socket (here through PGHOST, PGPORT and
+/// PGUSER, taken from the test server's own socket psql). Nothing else of
+/// the test's environment leaks in.
+fn image_env(server: &Server, cmd: &mut Command) {
+    let psql = server.psql("postgres", "postgres");
+    let args: Vec<&std::ffi::OsStr> = psql.get_args().collect();
+    let after = |flag: &str| {
+        let i = args.iter().position(|a| *a == flag).expect("socket psql");
+        args[i + 1]
+    };
+    let bin = Path::new(psql.get_program()).parent().unwrap();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
+    cmd.env_clear()
+        .env("PATH", path)
+        .env("PGHOST", after("-h"))
+        .env("PGPORT", after("-p"))
+        .env("PGUSER", "postgres")
+        .env("POSTGRES_USER", "postgres")
+        .env("POSTGRES_DB", "postgres");
+}
+
+/// Runs `script` with bash as the image does when it is executable;
+/// `password` becomes GITEA_DB_PASSWORD when given.
+fn run_script(server: &Server, script: &Path, password: Option<&str>) -> Output {
+    let mut cmd = Command::new("bash");
+    cmd.arg(script);
+    image_env(server, &mut cmd);
+    if let Some(p) = password {
+        cmd.env("GITEA_DB_PASSWORD", p);
+    }
+    cmd.output().expect("bash runs")
+}
+
+/// Sources `script` in a bash set up like the image's entrypoint (which
+/// sources a `.sh` that isn't executable, and labc's are 0644), then prints
+/// the shell options left behind.
+fn source_script(server: &Server, script: &Path, password: Option<&str>) -> Output {
+    let mut cmd = Command::new("bash");
+    cmd.args([
+        "-c",
+        "set -Eeo pipefail; . \"$1\"; echo \"continued: $-\"",
+        "bash",
+    ])
+    .arg(script);
+    image_env(server, &mut cmd);
+    if let Some(p) = password {
+        cmd.env("GITEA_DB_PASSWORD", p);
+    }
+    cmd.output().expect("bash runs")
+}
+
+fn assert_ok(o: &Output, what: &str) {
+    assert!(
+        o.status.success(),
+        "{what} ({:?}):\n{}{}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// Role attributes and database ownership as the catalog has them.
+fn gitea_catalog(server: &Server, role: &str, db: &str) -> String {
+    let role_row = server.query(
+        "postgres",
+        &format!(
+            "SELECT rolname, rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolreplication, \
+             rolbypassrls FROM pg_roles WHERE rolname = {}",
+            literal(role)
+        ),
+    );
+    let db_row = server.query(
+        "postgres",
+        &format!(
+            "SELECT datname, pg_get_userbyid(datdba), pg_encoding_to_char(encoding) \
+             FROM pg_database WHERE datname = {}",
+            literal(db)
+        ),
+    );
+    format!("{role_row}\n{db_row}")
+}
+
+/// Proves `script` (Gitea's role `role`, database `db`, PostgreSQL's env
+/// file `env_file`) on a fresh PostgreSQL 15.
+fn prove_initdb(script: &Path, role: &str, db: &str, env_file: &str) {
+    let server = Server::start();
+    let scratch = tempfile::tempdir().unwrap();
+    let marker = scratch.path().join("ran");
+    let m = marker.display();
+    // Quotes of both kinds, a backslash, `$` expansions, command
+    // substitutions and SQL that would end the literal: if the shell or SQL
+    // read any of it, the login below fails (or the marker appears).
+    let password = format!(
+        "it's \"q\" \\ $HOME ${{GITEA_DB_PASSWORD}} $(touch {m}) `touch {m}` '); DROP ROLE postgres; --"
+    );
+    let nothing = gitea_catalog(&server, role, db);
+    assert_eq!(nothing, "\n", "{role}/{db} exist before the script ran");
+
+    // Without the password: refused, naming the env file, nothing created;
+    // an empty one is no better.
+    for missing in [None, Some("")] {
+        let o = run_script(&server, script, missing);
+        assert!(
+            !o.status.success(),
+            "ran without a password:\n{}",
+            stdout(&o)
+        );
+        let err = stderr(&o);
+        assert!(
+            err.contains("GITEA_DB_PASSWORD is unset or empty")
+                && err.contains(&format!("set it in {env_file}")),
+            "{err}"
+        );
+        assert_eq!(gitea_catalog(&server, role, db), nothing);
+    }
+    // The image's superuser must not be Gitea's role.
+    let mut cmd = Command::new("bash");
+    cmd.arg(script);
+    image_env(&server, &mut cmd);
+    let o = cmd
+        .env("POSTGRES_USER", role)
+        .env("GITEA_DB_PASSWORD", "x")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(&format!("POSTGRES_USER is `{role}`, Gitea's role")),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(gitea_catalog(&server, role, db), nothing);
+
+    // First run creates both.
+    let o = run_script(&server, script, Some(&password));
+    assert_ok(&o, "first run");
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("CREATE ROLE") && out.contains("CREATE DATABASE"),
+        "{out}"
+    );
+    let created = gitea_catalog(&server, role, db);
+    assert_eq!(
+        created,
+        format!("{role}|t|f|f|f|f|f\n{db}|{role}|UTF8"),
+        "login, no superuser/CREATEROLE/CREATEDB; owns its UTF8 database"
+    );
+    assert!(!marker.exists(), "the password was run as a command");
+
+    // Gitea logs in over TCP with the password and can create its tables.
+    let o = server.run_tcp(
+        role,
+        &password,
+        db,
+        "SELECT current_user, current_database()",
+    );
+    assert_ok(&o, "login as Gitea");
+    assert_eq!(stdout(&o).trim_end(), format!("{role}|{db}"));
+    assert_ok(
+        &server.run_tcp(role, &password, db, "CREATE TABLE labc_probe (id int)"),
+        "Gitea creates a table",
+    );
+    let o = server.run_tcp(role, "it's", db, "SELECT 1");
+    assert!(!o.status.success(), "a wrong password logged in");
+    assert!(
+        stderr(&o).contains("password authentication failed"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Again: nothing created, nothing lost (the table survives), same state.
+    let o = run_script(&server, script, Some(&password));
+    assert_ok(&o, "second run");
+    let out = stdout(&o);
+    assert!(
+        !out.contains("CREATE ROLE") && !out.contains("CREATE DATABASE"),
+        "{out}"
+    );
+    assert_eq!(gitea_catalog(&server, role, db), created);
+    assert_eq!(server.query(db, "SELECT count(*) FROM labc_probe"), "0");
+    assert_ok(
+        &server.run_tcp(role, &password, db, "SELECT 1"),
+        "login after the second run",
+    );
+
+    // Sourced, as the image does with a 0644 script: it works, and leaves
+    // the entrypoint's shell going without `set -u`. A new password takes.
+    let rotated = "rotated $x 'y'";
+    let o = source_script(&server, script, Some(rotated));
+    assert_ok(&o, "sourced run");
+    let out = stdout(&o);
+    let flags = out
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("continued: "))
+        .unwrap_or_else(|| panic!("the entrypoint stopped:\n{out}"));
+    assert!(flags.contains('e') && !flags.contains('u'), "{out}");
+    assert_eq!(gitea_catalog(&server, role, db), created);
+    assert_ok(
+        &server.run_tcp(role, rotated, db, "SELECT 1"),
+        "login with the new password",
+    );
+    assert!(
+        !server
+            .run_tcp(role, &password, db, "SELECT 1")
+            .status
+            .success()
+    );
+    // Sourced without the password: the entrypoint stops there.
+    let o = source_script(&server, script, None);
+    assert!(!o.status.success());
+    assert!(!stdout(&o).contains("continued"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("GITEA_DB_PASSWORD"), "{}", stderr(&o));
+    assert!(!marker.exists(), "the password was run as a command");
+}
+
+#[test]
+fn reference_init_script_creates_giteas_role_and_database_on_postgres_15() {
+    let lab = Lab::reference();
+    lab.build();
+    let rel = "compose/pi2/postgres-gitea/initdb/10-gitea.sh";
+    assert_eq!(initdb_scripts(&lab), [rel]);
+    let text = lab.read(rel);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "#!/usr/bin/env bash");
+    assert!(
+        text.contains("# GITEA_DB_PASSWORD must be set in PostgreSQL's env file,\n#   /home/pi/factory/postgres/postgres.env,"),
+        "{text}"
+    );
+    let compose = lab.read("compose/pi2/postgres-gitea/compose.yaml");
+    assert!(compose.contains("GITEA_DB_PASSWORD"), "{compose}");
+    prove_initdb(
+        &lab.generated().join(rel),
+        "gitea",
+        "gitea",
+        "/home/pi/factory/postgres/postgres.env",
+    );
+}
+
+#[test]
+fn big_cluster_init_script_goes_with_postgres_and_creates_forge() {
+    let lab = Lab::fixture("big-cluster");
+    lab.build();
+    let rel = "compose/node1/postgres/initdb/10-gitea.sh";
+    assert_eq!(initdb_scripts(&lab), [rel]);
+    let gitea = lab.read("compose/node2/gitea/compose.yaml");
+    assert!(
+        gitea.contains("must equal GITEA_DB_PASSWORD in PostgreSQL's env file on node1"),
+        "{gitea}"
+    );
+    prove_initdb(
+        &lab.generated().join(rel),
+        "forge",
+        "forge",
+        "/srv/postgres/secrets.env",
+    );
+}
+
+#[test]
+fn init_scripts_pass_shellcheck_and_a_broken_one_does_not() {
+    let shellcheck = |file: &Path| {
+        Command::new(tool("target/tools/bin/shellcheck"))
+            .args(["--shell=bash", "--severity=style", "--format=gcc"])
+            .arg(file)
+            .output()
+            .expect("shellcheck runs")
+    };
+    for (lab, rel) in [
+        (
+            Lab::reference(),
+            "compose/pi2/postgres-gitea/initdb/10-gitea.sh",
+        ),
+        (
+            Lab::fixture("big-cluster"),
+            "compose/node1/postgres/initdb/10-gitea.sh",
+        ),
+    ] {
+        lab.build();
+        let file = lab.generated().join(rel);
+        let o = shellcheck(&file);
+        assert!(
+            o.status.success() && o.stdout.is_empty(),
+            "shellcheck {rel}:\n{}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        // An unquoted expansion, as a careless edit would leave it.
+        let text = std::fs::read_to_string(&file).unwrap();
+        let broken = file.with_file_name("broken.sh");
+        std::fs::write(
+            &broken,
+            edit(
+                &text,
+                "--set=password=\"$GITEA_DB_PASSWORD\"",
+                "--set=password=$GITEA_DB_PASSWORD",
+            ),
+        )
+        .unwrap();
+        let o = shellcheck(&broken);
+        assert!(!o.status.success());
+        assert!(stdout(&o).contains("SC2086"), "{}", stdout(&o));
+    }
 }

@@ -97,6 +97,18 @@ else
   [[ -x "$PG_BIN/initdb" ]] || die "postgresql installed but $PG_BIN/initdb is missing (not version $PG_VERSION?)"
 fi
 
+# --- ShellCheck (lints the generated Compose init scripts) ----------------------
+if command -v shellcheck >/dev/null; then
+  say "shellcheck present: $(command -v shellcheck)"
+else
+  [[ "$(id -u)" == 0 ]] || die "shellcheck missing and not root: apt-get install shellcheck"
+  say "apt-get install shellcheck"
+  apt-get install -y -q --no-install-recommends shellcheck </dev/null \
+    || { apt-get update -q </dev/null && apt-get install -y -q --no-install-recommends shellcheck </dev/null; }
+fi
+# A stable path for the tests.
+ln -sfn "$(command -v shellcheck)" "$TOOLS/bin/shellcheck"
+
 # --- Summary --------------------------------------------------------------------
 say "tools:"
 cat <<EOF
@@ -108,5 +120,6 @@ cat <<EOF
   python-hcl2        $VENV/bin/hcl2tojson, import hcl2 with $VENV/bin/python
   sqlfluff           $VENV/bin/sqlfluff ($("$VENV/bin/sqlfluff" --version 2>/dev/null))
   argo-cd validator  node $VALIDATORS/validate-application.mjs (modules in $VALIDATORS/node_modules)
+  shellcheck         $TOOLS/bin/shellcheck -> $(command -v shellcheck) ($(shellcheck --version 2>/dev/null | sed -n 's/^version: //p'))
   postgresql         $PG_BIN/{initdb,pg_ctl,postgres} ($("$PG_BIN/postgres" --version 2>/dev/null)); psql: $(command -v psql || echo "$PG_BIN/psql")
 EOF

@@ -94,3 +94,13 @@ pub fn emit_all(lab: &Lab) -> Result<BTreeMap<String, String>, String> {
     }
     Ok(files)
 }
+
+/// Compiles a lab of this repository (`lab.ncl`, a fixture) for unit tests.
+#[cfg(test)]
+pub(crate) fn repo_lab(rel: &str) -> Lab {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    match compile(&path, false) {
+        Ok(c) => c.lab,
+        Err(f) => panic!("{rel} fails:\n{}", f.report),
+    }
+}

@@ -4,16 +4,8 @@
 use super::*;
 
 pub fn run(global: &Global) -> u8 {
-    let paths = match paths(global) {
+    let (paths, _, compiled) = match prepare(global) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return INVALID;
-        }
-    };
-    let color = color(global);
-    let compiled = match compile_or_report(&paths, color) {
-        Ok(c) => c,
         Err(code) => return code,
     };
     let targets = targets(&paths, &compiled);

@@ -52,6 +52,19 @@ pub fn color(global: &Global) -> bool {
     }
 }
 
+/// What build, check and diff all start with: find the paths, decide on
+/// colour, compile. On failure the report is printed and the exit code
+/// returned.
+pub fn prepare(global: &Global) -> Result<(Paths, bool, Compiled), u8> {
+    let paths = paths(global).map_err(|e| {
+        eprintln!("error: {e}");
+        INVALID
+    })?;
+    let color = color(global);
+    let compiled = compile_or_report(&paths, color)?;
+    Ok((paths, color, compiled))
+}
+
 /// Compiles the lab, printing the report and returning the exit code on failure.
 pub fn compile_or_report(paths: &Paths, color: bool) -> Result<Compiled, u8> {
     compile::compile(&paths.lab, color).map_err(|f| {

@@ -393,14 +393,9 @@ fn vault_resources(lab: &Lab, app: &App, v: &AppVault) -> Vec<Yaml> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn reference() -> Lab {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("lab.ncl");
-        match crate::compile::compile(&path, false) {
-            Ok(c) => c.lab,
-            Err(f) => panic!("reference lab fails:\n{}", f.report),
-        }
+        crate::compile::repo_lab("lab.ncl")
     }
 
     #[test]

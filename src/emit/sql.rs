@@ -247,15 +247,8 @@ fn apply(lab: &Lab) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
-    fn compile(rel: &str) -> Lab {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
-        match crate::compile::compile(&path, false) {
-            Ok(c) => c.lab,
-            Err(f) => panic!("{rel} fails:\n{}", f.report),
-        }
-    }
+    use crate::compile::repo_lab as compile;
 
     #[test]
     fn one_script_per_database_plus_the_shared_ones() {

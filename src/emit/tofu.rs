@@ -575,15 +575,8 @@ fn longhorn(lab: &Lab, google: &ProviderRef) -> Body {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
-    fn compile(rel: &str) -> Lab {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
-        match crate::compile::compile(&path, false) {
-            Ok(c) => c.lab,
-            Err(f) => panic!("{rel} fails:\n{}", f.report),
-        }
-    }
+    use crate::compile::repo_lab as compile;
 
     #[test]
     fn files_per_module() {

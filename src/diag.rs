@@ -5,8 +5,8 @@
 //! Invariant: this module never decides *what* is wrong, only how it is shown.
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
-use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::files::Files as _;
+use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, termcolor};
 
 /// Index of a file in [`Sources`].

@@ -4,8 +4,12 @@
 Used by the benchmark (bench/run.py) and by tests/it/synthetic.rs. The lab
 scales the way a real one grows: one host per 20 apps (at least three), apps
 cycling through the three archetypes, a database per PostgreSQL app plus one
-non-app database per ten apps, Image Updater on every other app. Output is
-deterministic: the same N always gives the same bytes.
+non-app database per ten apps, Image Updater on every other app. Every section
+of the reference lab is present, and the optional fields it uses (org, sync,
+both ingresses, ports, replicas, volume sizes, an explicit database, Vault
+off, a host's own ssh_user, the NFS backup host) recur at fixed intervals, so
+every emitter has work proportional to the lab. Output is deterministic: the
+same N always gives the same bytes.
 
     python3 bench/gen-lab.py 100 > lab.ncl
 """
@@ -32,7 +36,8 @@ def lab(n_apps: int) -> str:
         else:
             services = ["k3s_agent", "ci_runner" if h % 2 else "pihole", "step_ca_replica"]
         tags = ", ".join("'" + s for s in services)
-        w(f'    host{h:03d} = {{ address = "10.{h // 250}.{h % 250}.10", services = [{tags}] }},')
+        user = ' ssh_user = "ops",' if h % 10 == 9 else ""
+        w(f'    host{h:03d} = {{ address = "10.{h // 250}.{h % 250}.10",{user} services = [{tags}] }},')
     w("  },")
     w('  k3s = { version = "v1.34.3+k3s1", docker = true, disable = ["traefik"] },')
     w("  gitea = {")
@@ -56,7 +61,20 @@ def lab(n_apps: int) -> str:
             fields.append('org = "team"')
         if i % 2 == 0 and archetype != "sqlite":
             fields.append("image_updater = 'digest")
-        fields.append("ingress = ['public]" if i % 2 else "ingress = ['internal]")
+        if i % 7 == 3:
+            fields.append("sync = { prune = true, self_heal = true }")
+        if i % 11 == 0:
+            fields.append(f'database = "{name}"' if archetype == "postgres" else "port = 3000")
+        if archetype == "stateless" and i % 4 == 1:
+            fields.append("replicas = 2")
+        if archetype == "sqlite" and i % 4 == 3:
+            fields.append('volume_size = "5Gi"')
+        if archetype == "postgres" and i % 13 == 6:
+            fields.append("vault = false")
+        if i % 9 == 8:
+            fields.append("ingress = ['public, 'internal]")
+        else:
+            fields.append("ingress = ['public]" if i % 2 else "ingress = ['internal]")
         w(f"    {name} = {{ {', '.join(fields)} }},")
     w("  },")
     w("  databases = {")
@@ -72,16 +90,19 @@ def lab(n_apps: int) -> str:
     w('      gitea = { source = "go-gitea/gitea", version = "0.6.0" },')
     w('      vault = { source = "hashicorp/vault", version = "4.4.0" },')
     w('      google = { source = "hashicorp/google", version = "7.0.1" },')
+    w('      cloudflare = { source = "cloudflare/cloudflare", version = "~> 5" },')
+    w('      ovh = { source = "ovh/ovh", version = "2.8.0" },')
     w('      postgresql = { source = "cyrilgdn/postgresql", version = "1.26.0" },')
     w("    },")
     w("    modules = {")
-    w('      factory = { kind = \'factory, providers = ["gitea", "vault", "google"] },')
+    w('      factory = { kind = \'factory, providers = ["gitea", "vault", "google", "cloudflare", "ovh"] },')
     w('      postgres = { kind = \'postgres, state_prefix = "factory/postgres", providers = ["postgresql"] },')
     w("    },")
     w("  },")
     w('  longhorn = { backup_bucket = "synthetic-longhorn" },')
     w("  backups = {")
     w('    destination = "/mnt/backups",')
+    w('    nfs_host = "host001",')
     w('    postgres = { schedule = "0 2 * * *", keep_days = 14 },')
     w('    gitea = { schedule = "30 2 * * *", keep_days = 14 },')
     w('    k3s_pvc = { schedule = "0 3 * * *", keep_days = 7 },')

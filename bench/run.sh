@@ -10,7 +10,7 @@ nickel=target/tools/nickel/bin/nickel
 if ! "$nickel" --version 2>/dev/null | grep -q "$NICKEL_CLI_VERSION"; then
   echo "[bench] building nickel-lang-cli $NICKEL_CLI_VERSION (release, a few minutes)" >&2
   CARGO_TARGET_DIR=target/nickel-build cargo install --locked --quiet \
-    "nickel-lang-cli@$NICKEL_CLI_VERSION" --no-default-features --root target/tools/nickel
+    "nickel-lang-cli@$NICKEL_CLI_VERSION" --no-default-features --features format --root target/tools/nickel
 fi
 echo "[bench] building labc (release)" >&2
 cargo build --release --locked --quiet

@@ -105,6 +105,7 @@ def machine(args):
         "memory": mem,
         "os": os_name,
         "load average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "commit": first_line(["git", "-C", str(ROOT), "describe", "--always", "--dirty"]),
         "rustc": first_line(["rustc", "--version"]),
         "labc": first_line([args.labc, "--version"]),
         "nickel": first_line([args.nickel, "--version"]),
@@ -215,7 +216,8 @@ def main():
 
 
 def report(results, info, args, elapsed):
-    w = []
+    lines = []
+    w = lines.append
     w("Machine: " + "; ".join(f"{k} {v}" for k, v in info.items()) + ".")
     w("")
     w(
@@ -299,7 +301,7 @@ def report(results, info, args, elapsed):
                            f"{ratio:.2f}x", ratio <= TARGET_PER_APP))
     for what, measured, ok in checks:
         w(f"| {what} | {measured} | {verdict(ok)} |")
-    return w
+    return lines
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ pub fn compile(path: &Path, color: bool) -> Result<Compiled, Failed> {
     if !diags.is_empty() {
         return Err(failed(&loaded.sources, diags, color));
     }
-    let raw: raw::Lab = match serde_json::from_value(loaded.value.clone()) {
+    let raw = match <raw::Lab as serde::Deserialize>::deserialize(&loaded.value) {
         Ok(r) => r,
         // The schema accepted the value, so this is labc disagreeing with
         // itself; say so rather than blame the lab.
@@ -61,6 +61,8 @@ pub fn compile(path: &Path, color: bool) -> Result<Compiled, Failed> {
         .unwrap_or_else(|| path.display().to_string());
     let lab = validate::validate(&loaded, raw, &source)
         .map_err(|diags| failed(&loaded.sources, diags, color))?;
+    // Positions are no longer needed: free them before the output is built.
+    drop(loaded);
     let files = emit_all(&lab).map_err(|msg| Failed {
         report: format!("error: {msg}\n"),
         count: 1,
@@ -78,11 +80,16 @@ fn failed(sources: &diag::Sources, mut diags: Vec<Diagnostic>, color: bool) -> F
 }
 
 /// Runs every emitter. Two emitters claiming one path is a labc bug.
+///
+/// Sequential on purpose: running emitters on a second thread was measured
+/// no faster on the 2-core machines labc targets, and each thread costs the
+/// allocator an arena (peak memory +15%). See BENCHMARKS.md.
 pub fn emit_all(lab: &Lab) -> Result<BTreeMap<String, String>, String> {
+    let outputs = EMITTERS.iter().map(|e| (e.emit)(lab));
     let mut files = BTreeMap::new();
     let mut owner: BTreeMap<String, &str> = BTreeMap::new();
-    for e in EMITTERS {
-        for emit::File { path, contents } in (e.emit)(lab) {
+    for (e, output) in EMITTERS.iter().zip(outputs) {
+        for emit::File { path, contents } in output {
             if let Some(other) = owner.insert(path.clone(), e.name) {
                 return Err(format!(
                     "labc bug: emitters `{other}` and `{}` both write {path}",

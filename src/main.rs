@@ -1,3 +1,5 @@
+//! The `labc` binary: everything happens in [`labc::run`].
+
 fn main() -> std::process::ExitCode {
     labc::run()
 }

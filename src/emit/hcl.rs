@@ -718,6 +718,8 @@ fn quote_into(out: &mut String, s: &str, key: bool) {
                     out.push(c);
                 }
             }
+            // Printable ASCII is the common case: skip the Unicode checks.
+            c if c.is_ascii_graphic() || c == ' ' => out.push(c),
             c if !go_is_print(c) || (key && !one_cluster_per_char(c)) => {
                 let code = u32::from(c);
                 // Infallible: writing to a String.

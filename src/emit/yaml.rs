@@ -216,7 +216,7 @@ fn key(k: &str) -> String {
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
-        && !SPECIAL.contains(&k.to_ascii_lowercase().as_str());
+        && !SPECIAL.iter().any(|w| w.eq_ignore_ascii_case(k));
     if plain { k.to_string() } else { quote(k) }
 }
 

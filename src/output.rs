@@ -98,17 +98,6 @@ pub fn safe_relative(path: &str) -> Result<PathBuf, OutputError> {
 }
 
 impl Target<'_> {
-    fn with_manifest(&self) -> BTreeMap<String, String> {
-        let mut files = self.files.clone();
-        let mut manifest = self.manifest_header.clone();
-        for p in self.files.keys() {
-            manifest.push_str(p);
-            manifest.push('\n');
-        }
-        files.insert(MANIFEST.to_string(), manifest);
-        files
-    }
-
     /// Files the previous build recorded as labc's. `None`: no manifest.
     fn owned(&self) -> Result<Option<BTreeSet<String>>, OutputError> {
         let path = self.dir.join(MANIFEST);
@@ -127,13 +116,28 @@ impl Target<'_> {
         }
     }
 
+    fn manifest(&self) -> String {
+        let mut manifest = self.manifest_header.clone();
+        for p in self.files.keys() {
+            manifest.push_str(p);
+            manifest.push('\n');
+        }
+        manifest
+    }
+
     /// Compares the folder with what it must hold, reading only.
     pub fn changes(&self) -> Result<Changes, OutputError> {
-        let files = self.with_manifest();
-        for p in files.keys() {
+        let manifest = self.manifest();
+        let all = || {
+            self.files
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .chain(std::iter::once((MANIFEST, manifest.as_str())))
+        };
+        for (p, _) in all() {
             safe_relative(p)?;
         }
-        self.refuse_symlinks(&files)?;
+        self.refuse_symlinks_iter(all().map(|(p, _)| p))?;
         let owned = match self.owned()? {
             Some(o) => o,
             None => {
@@ -144,22 +148,25 @@ impl Target<'_> {
             }
         };
         let mut changes = Changes::default();
-        for (rel, text) in &files {
+        for (rel, text) in all() {
             let path = self.dir.join(rel);
             match fs::read(&path) {
                 Ok(old) if old == text.as_bytes() => changes.unchanged += 1,
                 Ok(old) => changes.modified.push((
-                    rel.clone(),
+                    rel.to_string(),
                     String::from_utf8_lossy(&old).into_owned(),
-                    text.clone(),
+                    text.to_string(),
                 )),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    changes.created.push((rel.clone(), text.clone()))
+                    changes.created.push((rel.to_string(), text.to_string()))
                 }
                 Err(e) => return Err(OutputError::Io(path, e)),
             }
         }
-        for rel in owned.difference(&files.keys().cloned().collect()) {
+        for rel in owned.iter() {
+            if rel == MANIFEST || self.files.contains_key(rel) {
+                continue;
+            }
             let path = self.dir.join(rel);
             if let Ok(old) = fs::read(&path) {
                 changes
@@ -173,16 +180,26 @@ impl Target<'_> {
     /// Makes the folder hold exactly the files (plus files labc never wrote).
     pub fn apply(&self) -> Result<Changes, OutputError> {
         let changes = self.changes()?;
-        let files = self.with_manifest();
+        self.apply_changes(changes)
+    }
+
+    /// Applies changes computed by [`Target::changes`] (nothing else may have
+    /// written the folder in between).
+    pub fn apply_changes(&self, changes: Changes) -> Result<Changes, OutputError> {
         fs::create_dir_all(self.dir).map_err(io_err(self.dir))?;
-        let write = changes
+        let mut made: BTreeSet<PathBuf> = BTreeSet::new();
+        let mut manifest_text = None;
+        for (rel, text) in changes
             .created
             .iter()
-            .map(|(p, _)| p)
-            .chain(changes.modified.iter().map(|(p, _, _)| p))
-            .filter(|p| p.as_str() != MANIFEST);
-        for rel in write {
-            write_atomic(&self.dir.join(rel), files[rel].as_bytes())?;
+            .map(|(p, t)| (p, t))
+            .chain(changes.modified.iter().map(|(p, _, t)| (p, t)))
+        {
+            if rel == MANIFEST {
+                manifest_text = Some(text);
+                continue;
+            }
+            write_atomic(&self.dir.join(rel), text.as_bytes(), &mut made)?;
         }
         for (rel, _) in &changes.deleted {
             let path = self.dir.join(rel);
@@ -194,23 +211,28 @@ impl Target<'_> {
         }
         // The manifest goes last: if anything above failed, the old one still
         // lists every file labc may have to clean up.
-        let manifest_changed = changes.created.iter().any(|(p, _)| p == MANIFEST)
-            || changes.modified.iter().any(|(p, _, _)| p == MANIFEST);
-        if manifest_changed {
-            write_atomic(&self.dir.join(MANIFEST), files[MANIFEST].as_bytes())?;
+        if let Some(text) = manifest_text {
+            write_atomic(&self.dir.join(MANIFEST), text.as_bytes(), &mut made)?;
         }
         Ok(changes)
     }
 
-    /// Refuses to write through a symlink: it could point outside the folder.
-    fn refuse_symlinks(&self, files: &BTreeMap<String, String>) -> Result<(), OutputError> {
-        for rel in files.keys() {
+    fn refuse_symlinks_iter<'b>(
+        &self,
+        rels: impl Iterator<Item = &'b str>,
+    ) -> Result<(), OutputError> {
+        let mut seen: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+        for rel in rels {
             let mut path = self.dir.to_path_buf();
             for c in Path::new(rel).components() {
                 path.push(c);
-                if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
-                    return Err(OutputError::UnsafePath(rel.clone()));
+                if seen.contains(&path) {
+                    continue;
                 }
+                if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(OutputError::UnsafePath(rel.to_string()));
+                }
+                seen.insert(path.clone());
             }
         }
         Ok(())
@@ -225,9 +247,16 @@ fn dir_has_entries(dir: &Path) -> io::Result<bool> {
     }
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    made: &mut BTreeSet<PathBuf>,
+) -> Result<(), OutputError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    if !made.contains(dir) {
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        made.insert(dir.to_path_buf());
+    }
     let mut tmp = tempfile::Builder::new()
         .prefix(".labc-")
         .tempfile_in(dir)
@@ -235,22 +264,18 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     // No fsync: the rename is what makes the write atomic (a reader sees the
     // old file or the new one, never half of one), and a generated file lost
     // to a power cut is rebuilt by the next `labc build`. Syncing every file
-    // made a cold build of a large lab 20x slower.
+    // made a cold build of a large lab several times slower.
     tmp.write_all(bytes).map_err(io_err(path))?;
-    set_mode(tmp.path()).map_err(io_err(path))?;
-    tmp.persist(path)
-        .map_err(|e| OutputError::Io(path.to_path_buf(), e.error))?;
-    Ok(())
-}
-
-/// Generated files are ordinary files (0644), not the temp file's 0600.
-fn set_mode(path: &Path) -> io::Result<()> {
+    // Generated files are ordinary files (0644), not the temp file's 0600.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(0o644))?;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))
+            .map_err(io_err(path))?;
     }
-    let _ = path;
+    tmp.persist(path)
+        .map_err(|e| OutputError::Io(path.to_path_buf(), e.error))?;
     Ok(())
 }
 

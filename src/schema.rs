@@ -56,6 +56,16 @@ fn pattern_name(pattern: &str) -> &str {
 
 /// The JSON Schema of a lab (draft 2020-12), as `schemas/lab.schema.json`.
 pub fn json_schema() -> Value {
+    json_schema_ref().clone()
+}
+
+/// [`json_schema`], built once per process.
+pub fn json_schema_ref() -> &'static Value {
+    static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(build_json_schema)
+}
+
+fn build_json_schema() -> Value {
     let schema = schemars::generate::SchemaSettings::draft2020_12()
         .into_generator()
         .into_root_schema_for::<raw::Lab>();
@@ -133,7 +143,7 @@ fn unwrap_docs(value: &mut Value) {
 
 /// `schemas/lab.schema.json`, pretty-printed with a trailing newline.
 pub fn json_schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(&json_schema()).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(json_schema_ref()).unwrap_or_default();
     text.push('\n');
     text
 }
@@ -141,10 +151,10 @@ pub fn json_schema_text() -> String {
 /// Checks a loaded lab against the JSON Schema, reporting every violation
 /// at the position of the value that caused it.
 pub fn check(loaded: &Loaded) -> Vec<Diagnostic> {
-    let schema = json_schema();
+    let schema = json_schema_ref();
     let validator = match jsonschema::options()
         .with_draft(jsonschema::Draft::Draft202012)
-        .build(&schema)
+        .build(schema)
     {
         Ok(v) => v,
         Err(e) => {
@@ -156,7 +166,7 @@ pub fn check(loaded: &Loaded) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for error in validator.iter_errors(&loaded.value) {
         let path = error.instance_path().as_str().to_string();
-        diags.extend(describe(loaded, &schema, &path, &error));
+        diags.extend(describe(loaded, schema, &path, &error));
     }
     diags
 }
@@ -347,7 +357,7 @@ pub fn closest<'a>(name: &str, known: &'a [String]) -> Option<&'a str> {
 
 /// `schemas/lab.ncl`: Nickel contracts equivalent to the JSON Schema.
 pub fn nickel_contracts() -> String {
-    let schema = json_schema();
+    let schema = json_schema_ref();
     let mut out = String::new();
     out.push_str(NICKEL_HEADER);
     // One binding per pattern, so each regex is compiled once per evaluation

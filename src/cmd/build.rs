@@ -11,14 +11,16 @@ pub fn run(global: &Global) -> u8 {
     let targets = targets(&paths, &compiled);
     // Check both folders before writing either, so a refused folder leaves
     // the other untouched too.
+    let mut all = Vec::new();
     for t in &targets {
-        if let Err(e) = t.changes() {
-            return report_output_error(&e);
+        match t.changes() {
+            Ok(c) => all.push(c),
+            Err(e) => return report_output_error(&e),
         }
     }
     let mut summary = Vec::new();
-    for t in &targets {
-        match t.apply() {
+    for (t, c) in targets.iter().zip(all) {
+        match t.apply_changes(c) {
             Ok(c) => summary.push((t.dir, c)),
             Err(e) => return report_output_error(&e),
         }

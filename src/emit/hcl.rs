@@ -705,6 +705,14 @@ fn object_key(key: &str) -> String {
 /// cluster, so `chars().count()` equals hclwrite's column count.
 fn quote_into(out: &mut String, s: &str, key: bool) {
     out.push('"');
+    // Fast path: printable ASCII with nothing to escape.
+    if s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && !matches!(b, b'"' | b'\\' | b'$' | b'%'))
+    {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for (i, c) in s.char_indices() {
         match c {
             '\n' => out.push_str("\\n"),

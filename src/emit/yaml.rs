@@ -112,29 +112,37 @@ pub fn documents(header: &str, values: &[Yaml]) -> String {
     out
 }
 
+fn pad(out: &mut String, indent: usize) {
+    out.extend(std::iter::repeat_n(' ', indent));
+}
+
 fn write_block(out: &mut String, value: &Yaml, indent: usize) {
-    let pad = " ".repeat(indent);
     match value {
         Yaml::Map(m) if !m.is_empty() => {
             for (k, v) in m {
-                let _ = write!(out, "{pad}{}:", key(k));
+                pad(out, indent);
+                key_into(out, k);
+                out.push(':');
                 write_after_key(out, v, indent);
             }
         }
         Yaml::Seq(items) if !items.is_empty() => {
             for item in items {
-                let _ = write!(out, "{pad}-");
+                pad(out, indent);
+                out.push('-');
                 match item {
                     Yaml::Map(m) if !m.is_empty() => {
                         // The first key sits on the dash's line; the rest align with it.
                         let mut first = true;
                         for (k, v) in m {
                             if first {
-                                let _ = write!(out, " {}:", key(k));
+                                out.push(' ');
                                 first = false;
                             } else {
-                                let _ = write!(out, "{pad}  {}:", key(k));
+                                pad(out, indent + 2);
                             }
+                            key_into(out, k);
+                            out.push(':');
                             write_after_key(out, v, indent + 2);
                         }
                     }
@@ -143,13 +151,17 @@ fn write_block(out: &mut String, value: &Yaml, indent: usize) {
                         write_block(out, item, indent + 2);
                     }
                     scalar => {
-                        let _ = writeln!(out, " {}", inline(scalar));
+                        out.push(' ');
+                        inline_into(out, scalar);
+                        out.push('\n');
                     }
                 }
             }
         }
         scalar => {
-            let _ = writeln!(out, "{pad}{}", inline(scalar));
+            pad(out, indent);
+            inline_into(out, scalar);
+            out.push('\n');
         }
     }
 }
@@ -166,26 +178,44 @@ fn write_after_key(out: &mut String, v: &Yaml, indent: usize) {
             write_block(out, v, indent + 2);
         }
         scalar => {
-            let _ = writeln!(out, " {}", inline(scalar));
+            out.push(' ');
+            inline_into(out, scalar);
+            out.push('\n');
         }
     }
 }
 
-fn inline(v: &Yaml) -> String {
+fn inline_into(out: &mut String, v: &Yaml) {
     match v {
-        Yaml::Null => "null".into(),
-        Yaml::Bool(b) => b.to_string(),
-        Yaml::Int(n) => n.to_string(),
-        Yaml::Str(s) => quote(s),
-        Yaml::Seq(_) => "[]".into(),
-        Yaml::Map(_) => "{}".into(),
+        Yaml::Null => out.push_str("null"),
+        Yaml::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Yaml::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Yaml::Str(s) => quote_into(out, s),
+        Yaml::Seq(_) => out.push_str("[]"),
+        Yaml::Map(_) => out.push_str("{}"),
     }
 }
 
 /// A double-quoted YAML scalar (the JSON escapes are valid YAML escapes).
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    quote_into(&mut out, s);
+    out
+}
+
+fn quote_into(out: &mut String, s: &str) {
     out.push('"');
+    // Fast path: nothing to escape.
+    if !s
+        .bytes()
+        .any(|b| b == b'"' || b == b'\\' || b < 0x20 || b == 0x7f)
+    {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -200,7 +230,6 @@ pub fn quote(s: &str) -> String {
         }
     }
     out.push('"');
-    out
 }
 
 /// YAML 1.1 words that are not strings when plain.
@@ -209,15 +238,19 @@ const SPECIAL: &[&str] = &[
 ];
 
 /// A key, bare when it's a plain identifier no YAML reader could misread.
-fn key(k: &str) -> String {
+fn key_into(out: &mut String, k: &str) {
     let plain = k
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+        .as_bytes()
+        .first()
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        && k.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'/'))
         && !SPECIAL.iter().any(|w| w.eq_ignore_ascii_case(k));
-    if plain { k.to_string() } else { quote(k) }
+    if plain {
+        out.push_str(k)
+    } else {
+        quote_into(out, k)
+    }
 }
 
 #[cfg(test)]

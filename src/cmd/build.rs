@@ -8,7 +8,7 @@ pub fn run(global: &Global) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let targets = targets(&paths, &compiled);
+    let targets = targets(&paths, compiled);
     // Check both folders before writing either, so a refused folder leaves
     // the other untouched too.
     let mut all = Vec::new();

@@ -11,7 +11,7 @@ pub fn run(global: &Global) -> u8 {
     };
     let mut stale = false;
     let mut total = 0;
-    for t in targets(&paths, &compiled) {
+    for t in targets(&paths, compiled) {
         let changes = match t.changes() {
             Ok(c) => c,
             Err(e) => return report_output_error(&e),

@@ -9,7 +9,7 @@ pub fn run(global: &Global) -> u8 {
         Err(code) => return code,
     };
     let mut any = false;
-    for t in targets(&paths, &compiled) {
+    for t in targets(&paths, compiled) {
         match t.changes() {
             Ok(c) => {
                 any |= !c.is_empty();

@@ -79,22 +79,28 @@ pub fn compile_or_report(paths: &Paths, color: bool) -> Result<Compiled, u8> {
 }
 
 /// The two folders labc keeps: the output and the schemas.
-pub fn targets<'a>(paths: &'a Paths, compiled: &Compiled) -> [Target<'a>; 2] {
+/// Takes the compiled files by value: they move into the target, uncopied.
+pub fn targets(paths: &Paths, compiled: Compiled) -> [Target<'_>; 2] {
     let src = &compiled.lab.source;
     [
         Target {
             dir: &paths.out,
-            files: compiled.files.clone(),
+            files: compiled.files,
             manifest_header: format!(
                 "# Files labc generated from {src}. labc deletes only files listed here.\n# Do not edit: run `labc build`.\n"
             ),
         },
-        Target {
-            dir: &paths.schemas,
-            files: crate::schema::files(),
-            manifest_header: "# Files `labc schema` generated from labc's Rust types.\n# Do not edit: run `labc schema`.\n".to_string(),
-        },
+        schema_target(&paths.schemas),
     ]
+}
+
+/// The schemas folder: `labc schema` writes it, build and check keep it current.
+pub fn schema_target(dir: &Path) -> Target<'_> {
+    Target {
+        dir,
+        files: crate::schema::files(),
+        manifest_header: "# Files `labc schema` generated from labc's Rust types.\n# Do not edit: run `labc schema`.\n".to_string(),
+    }
 }
 
 pub fn report_output_error(e: &OutputError) -> u8 {

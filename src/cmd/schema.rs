@@ -9,12 +9,7 @@ pub fn run(global: &Global) -> u8 {
         Some(lab) => lab.parent().unwrap_or(Path::new("")).join("schemas"),
         None => PathBuf::from("schemas"),
     };
-    let target = Target {
-        dir: &dir,
-        files: crate::schema::files(),
-        manifest_header: "# Files `labc schema` generated from labc's Rust types.\n# Do not edit: run `labc schema`.\n".to_string(),
-    };
-    match target.apply() {
+    match schema_target(&dir).apply() {
         Ok(c) => {
             if !global.quiet {
                 eprintln!(

@@ -90,19 +90,18 @@ impl Loaded {
     }
 }
 
-/// Where `key` is written as a key in `text`, in order: bare or quoted, not
-/// inside a longer name, followed by `=`, `|`, `.` or `]` (TOML headers).
-fn key_positions(text: &str, key: &str) -> Vec<(usize, usize)> {
+/// Where `key` is written as a key in `text`, in order, as (offset, length):
+/// bare or quoted, not inside a longer name, followed by `=`, `|`, `.` or `]`
+/// (TOML headers). Evaluation keeps no position for keys, so both
+/// [`Loaded::key_span`] and the Nickel loader's error narrowing find them here.
+pub(super) fn key_positions(text: &str, key: &str) -> Vec<(usize, usize)> {
     let quoted = format!("\"{key}\"");
     let ident = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '\'');
     let mut found = Vec::new();
     for token in [quoted.as_str(), key] {
         for (at, _) in text.match_indices(token) {
             let before = text[..at].chars().next_back();
-            let after = text[at + token.len()..]
-                .trim_start_matches([' ', '\t'])
-                .chars()
-                .next();
+            let after = text[at + token.len()..].trim_start().chars().next();
             if !before.is_some_and(|c| ident(c) || c == '"')
                 && matches!(after, Some('=' | '|' | '.' | ']'))
             {
@@ -140,4 +139,42 @@ pub fn load(path: &Path, color: bool) -> Result<Loaded, LoadError> {
 /// Escapes one JSON pointer segment (RFC 6901).
 pub fn pointer_segment(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Assertions both loaders' unit tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{Loaded, pointer_segment};
+    use serde_json::Value;
+
+    /// The source text of the value at `pointer`.
+    pub fn slice<'a>(l: &'a Loaded, pointer: &str) -> &'a str {
+        let span = l
+            .spans
+            .get(pointer)
+            .unwrap_or_else(|| panic!("no span for {pointer}"));
+        l.sources.slice(*span)
+    }
+
+    /// Every value, at every depth, has its own span.
+    pub fn assert_every_value_has_a_span(l: &Loaded, value: &Value, pointer: &str) {
+        assert!(l.spans.contains_key(pointer), "no span for `{pointer}`");
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    assert_every_value_has_a_span(
+                        l,
+                        v,
+                        &format!("{pointer}/{}", pointer_segment(k)),
+                    );
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    assert_every_value_has_a_span(l, v, &format!("{pointer}/{i}"));
+                }
+            }
+            _ => {}
+        }
+    }
 }

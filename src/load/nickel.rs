@@ -348,9 +348,9 @@ fn point_at_extra_field(
         let Some(text) = source.get(label.range.clone()) else {
             continue;
         };
-        if let Some(offset) = find_field_definition(text, &field) {
+        if let Some(&(offset, len)) = super::key_positions(text, &field).first() {
             let start = label.range.start + offset;
-            label.range = start..start + field_token_len(&text[offset..], &field);
+            label.range = start..start + len;
             label.message = format!("`{field}` is not a field here");
             // Nickel then suggests loosening the contract with `..`; labc's
             // contracts are generated and closed on purpose.
@@ -373,34 +373,6 @@ fn drop_generated_labels(
     };
     if d.labels.iter().any(|l| !generated(l.file_id)) {
         d.labels.retain(|l| !generated(l.file_id));
-    }
-}
-
-/// Byte offset of `name` where it is defined as a field in `text` (followed
-/// by `=` or `|`, not part of a longer identifier), quoted or not.
-fn find_field_definition(text: &str, name: &str) -> Option<usize> {
-    let quoted = format!("\"{name}\"");
-    for token in [quoted.as_str(), name] {
-        let mut from = 0;
-        while let Some(i) = text[from..].find(token) {
-            let at = from + i;
-            let before = text[..at].chars().next_back();
-            let after = text[at + token.len()..].trim_start().chars().next();
-            let ident = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '\'');
-            if !before.is_some_and(ident) && matches!(after, Some('=') | Some('|')) {
-                return Some(at);
-            }
-            from = at + token.len();
-        }
-    }
-    None
-}
-
-fn field_token_len(text: &str, name: &str) -> usize {
-    if text.starts_with('"') {
-        name.len() + 2
-    } else {
-        name.len()
     }
 }
 
@@ -439,6 +411,7 @@ impl<'a> codespan_reporting::files::Files<'a> for Renamed<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::test_support::{assert_every_value_has_a_span, slice};
     use serde_json::json;
     use std::fs;
 
@@ -521,35 +494,6 @@ mod tests {
                 panic!("expected diagnostics, got:\n{e}")
             }
             Ok(l) => panic!("expected an error, got {}", l.value),
-        }
-    }
-
-    fn slice<'a>(l: &'a Loaded, pointer: &str) -> &'a str {
-        let span = l
-            .spans
-            .get(pointer)
-            .unwrap_or_else(|| panic!("no span for {pointer}"));
-        l.sources.slice(*span)
-    }
-
-    fn assert_every_value_has_a_span(l: &Loaded, value: &serde_json::Value, pointer: &str) {
-        assert!(l.spans.contains_key(pointer), "no span for `{pointer}`");
-        match value {
-            serde_json::Value::Object(map) => {
-                for (k, v) in map {
-                    assert_every_value_has_a_span(
-                        l,
-                        v,
-                        &format!("{pointer}/{}", pointer_segment(k)),
-                    );
-                }
-            }
-            serde_json::Value::Array(items) => {
-                for (i, v) in items.iter().enumerate() {
-                    assert_every_value_has_a_span(l, v, &format!("{pointer}/{i}"));
-                }
-            }
-            _ => {}
         }
     }
 

@@ -144,6 +144,7 @@ impl Walker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::test_support::{assert_every_value_has_a_span, slice};
     use serde_json::json;
     use std::path::PathBuf;
 
@@ -185,35 +186,6 @@ path = "/srv"
                 panic!("expected diagnostics, got {e}")
             }
             Ok(l) => panic!("expected an error, got {}", l.value),
-        }
-    }
-
-    fn slice<'a>(l: &'a Loaded, pointer: &str) -> &'a str {
-        let span = l
-            .spans
-            .get(pointer)
-            .unwrap_or_else(|| panic!("no span for {pointer}"));
-        l.sources.slice(*span)
-    }
-
-    fn assert_every_value_has_a_span(l: &Loaded, value: &J, pointer: &str) {
-        assert!(l.spans.contains_key(pointer), "no span for `{pointer}`");
-        match value {
-            J::Object(map) => {
-                for (k, v) in map {
-                    assert_every_value_has_a_span(
-                        l,
-                        v,
-                        &format!("{pointer}/{}", pointer_segment(k)),
-                    );
-                }
-            }
-            J::Array(items) => {
-                for (i, v) in items.iter().enumerate() {
-                    assert_every_value_has_a_span(l, v, &format!("{pointer}/{i}"));
-                }
-            }
-            _ => {}
         }
     }
 

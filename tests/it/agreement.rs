@@ -26,8 +26,9 @@
 
 use crate::common::{Lab, stderr};
 use crate::sql::{Server, ident, literal};
+use crate::tofu::labels;
 use hcl_edit::expr::{Expression, TraversalOperator};
-use hcl_edit::structure::{Block, BlockLabel, Body};
+use hcl_edit::structure::{Block, Body};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -57,17 +58,6 @@ fn tf_modules(texts: &BTreeMap<String, String>) -> Vec<Tf> {
     modules
         .into_iter()
         .map(|(name, bodies)| Tf { name, bodies })
-        .collect()
-}
-
-fn labels(block: &Block) -> Vec<String> {
-    block
-        .labels
-        .iter()
-        .map(|l| match l {
-            BlockLabel::String(s) => s.as_str().to_owned(),
-            BlockLabel::Ident(i) => i.as_str().to_owned(),
-        })
         .collect()
 }
 

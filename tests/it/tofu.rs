@@ -85,7 +85,8 @@ fn modules(lab: &Lab) -> BTreeMap<String, Module> {
     out
 }
 
-fn labels(block: &Block) -> Vec<String> {
+/// A block's labels as strings (shared with `agreement`).
+pub(crate) fn labels(block: &Block) -> Vec<String> {
     block
         .labels
         .iter()

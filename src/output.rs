@@ -12,7 +12,7 @@
 //! - no path leaves the output folder (checked component by component,
 //!   symlinks refused).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Component, Path, PathBuf};
@@ -97,25 +97,209 @@ pub fn safe_relative(path: &str) -> Result<PathBuf, OutputError> {
     }
 }
 
-impl Target<'_> {
-    /// Files the previous build recorded as labc's. `None`: no manifest.
-    fn owned(&self) -> Result<Option<BTreeSet<String>>, OutputError> {
-        let path = self.dir.join(MANIFEST);
-        match fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(
-                text.lines()
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    // A manifest entry that is not a safe path was not written
-                    // by labc: ignore it rather than delete outside the folder.
-                    .filter(|l| safe_relative(l).is_ok())
-                    .map(String::from)
-                    .collect(),
-            )),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(OutputError::Io(path, e)),
+/// An output folder as it was on disk: its manifest and, once
+/// [`Snapshot::digest_listed`] ran, a digest of every file the manifest lists.
+///
+/// Reading 2,800 files is most of what `check` costs on a large lab beyond
+/// Nickel itself, so on a large lab the commands digest them on a second
+/// thread while Nickel evaluates (`cmd::prepare`). A digest is the length
+/// and a 128-bit SipHash under keys drawn at random for this process: two
+/// different texts match with odds of 2^-128 and no input can be crafted to
+/// match (the keys are unknown). It is only ever used to say "unchanged";
+/// a file that differs is read again, whole, for its diff. Holding digests
+/// rather than bytes keeps the folder's 5 MB (1000 apps) out of memory.
+///
+/// A snapshot only reads; nothing is written or deleted on its word alone:
+/// [`Target::changes_from`] decides.
+pub struct Snapshot {
+    dir: PathBuf,
+    /// The folder has entries but no manifest (it is not labc's).
+    foreign: bool,
+    /// The manifest's bytes; `None`: there is none.
+    manifest: Option<Vec<u8>>,
+    /// Files the manifest lists that have not been read yet.
+    unread: BTreeSet<String>,
+    /// Listed files [`Snapshot::digest_listed`] read, and what it found.
+    digests: BTreeMap<String, io::Result<Digest>>,
+    /// Listed paths with a symbolic link on the way: never read, never
+    /// deleted, refused if generated.
+    linked: BTreeSet<String>,
+    /// Folders already seen not to be symbolic links.
+    plain_dirs: HashSet<PathBuf>,
+    /// SipHash keys, drawn at random for this process.
+    keys: (u64, u64),
+}
+
+/// A file's length and keyed 128-bit hash (see [`Snapshot`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Digest {
+    len: usize,
+    hash: u128,
+}
+
+fn digest(keys: (u64, u64), bytes: &[u8]) -> Digest {
+    use siphasher::sip128::{Hasher128 as _, SipHasher13};
+    use std::hash::Hasher as _;
+    let mut h = SipHasher13::new_with_keys(keys.0, keys.1);
+    h.write(bytes);
+    Digest {
+        len: bytes.len(),
+        hash: h.finish128().as_u128(),
+    }
+}
+
+/// Two keys no one outside this process can know: std seeds each
+/// `RandomState` from the operating system's random source.
+fn random_keys() -> (u64, u64) {
+    use std::hash::BuildHasher as _;
+    let state = std::hash::RandomState::new();
+    (state.hash_one(0u8), state.hash_one(1u8))
+}
+
+impl Snapshot {
+    /// Reads `dir`'s manifest. A missing folder is an empty snapshot. The
+    /// files it lists are read later: by [`Snapshot::digest_listed`], or one
+    /// at a time when compared.
+    pub fn read(dir: &Path) -> Result<Snapshot, OutputError> {
+        let mut snap = Snapshot {
+            dir: dir.to_path_buf(),
+            foreign: false,
+            manifest: None,
+            unread: BTreeSet::new(),
+            digests: BTreeMap::new(),
+            linked: BTreeSet::new(),
+            plain_dirs: HashSet::new(),
+            keys: random_keys(),
+        };
+        let manifest = match snap.read_file(MANIFEST) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                snap.foreign = dir_has_entries(dir).map_err(io_err(dir))?;
+                return Ok(snap);
+            }
+            Err(e) if is_link_error(&e) => {
+                return Err(OutputError::UnsafePath(MANIFEST.to_string()));
+            }
+            Err(e) => return Err(OutputError::Io(dir.join(MANIFEST), e)),
+        };
+        snap.unread = String::from_utf8_lossy(&manifest)
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#') && *l != MANIFEST)
+            // A manifest entry that is not a safe path was not written by
+            // labc: ignore it rather than delete outside the folder.
+            .filter(|l| safe_relative(l).is_ok())
+            .map(String::from)
+            .collect();
+        snap.manifest = Some(manifest);
+        Ok(snap)
+    }
+
+    /// How many files the manifest lists.
+    pub fn listed(&self) -> usize {
+        self.unread.len() + self.digests.len() + self.linked.len()
+    }
+
+    /// Reads and digests every listed file not read yet.
+    pub fn digest_listed(&mut self) {
+        let keys = self.keys;
+        for rel in std::mem::take(&mut self.unread) {
+            match self.read_with(&rel, |bytes| digest(keys, bytes)) {
+                Err(e) if is_link_error(&e) => {
+                    self.linked.insert(rel);
+                }
+                read => {
+                    self.digests.insert(rel, read);
+                }
+            }
         }
     }
 
+    /// Reads one file below the folder, whole.
+    fn read_file(&mut self, rel: &str) -> io::Result<Vec<u8>> {
+        self.read_with(rel, <[u8]>::to_vec)
+    }
+
+    /// Reads one file below the folder without following a symbolic link,
+    /// neither on the way (each folder checked once) nor at the end, and
+    /// hands its bytes to `f`.
+    fn read_with<T>(&mut self, rel: &str, f: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
+        let rel = Path::new(rel);
+        let mut path = self.dir.clone();
+        let mut parts = rel.components().peekable();
+        while let Some(c) = parts.next() {
+            path.push(c);
+            if parts.peek().is_none() || self.plain_dirs.contains(&path) {
+                continue;
+            }
+            match fs::symlink_metadata(&path) {
+                Ok(m) if m.file_type().is_symlink() => return Err(link_error()),
+                // A missing folder: the file is missing too.
+                _ => {
+                    self.plain_dirs.insert(path.clone());
+                }
+            }
+        }
+        read_no_follow(&path, f)
+    }
+}
+
+/// The error a read gives for a path with a symbolic link on the way.
+#[derive(Debug)]
+struct Linked;
+
+impl std::fmt::Display for Linked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a symbolic link is on the way")
+    }
+}
+
+impl std::error::Error for Linked {}
+
+fn link_error() -> io::Error {
+    io::Error::other(Linked)
+}
+
+fn is_link_error(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return true;
+    }
+    e.get_ref().is_some_and(|inner| inner.is::<Linked>())
+}
+
+/// Reads a file into a buffer reused across calls, refusing a symbolic link
+/// as its last component, and hands its bytes to `f`.
+///
+/// Not `fs::read`: that one follows links, and it stats the file for a size
+/// hint first, one more system call for each of thousands of files.
+fn read_no_follow<T>(path: &Path, f: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    #[cfg(not(unix))]
+    {
+        if fs::symlink_metadata(path)?.file_type().is_symlink() {
+            return Err(link_error());
+        }
+    }
+    let mut file = options.open(path)?;
+    BUFFER.with_borrow_mut(|buf| {
+        buf.clear();
+        // Through `Take`, `read_to_end` reads straight away, without the stat.
+        io::Read::read_to_end(&mut io::Read::take(&mut file, u64::MAX), buf)?;
+        Ok(f(buf))
+    })
+}
+
+thread_local! {
+    static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Target<'_> {
     fn manifest(&self) -> String {
         let mut manifest = self.manifest_header.clone();
         for p in self.files.keys() {
@@ -127,6 +311,14 @@ impl Target<'_> {
 
     /// Compares the folder with what it must hold, reading only.
     pub fn changes(&self) -> Result<Changes, OutputError> {
+        self.changes_from(Snapshot::read(self.dir)?)
+    }
+
+    /// Compares a snapshot of the folder with what it must hold. Files the
+    /// snapshot has not read are read now, one at a time, so that only one
+    /// of them is in memory at once.
+    pub fn changes_from(&self, mut snap: Snapshot) -> Result<Changes, OutputError> {
+        debug_assert_eq!(snap.dir, self.dir);
         let manifest = self.manifest();
         let all = || {
             self.files
@@ -137,20 +329,29 @@ impl Target<'_> {
         for (p, _) in all() {
             safe_relative(p)?;
         }
-        self.refuse_symlinks_iter(all().map(|(p, _)| p))?;
-        let owned = match self.owned()? {
-            Some(o) => o,
-            None => {
-                if dir_has_entries(self.dir).map_err(io_err(self.dir))? {
-                    return Err(OutputError::Foreign(self.dir.to_path_buf()));
-                }
-                BTreeSet::new()
-            }
-        };
+        if snap.foreign {
+            return Err(OutputError::Foreign(self.dir.to_path_buf()));
+        }
         let mut changes = Changes::default();
         for (rel, text) in all() {
-            let path = self.dir.join(rel);
-            match fs::read(&path) {
+            let old = if rel == MANIFEST {
+                snap.manifest
+                    .take()
+                    .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+            } else if snap.linked.contains(rel) {
+                Err(link_error())
+            } else {
+                snap.unread.remove(rel);
+                match snap.digests.remove(rel) {
+                    Some(Ok(d)) if d == digest(snap.keys, text.as_bytes()) => {
+                        changes.unchanged += 1;
+                        continue;
+                    }
+                    // It differs (or could not be read): read it whole.
+                    _ => snap.read_file(rel),
+                }
+            };
+            match old {
                 Ok(old) if old == text.as_bytes() => changes.unchanged += 1,
                 Ok(old) => changes.modified.push((
                     rel.to_string(),
@@ -160,18 +361,23 @@ impl Target<'_> {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     changes.created.push((rel.to_string(), text.to_string()))
                 }
-                Err(e) => return Err(OutputError::Io(path, e)),
+                Err(e) if is_link_error(&e) => {
+                    return Err(OutputError::UnsafePath(rel.to_string()));
+                }
+                Err(e) => return Err(OutputError::Io(self.dir.join(rel), e)),
             }
         }
-        for rel in owned.iter() {
-            if rel == MANIFEST || self.files.contains_key(rel) {
-                continue;
-            }
-            let path = self.dir.join(rel);
-            if let Ok(old) = fs::read(&path) {
+        // What is left was labc's and is no longer generated. A file behind
+        // a symbolic link is left alone: deleting it could reach outside.
+        let left: BTreeSet<String> = std::mem::take(&mut snap.unread)
+            .into_iter()
+            .chain(std::mem::take(&mut snap.digests).into_keys())
+            .collect();
+        for rel in left {
+            if let Ok(old) = snap.read_file(&rel) {
                 changes
                     .deleted
-                    .push((rel.clone(), String::from_utf8_lossy(&old).into_owned()));
+                    .push((rel, String::from_utf8_lossy(&old).into_owned()));
             }
         }
         Ok(changes)
@@ -215,27 +421,6 @@ impl Target<'_> {
             write_atomic(&self.dir.join(MANIFEST), text.as_bytes(), &mut made)?;
         }
         Ok(changes)
-    }
-
-    fn refuse_symlinks_iter<'b>(
-        &self,
-        rels: impl Iterator<Item = &'b str>,
-    ) -> Result<(), OutputError> {
-        let mut seen: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-        for rel in rels {
-            let mut path = self.dir.to_path_buf();
-            for c in Path::new(rel).components() {
-                path.push(c);
-                if seen.contains(&path) {
-                    continue;
-                }
-                if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
-                    return Err(OutputError::UnsafePath(rel.to_string()));
-                }
-                seen.insert(path.clone());
-            }
-        }
-        Ok(())
     }
 }
 

@@ -343,7 +343,7 @@ impl Cx<'_> {
         let name = service_name(service);
         (0..)
             .map(|i| format!("{base}/{i}"))
-            .take_while(|p| self.loaded.spans.contains_key(p))
+            .take_while(|p| self.loaded.value.pointer(p).is_some())
             .find(|p| self.loaded.value.pointer(p).and_then(|v| v.as_str()) == Some(name))
             .and_then(|p| self.span(&p))
             .or_else(|| self.span(&base))

@@ -4,7 +4,12 @@
 use super::*;
 
 pub fn run(global: &Global) -> u8 {
-    let (paths, _, compiled) = match prepare(global) {
+    let Prepared {
+        paths,
+        compiled,
+        snapshots,
+        ..
+    } = match prepare(global) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -12,8 +17,8 @@ pub fn run(global: &Global) -> u8 {
     // Check both folders before writing either, so a refused folder leaves
     // the other untouched too.
     let mut all = Vec::new();
-    for t in &targets {
-        match t.changes() {
+    for (t, snapshot) in targets.iter().zip(snapshots) {
+        match snapshot.and_then(|s| t.changes_from(s)) {
             Ok(c) => all.push(c),
             Err(e) => return report_output_error(&e),
         }

@@ -5,14 +5,19 @@
 use super::*;
 
 pub fn run(global: &Global) -> u8 {
-    let (paths, color, compiled) = match prepare(global) {
+    let Prepared {
+        paths,
+        color,
+        compiled,
+        snapshots,
+    } = match prepare(global) {
         Ok(p) => p,
         Err(code) => return code,
     };
     let mut stale = false;
     let mut total = 0;
-    for t in targets(&paths, compiled) {
-        let changes = match t.changes() {
+    for (t, snapshot) in targets(&paths, compiled).into_iter().zip(snapshots) {
+        let changes = match snapshot.and_then(|s| t.changes_from(s)) {
             Ok(c) => c,
             Err(e) => return report_output_error(&e),
         };

@@ -4,13 +4,18 @@
 use super::*;
 
 pub fn run(global: &Global) -> u8 {
-    let (paths, color, compiled) = match prepare(global) {
+    let Prepared {
+        paths,
+        color,
+        compiled,
+        snapshots,
+    } = match prepare(global) {
         Ok(p) => p,
         Err(code) => return code,
     };
     let mut any = false;
-    for t in targets(&paths, compiled) {
-        match t.changes() {
+    for (t, snapshot) in targets(&paths, compiled).into_iter().zip(snapshots) {
+        match snapshot.and_then(|s| t.changes_from(s)) {
             Ok(c) => {
                 any |= !c.is_empty();
                 print!("{}", render_diff(t.dir, &c, color));

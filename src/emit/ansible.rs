@@ -58,10 +58,10 @@ pub fn emit(lab: &Lab) -> Vec<File> {
 }
 
 /// A group listing `hosts` (each with no inventory variables of its own).
-fn group<'a>(hosts: impl IntoIterator<Item = &'a String>) -> Yaml {
+fn group<'a>(hosts: impl IntoIterator<Item = &'a String>) -> Yaml<'a> {
     let mut m = Yaml::map();
     for h in hosts {
-        m.insert(h, Yaml::Null);
+        m.insert(h.clone(), Yaml::Null);
     }
     if m == Yaml::map() {
         return Yaml::map();
@@ -77,7 +77,7 @@ fn hosts_with(lab: &Lab, service: Service) -> Vec<&String> {
         .collect()
 }
 
-fn inventory(lab: &Lab) -> Yaml {
+fn inventory(lab: &Lab) -> Yaml<'_> {
     // One SSH user for every host goes on `raspberries`; otherwise each host
     // carries its own. Never on `all`: localhost would inherit it.
     let users: BTreeSet<&str> = lab.hosts.values().map(|h| h.ssh_user.as_str()).collect();
@@ -91,7 +91,7 @@ fn inventory(lab: &Lab) -> Yaml {
         if shared_user.is_none() {
             vars.insert("ansible_user", &h.ssh_user);
         }
-        pis.insert(&h.name, vars);
+        pis.insert(h.name.clone(), vars);
     }
     let mut raspberries = Yaml::map().with("hosts", pis);
     if let Some(user) = shared_user {
@@ -112,7 +112,7 @@ fn inventory(lab: &Lab) -> Yaml {
             ),
     );
     for h in lab.hosts.values() {
-        local.insert(&h.name, Yaml::Null);
+        local.insert(h.name.clone(), Yaml::Null);
     }
 
     // The guidebook's shape: Gitea lives with PostgreSQL, so `gitea` is the
@@ -152,7 +152,7 @@ fn inventory(lab: &Lab) -> Yaml {
 
 /// What k3s-ansible's `site.yml` reads (`k3s_version` and `api_endpoint` have
 /// no default there; the extra args become `INSTALL_K3S_EXEC`).
-fn k3s_vars(lab: &Lab) -> Yaml {
+fn k3s_vars(lab: &Lab) -> Yaml<'_> {
     let k = &lab.k3s;
     let mut vars = Yaml::map()
         .with("k3s_version", &k.version)
@@ -171,7 +171,7 @@ fn k3s_vars(lab: &Lab) -> Yaml {
 
 /// Placement facts every playbook may need wherever it runs, and 05_backup's
 /// plan.
-fn all_vars(lab: &Lab) -> Yaml {
+fn all_vars(lab: &Lab) -> Yaml<'_> {
     let mut vars = Yaml::map()
         .with("lab_name", &lab.name)
         .with("lab_domain_public", &lab.domains.public)
@@ -198,7 +198,7 @@ fn all_vars(lab: &Lab) -> Yaml {
 
 /// One entry per scheduled backup: what it copies, from where, and when (the
 /// fields of Ansible's `cron` module, strings so `*/5` or `0` stay as written).
-fn backup_jobs(lab: &Lab) -> Yaml {
+fn backup_jobs(lab: &Lab) -> Yaml<'_> {
     let b = &lab.backups;
     let mut databases: BTreeSet<&String> = lab.databases.keys().collect();
     databases.insert(&lab.gitea.database);
@@ -229,7 +229,7 @@ fn backup_jobs(lab: &Lab) -> Yaml {
     out
 }
 
-fn cron(job: &BackupJob) -> Yaml {
+fn cron(job: &BackupJob) -> Yaml<'_> {
     Yaml::map()
         .with("minute", &job.minute)
         .with("hour", &job.hour)

@@ -114,11 +114,11 @@ fn exposure(e: Exposure) -> &'static str {
     }
 }
 
-fn metadata(name: &str, namespace: &str) -> Yaml {
+fn metadata<'a>(name: &'a str, namespace: &'a str) -> Yaml<'a> {
     Yaml::map().with("name", name).with("namespace", namespace)
 }
 
-fn helm_image_target() -> Yaml {
+fn helm_image_target() -> Yaml<'static> {
     Yaml::map().with(
         "helm",
         Yaml::map()
@@ -130,7 +130,7 @@ fn helm_image_target() -> Yaml {
 /// The app-of-apps values. Each app's entry holds only what departs from
 /// the chart's conventions (org, namespace, repository, sync), so an app
 /// following them all is `{}`, as in the guidebook's table.
-fn app_of_apps_values(lab: &Lab) -> Yaml {
+fn app_of_apps_values(lab: &Lab) -> Yaml<'_> {
     let mut apps = BTreeMap::new();
     for app in lab.apps.values() {
         let mut entry = Yaml::map();
@@ -179,7 +179,7 @@ fn app_of_apps_values(lab: &Lab) -> Yaml {
         .with("target_revision", &lab.argocd.target_revision)
 }
 
-fn application(lab: &Lab, app: &App) -> Yaml {
+fn application<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
     Yaml::map()
         .with("apiVersion", "argoproj.io/v1alpha1")
         .with("kind", "Application")
@@ -221,7 +221,7 @@ fn application(lab: &Lab, app: &App) -> Yaml {
 /// One ImageUpdater per app: deleting an app deletes its updater with it.
 /// `imageName` carries the tag explicitly, which the digest strategy needs
 /// (it follows the digest behind that mutable tag).
-fn image_updater(lab: &Lab, app: &App, s: UpdateStrategy) -> Yaml {
+fn image_updater<'a>(lab: &'a Lab, app: &'a App, s: UpdateStrategy) -> Yaml<'a> {
     let image = Yaml::map()
         .with("alias", IMAGE_ALIAS)
         .with("imageName", app.image.reference())
@@ -253,7 +253,7 @@ fn image_updater(lab: &Lab, app: &App, s: UpdateStrategy) -> Yaml {
 }
 
 /// What the app's chart needs from the lab.
-fn app_values(lab: &Lab, app: &App) -> Yaml {
+fn app_values<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
     let hosts: BTreeMap<String, Yaml> = app
         .ingress
         .iter()
@@ -321,7 +321,7 @@ fn app_values(lab: &Lab, app: &App) -> Yaml {
     values
 }
 
-fn vso(kind: &str, name: &str, namespace: &str, spec: Yaml) -> Yaml {
+fn vso<'a>(kind: &'a str, name: &'a str, namespace: &'a str, spec: Yaml<'a>) -> Yaml<'a> {
     Yaml::map()
         .with("apiVersion", VSO_API)
         .with("kind", kind)
@@ -329,14 +329,14 @@ fn vso(kind: &str, name: &str, namespace: &str, spec: Yaml) -> Yaml {
         .with("spec", spec)
 }
 
-fn destination(secret: &str) -> Yaml {
+fn destination(secret: &str) -> Yaml<'_> {
     Yaml::map().with("create", true).with("name", secret)
 }
 
 /// The VSO resources of an app, in its namespace: the connection, the auth
 /// on the app's Kubernetes role (named after the app), the KV secret and,
 /// with a database, the dynamic credentials.
-fn vault_resources(lab: &Lab, app: &App, v: &AppVault) -> Vec<Yaml> {
+fn vault_resources<'a>(lab: &'a Lab, app: &'a App, v: &'a AppVault) -> Vec<Yaml<'a>> {
     let ns = &app.namespace;
     let mut docs = vec![
         vso(

@@ -166,7 +166,7 @@ fn stack(
     }
     let mut named = Yaml::map();
     for v in volumes {
-        named.insert(v, Yaml::map());
+        named.insert(v.to_string(), Yaml::map());
     }
     let doc = Yaml::map()
         .with("name", names::compose_project(&lab.name, stack))
@@ -178,7 +178,7 @@ fn stack(
     }
 }
 
-fn postgres_service(pg: &Postgres) -> Yaml {
+fn postgres_service(pg: &Postgres) -> Yaml<'_> {
     let mut environment = Yaml::map();
     // postgres:18 moved the data directory under a versioned path and wants
     // its parent mounted, so a major upgrade (pg_upgrade --link) can keep
@@ -219,7 +219,7 @@ fn postgres_service(pg: &Postgres) -> Yaml {
         .with(
             "healthcheck",
             Yaml::map()
-                .with("test", Yaml::strs(["CMD-SHELL", probe.as_str()]))
+                .with("test", Yaml::Seq(vec!["CMD-SHELL".into(), probe.into()]))
                 .with("interval", "10s")
                 .with("timeout", "5s")
                 .with("retries", 5u32)
@@ -233,7 +233,7 @@ fn postgres_service(pg: &Postgres) -> Yaml {
 
 /// Gitea's service. `with_postgres`: PostgreSQL is a service of the same
 /// project, reached by its service name on the container port.
-fn gitea_service(lab: &Lab, with_postgres: bool) -> Yaml {
+fn gitea_service(lab: &Lab, with_postgres: bool) -> Yaml<'_> {
     let (g, pg) = (&lab.gitea, &lab.postgres);
     let db_host = if with_postgres {
         format!("{POSTGRES_SERVICE}:{POSTGRES_CONTAINER_PORT}")
@@ -269,7 +269,7 @@ fn gitea_service(lab: &Lab, with_postgres: bool) -> Yaml {
         )
 }
 
-fn runner_service(lab: &Lab, host: &str) -> Yaml {
+fn runner_service<'a>(lab: &'a Lab, host: &'a str) -> Yaml<'a> {
     let r = &lab.runner;
     let environment = Yaml::map()
         .with("GITEA_INSTANCE_URL", &lab.gitea.url)
@@ -414,9 +414,9 @@ fn comment_text(s: &str) -> String {
 /// Compose interpolates `$` in every string value: `$$` is a literal `$`.
 /// Applied to the whole document, so no value from the lab can reach
 /// interpolation (keys are labc's own and never hold a `$`).
-fn escape_interpolation(value: Yaml) -> Yaml {
+fn escape_interpolation(value: Yaml<'_>) -> Yaml<'_> {
     match value {
-        Yaml::Str(s) => Yaml::Str(s.replace('$', "$$")),
+        Yaml::Str(s) if s.contains('$') => Yaml::Str(s.replace('$', "$$").into()),
         Yaml::Seq(items) => Yaml::Seq(items.into_iter().map(escape_interpolation).collect()),
         Yaml::Map(m) => Yaml::Map(
             m.into_iter()

@@ -117,51 +117,56 @@ const INDENT: &str = "  ";
 /// A sequence of attributes, blocks, blank lines and comments: a whole file
 /// or the inside of a block.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Body {
-    pub items: Vec<Item>,
+pub struct Body<'a> {
+    pub items: Vec<Item<'a>>,
 }
+
+/// Text in the model: an attribute name, block type, label, comment or
+/// string. Borrowed from the lab model or labc's own literals wherever it
+/// can be; a large lab's OpenTofu files hold ~100,000 of them.
+pub type Text<'a> = Cow<'a, str>;
 
 /// One entry of a [`Body`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Item {
+pub enum Item<'a> {
     /// `name = value`; `name` must satisfy [`is_identifier`].
-    Attribute(String, Expr),
-    Block(Block),
+    Attribute(Text<'a>, Expr<'a>),
+    Block(Block<'a>),
     /// An empty line (consecutive blanks collapse to one).
     Blank,
     /// A `#` comment; the text excludes the `#`. Each line of a multi-line
     /// text becomes its own `# ` line.
-    Comment(String),
+    Comment(Text<'a>),
 }
 
 /// `kind "label" "label" { body }`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Block {
+pub struct Block<'a> {
     /// The block type; must satisfy [`is_identifier`].
-    pub kind: String,
+    pub kind: Text<'a>,
     /// Written quoted and escaped, whatever they contain.
-    pub labels: Vec<String>,
-    pub body: Body,
+    pub labels: Vec<Text<'a>>,
+    pub body: Body<'a>,
 }
 
 /// An attribute value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Expr {
+pub enum Expr<'a> {
     /// A quoted string; the writer escapes it so the value reads back
     /// exactly, with no interpolation.
-    Str(String),
+    Str(Text<'a>),
     /// Written verbatim: traversals, function calls, type expressions. See
     /// the module preconditions.
-    Raw(String),
+    Raw(Text<'a>),
     Number(i64),
     Bool(bool),
     Null,
-    List(Vec<Expr>),
+    List(Vec<Expr<'a>>),
     /// Keys in order; written bare when they are identifiers, else quoted.
-    Object(Vec<(String, Expr)>),
+    Object(Vec<(Text<'a>, Expr<'a>)>),
 }
 
-impl Body {
+impl<'a> Body<'a> {
     pub fn new() -> Self {
         Self::default()
     }
@@ -170,20 +175,20 @@ impl Body {
         self.items.is_empty()
     }
 
-    pub fn push(&mut self, item: Item) {
+    pub fn push(&mut self, item: Item<'a>) {
         self.items.push(item);
     }
 
-    pub fn item(mut self, item: Item) -> Self {
+    pub fn item(mut self, item: Item<'a>) -> Self {
         self.items.push(item);
         self
     }
 
-    pub fn attr(self, name: impl Into<String>, value: impl Into<Expr>) -> Self {
+    pub fn attr(self, name: impl Into<Text<'a>>, value: impl Into<Expr<'a>>) -> Self {
         self.item(Item::Attribute(name.into(), value.into()))
     }
 
-    pub fn block(self, block: Block) -> Self {
+    pub fn block(self, block: Block<'a>) -> Self {
         self.item(Item::Block(block))
     }
 
@@ -191,32 +196,32 @@ impl Body {
         self.item(Item::Blank)
     }
 
-    pub fn comment(self, text: impl Into<String>) -> Self {
+    pub fn comment(self, text: impl Into<Text<'a>>) -> Self {
         self.item(Item::Comment(text.into()))
     }
 }
 
-impl Extend<Item> for Body {
-    fn extend<I: IntoIterator<Item = Item>>(&mut self, iter: I) {
+impl<'a> Extend<Item<'a>> for Body<'a> {
+    fn extend<I: IntoIterator<Item = Item<'a>>>(&mut self, iter: I) {
         self.items.extend(iter);
     }
 }
 
-impl FromIterator<Item> for Body {
-    fn from_iter<I: IntoIterator<Item = Item>>(iter: I) -> Self {
+impl<'a> FromIterator<Item<'a>> for Body<'a> {
+    fn from_iter<I: IntoIterator<Item = Item<'a>>>(iter: I) -> Self {
         Self {
             items: iter.into_iter().collect(),
         }
     }
 }
 
-impl Block {
+impl<'a> Block<'a> {
     /// `Block::new("resource", ["postgresql_role", "webapp"])`; pass
     /// `[] as [&str; 0]` (or `Block::unlabeled`) for no labels.
-    pub fn new<L, S>(kind: impl Into<String>, labels: L) -> Self
+    pub fn new<L, S>(kind: impl Into<Text<'a>>, labels: L) -> Self
     where
         L: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: Into<Text<'a>>,
     {
         Self {
             kind: kind.into(),
@@ -225,25 +230,25 @@ impl Block {
         }
     }
 
-    pub fn unlabeled(kind: impl Into<String>) -> Self {
-        Self::new(kind, [] as [String; 0])
+    pub fn unlabeled(kind: impl Into<Text<'a>>) -> Self {
+        Self::new(kind, [] as [&str; 0])
     }
 
-    pub fn with_body(mut self, body: Body) -> Self {
+    pub fn with_body(mut self, body: Body<'a>) -> Self {
         self.body = body;
         self
     }
 
-    pub fn item(mut self, item: Item) -> Self {
+    pub fn item(mut self, item: Item<'a>) -> Self {
         self.body.items.push(item);
         self
     }
 
-    pub fn attr(self, name: impl Into<String>, value: impl Into<Expr>) -> Self {
+    pub fn attr(self, name: impl Into<Text<'a>>, value: impl Into<Expr<'a>>) -> Self {
         self.item(Item::Attribute(name.into(), value.into()))
     }
 
-    pub fn block(self, block: Block) -> Self {
+    pub fn block(self, block: Block<'a>) -> Self {
         self.item(Item::Block(block))
     }
 
@@ -251,17 +256,17 @@ impl Block {
         self.item(Item::Blank)
     }
 
-    pub fn comment(self, text: impl Into<String>) -> Self {
+    pub fn comment(self, text: impl Into<Text<'a>>) -> Self {
         self.item(Item::Comment(text.into()))
     }
 }
 
-impl Expr {
-    pub fn str(s: impl Into<String>) -> Self {
+impl<'a> Expr<'a> {
+    pub fn str(s: impl Into<Text<'a>>) -> Self {
         Self::Str(s.into())
     }
 
-    pub fn raw(s: impl Into<String>) -> Self {
+    pub fn raw(s: impl Into<Text<'a>>) -> Self {
         Self::Raw(s.into())
     }
 
@@ -281,13 +286,13 @@ impl Expr {
             }
             out.push_str(part);
         }
-        Self::Raw(out)
+        Self::Raw(out.into())
     }
 
     pub fn list<I, E>(items: I) -> Self
     where
         I: IntoIterator<Item = E>,
-        E: Into<Expr>,
+        E: Into<Expr<'a>>,
     {
         Self::List(items.into_iter().map(Into::into).collect())
     }
@@ -295,8 +300,8 @@ impl Expr {
     pub fn object<I, K, V>(entries: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<Expr>,
+        K: Into<Text<'a>>,
+        V: Into<Expr<'a>>,
     {
         Self::Object(
             entries
@@ -308,56 +313,56 @@ impl Expr {
 }
 
 /// Plain strings become quoted [`Expr::Str`] values, never raw expressions.
-impl From<&str> for Expr {
-    fn from(s: &str) -> Self {
-        Self::Str(s.to_owned())
+impl<'a> From<&'a str> for Expr<'a> {
+    fn from(s: &'a str) -> Self {
+        Self::Str(Cow::Borrowed(s))
     }
 }
 
-impl From<String> for Expr {
+impl<'a> From<String> for Expr<'a> {
     fn from(s: String) -> Self {
-        Self::Str(s)
+        Self::Str(Cow::Owned(s))
     }
 }
 
-impl From<&String> for Expr {
-    fn from(s: &String) -> Self {
-        Self::Str(s.clone())
+impl<'a> From<&'a String> for Expr<'a> {
+    fn from(s: &'a String) -> Self {
+        Self::Str(Cow::Borrowed(s))
     }
 }
 
-impl From<i64> for Expr {
+impl From<i64> for Expr<'_> {
     fn from(n: i64) -> Self {
         Self::Number(n)
     }
 }
 
-impl From<i32> for Expr {
+impl From<i32> for Expr<'_> {
     fn from(n: i32) -> Self {
         Self::Number(n.into())
     }
 }
 
-impl From<u32> for Expr {
+impl From<u32> for Expr<'_> {
     fn from(n: u32) -> Self {
         Self::Number(n.into())
     }
 }
 
-impl From<u16> for Expr {
+impl From<u16> for Expr<'_> {
     fn from(n: u16) -> Self {
         Self::Number(n.into())
     }
 }
 
-impl From<bool> for Expr {
+impl From<bool> for Expr<'_> {
     fn from(b: bool) -> Self {
         Self::Bool(b)
     }
 }
 
-impl From<Vec<Expr>> for Expr {
-    fn from(items: Vec<Expr>) -> Self {
+impl<'a> From<Vec<Expr<'a>>> for Expr<'a> {
+    fn from(items: Vec<Expr<'a>>) -> Self {
         Self::List(items)
     }
 }
@@ -420,23 +425,48 @@ pub fn resource_name(name: &str) -> String {
 /// Renders `body` as a file `tofu fmt` leaves unchanged (see the module doc
 /// for the rules). Panics if an attribute name or block type is not an
 /// identifier.
-pub fn to_string(body: &Body) -> String {
-    let mut w = Writer { out: String::new() };
+pub fn to_string(body: &Body<'_>) -> String {
+    write_after(String::new(), body)
+}
+
+/// [`to_string`], appended to `out` (a file's header, say) without a copy.
+pub fn write_after(out: String, body: &Body<'_>) -> String {
+    let mut w = Writer {
+        out,
+        spare_texts: Vec::new(),
+        spare_ranges: Vec::new(),
+    };
     w.body(body, 0, &mut Vec::new());
     w.out
 }
 
 /// One output line's worth of model, as [`Writer::lines`] sees it. Object
 /// items and body items share it so both align by the same rule.
-enum Line<'a> {
-    Assign { key: String, value: Cow<'a, Expr> },
+enum Line<'a, 'x> {
+    Assign {
+        key: Cow<'a, str>,
+        value: Cow<'a, Expr<'x>>,
+    },
     Blank,
     Comment(&'a str),
-    Block(&'a Block),
+    Block(&'a Block<'x>),
 }
 
 struct Writer {
     out: String,
+    /// Buffers [`Writer::lines`] reuses, one per nesting level in use: a
+    /// large lab has thousands of blocks, each a body of its own.
+    spare_texts: Vec<String>,
+    spare_ranges: Vec<Vec<Option<std::ops::Range<usize>>>>,
+}
+
+/// Columns `s` takes, as hclwrite counts them (ASCII: its length).
+fn width(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
 }
 
 impl Writer {
@@ -446,9 +476,9 @@ impl Writer {
         }
     }
 
-    fn body<'a>(&mut self, body: &'a Body, depth: usize, path: &mut Vec<&'a str>) {
+    fn body<'a, 'x>(&mut self, body: &'a Body<'x>, depth: usize, path: &mut Vec<&'a str>) {
         let in_variable = path.len() == 1 && path[0] == "variable";
-        let lines: Vec<Line<'a>> = tidy(&body.items)
+        let lines: Vec<Line<'a, 'x>> = tidy(&body.items)
             .map(|item| match item {
                 Item::Attribute(name, value) => {
                     assert!(
@@ -460,7 +490,7 @@ impl Writer {
                         false => Cow::Borrowed(value),
                     };
                     Line::Assign {
-                        key: name.clone(),
+                        key: Cow::Borrowed(name.as_ref()),
                         value,
                     }
                 }
@@ -474,14 +504,21 @@ impl Writer {
 
     /// Writes each line at `depth`, aligning the `=` of every maximal run of
     /// one-line assignments (`formatCells` in format.go).
-    fn lines<'a>(&mut self, lines: &[Line<'a>], depth: usize, path: &mut Vec<&'a str>) {
-        let inline: Vec<Option<String>> = lines
-            .iter()
-            .map(|line| match line {
-                Line::Assign { value, .. } => inline(value),
-                _ => None,
-            })
-            .collect();
+    fn lines<'a, 'x>(&mut self, lines: &[Line<'a, 'x>], depth: usize, path: &mut Vec<&'a str>) {
+        // The one-line renderings, end to end in one buffer (one allocation
+        // for the whole body rather than one per line).
+        let mut texts = self.spare_texts.pop().unwrap_or_default();
+        texts.clear();
+        let mut inline = self.spare_ranges.pop().unwrap_or_default();
+        inline.clear();
+        inline.extend(lines.iter().map(|line| match line {
+            Line::Assign { value, .. } => {
+                let start = texts.len();
+                let fits = inline_into(&mut texts, value);
+                fits.then_some(start..texts.len())
+            }
+            _ => None,
+        }));
         let mut group_width = 0;
         for (i, line) in lines.iter().enumerate() {
             match line {
@@ -494,16 +531,18 @@ impl Writer {
                                 group_width = (i..lines.len())
                                     .take_while(|&j| inline[j].is_some())
                                     .map(|j| match &lines[j] {
-                                        Line::Assign { key, .. } => key.chars().count(),
+                                        Line::Assign { key, .. } => width(key),
                                         _ => unreachable!("only assignments render inline"),
                                     })
                                     .max()
                                     .unwrap_or(0);
                             }
-                            let pad = group_width - key.chars().count();
-                            self.out.extend(std::iter::repeat_n(' ', pad));
+                            let pad = group_width - width(key);
+                            for _ in 0..pad {
+                                self.out.push(' ');
+                            }
                             self.out.push_str(" = ");
-                            self.out.push_str(text);
+                            self.out.push_str(&texts[text.clone()]);
                         }
                         None => {
                             self.out.push_str(" = ");
@@ -517,16 +556,22 @@ impl Writer {
                 Line::Block(block) => self.block(block, depth, path),
             }
         }
+        self.spare_texts.push(texts);
+        self.spare_ranges.push(inline);
     }
 
     fn comment(&mut self, text: &str, depth: usize) {
         for line in text.split('\n') {
             // Control characters (a stray `\r`, say) would end or corrupt
             // the comment token; they carry no meaning in a comment.
-            let line: String = line
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
+            let line: Cow<'_, str> = if line.chars().any(char::is_control) {
+                line.chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect::<String>()
+                    .into()
+            } else {
+                line.into()
+            };
             let line = line.trim_end();
             self.indent(depth);
             self.out.push('#');
@@ -538,7 +583,7 @@ impl Writer {
         }
     }
 
-    fn block<'a>(&mut self, block: &'a Block, depth: usize, path: &mut Vec<&'a str>) {
+    fn block<'a, 'x>(&mut self, block: &'a Block<'x>, depth: usize, path: &mut Vec<&'a str>) {
         assert!(
             is_identifier(&block.kind),
             "HCL block type {:?} is not an identifier",
@@ -565,7 +610,7 @@ impl Writer {
     /// Writes a value that does not fit on one line, starting at the current
     /// position of a line indented `depth` levels and ending after its
     /// closing bracket.
-    fn multiline(&mut self, expr: &Expr, depth: usize) {
+    fn multiline(&mut self, expr: &Expr<'_>, depth: usize) {
         match expr {
             Expr::List(items) => {
                 self.out.push_str("[\n");
@@ -582,10 +627,10 @@ impl Writer {
             }
             Expr::Object(entries) => {
                 self.out.push_str("{\n");
-                let lines: Vec<Line<'_>> = entries
+                let lines: Vec<Line<'_, '_>> = entries
                     .iter()
                     .map(|(key, value)| Line::Assign {
-                        key: object_key(key),
+                        key: Cow::Owned(object_key(key)),
                         value: Cow::Borrowed(value),
                     })
                     .collect();
@@ -599,7 +644,7 @@ impl Writer {
 }
 
 /// Drops blanks at both ends and collapses runs of blanks.
-fn tidy(items: &[Item]) -> impl Iterator<Item = &Item> {
+fn tidy<'a, 'x>(items: &'a [Item<'x>]) -> impl Iterator<Item = &'a Item<'x>> {
     let start = items
         .iter()
         .position(|i| *i != Item::Blank)
@@ -618,13 +663,16 @@ fn tidy(items: &[Item]) -> impl Iterator<Item = &Item> {
 }
 
 /// The one-line rendering of `expr`, or `None` when it spans several lines.
-fn inline(expr: &Expr) -> Option<String> {
-    Some(match expr {
-        Expr::Str(s) => {
-            let mut out = String::with_capacity(s.len() + 2);
-            quote_into(&mut out, s, false);
-            out
-        }
+fn inline(expr: &Expr<'_>) -> Option<String> {
+    let mut out = String::new();
+    inline_into(&mut out, expr).then_some(out)
+}
+
+/// Appends the one-line rendering of `expr` to `out` and returns true, or
+/// returns false (with `out` as it was) when it spans several lines.
+fn inline_into(out: &mut String, expr: &Expr<'_>) -> bool {
+    match expr {
+        Expr::Str(s) => quote_into(out, s, false),
         Expr::Raw(raw) => {
             let raw = raw.trim();
             debug_assert!(
@@ -635,28 +683,35 @@ fn inline(expr: &Expr) -> Option<String> {
                 !is_lone_interpolation(raw),
                 "tofu fmt unwraps {raw:?}; write the inner expression instead"
             );
-            raw.to_owned()
+            out.push_str(raw);
         }
-        Expr::Number(n) => n.to_string(),
-        Expr::Bool(b) => b.to_string(),
-        Expr::Null => "null".to_owned(),
-        Expr::Object(entries) if entries.is_empty() => "{}".to_owned(),
-        Expr::Object(_) => return None,
+        Expr::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Expr::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Expr::Null => out.push_str("null"),
+        Expr::Object(entries) if entries.is_empty() => out.push_str("{}"),
+        Expr::Object(_) => return false,
         Expr::List(items) => {
-            let mut out = String::from("[");
+            let start = out.len();
+            out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                out.push_str(&inline(item)?);
+                if !inline_into(out, item) {
+                    out.truncate(start);
+                    return false;
+                }
             }
             out.push(']');
-            if out.chars().count() > MAX_INLINE_LIST_WIDTH {
-                return None;
+            if out[start..].chars().count() > MAX_INLINE_LIST_WIDTH {
+                out.truncate(start);
+                return false;
             }
-            out
         }
-    })
+    }
+    true
 }
 
 /// The obvious shape of what fmt.go `formatValueExpr` unwraps; it only
@@ -670,13 +725,13 @@ fn is_lone_interpolation(raw: &str) -> bool {
 
 /// fmt.go `formatTypeExpr`, applied to the `type` of a top-level `variable`
 /// block: the rewrites `tofu fmt` would make, or `None` if it keeps it.
-fn type_expr(expr: &Expr) -> Option<Expr> {
+fn type_expr<'x>(expr: &Expr<'x>) -> Option<Expr<'x>> {
     match expr {
         Expr::Raw(raw) => match raw.trim() {
-            kind @ ("list" | "map" | "set") => Some(Expr::Raw(format!("{kind}(any)"))),
+            kind @ ("list" | "map" | "set") => Some(Expr::Raw(format!("{kind}(any)").into())),
             _ => None,
         },
-        Expr::Str(s) => match s.as_str() {
+        Expr::Str(s) => match s.as_ref() {
             "string" => Some(Expr::raw("string")),
             "list" => Some(Expr::raw("list(string)")),
             "map" => Some(Expr::raw("map(string)")),

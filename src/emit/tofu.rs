@@ -15,7 +15,7 @@
 //!   only, for hand-written configuration.
 //!
 //! Invariants:
-//! - every file goes through [`hcl::to_string`], so `tofu fmt` leaves it
+//! - every file goes through [`hcl::write_after`], so `tofu fmt` leaves it
 //!   unchanged and every string is escaped for HCL templates (`${`, `%{`,
 //!   quotes, backslashes): no value is ever interpolated;
 //! - resource names come from [`names::tf_resource_name`] plus a fixed
@@ -45,7 +45,7 @@ pub fn emit(lab: &Lab) -> Vec<File> {
                 .filter(|(_, body)| !body.is_empty())
                 .map(|(file, body)| File {
                     path: format!("tofu/{}/{file}", module.name),
-                    contents: format!("{}\n{}", header("#", lab), hcl::to_string(&body)),
+                    contents: hcl::write_after(header("#", lab) + "\n", &body),
                 }),
         );
     }
@@ -62,7 +62,7 @@ const GOOGLE: &str = "hashicorp/google";
 /// name is not the one their type implies (`natural`).
 struct ProviderRef {
     local: String,
-    meta: Option<Expr>,
+    meta: Option<Expr<'static>>,
 }
 
 fn provider_ref(lab: &Lab, module: &Module, source: &str, natural: &str) -> ProviderRef {
@@ -85,21 +85,21 @@ fn provider_ref(lab: &Lab, module: &Module, source: &str, natural: &str) -> Prov
 
 /// `resource "<kind>" "<name>" {}`, with the `provider` meta-argument first
 /// when needed.
-fn resource(kind: &str, name: &str, provider: &ProviderRef) -> Block {
-    let block = Block::new("resource", [kind, name]);
+fn resource<'a>(kind: &'a str, name: &str, provider: &ProviderRef) -> Block<'a> {
+    let block = Block::new("resource", [hcl::Text::from(kind), name.to_owned().into()]);
     match &provider.meta {
         Some(meta) => block.attr("provider", meta.clone()),
         None => block,
     }
 }
 
-fn reference(parts: &[&str]) -> Expr {
+fn reference(parts: &[&str]) -> Expr<'static> {
     Expr::traversal(parts)
 }
 
 /// Adds `blocks` to `body`, one blank line between them; a comment right
 /// before the first stays attached to it.
-fn push_blocks(body: &mut Body, blocks: impl IntoIterator<Item = Block>) {
+fn push_blocks<'a>(body: &mut Body<'a>, blocks: impl IntoIterator<Item = Block<'a>>) {
     for block in blocks {
         if body
             .items
@@ -114,25 +114,30 @@ fn push_blocks(body: &mut Body, blocks: impl IntoIterator<Item = Block>) {
 
 /// Starts a section of `body`: a blank line after what came before, then
 /// `text` as a comment wrapped at 80 columns.
-fn section(body: &mut Body, text: &str) {
+fn section(body: &mut Body<'_>, text: &str) {
     if !body.is_empty() {
         body.push(hcl::Item::Blank);
     }
-    body.push(hcl::Item::Comment(wrap(text)));
+    body.push(hcl::Item::Comment(wrap(text).into()));
 }
 
 /// Greedy word wrap so that `# ` plus each line fits in 80 columns (a word
 /// longer than that gets a line of its own). Paragraphs split on `\n`.
 fn wrap(text: &str) -> String {
     const WIDTH: usize = 78;
-    let mut out = String::new();
+    let mut out = String::with_capacity(text.len() + 8);
     for (i, paragraph) in text.split('\n').enumerate() {
         if i > 0 {
             out.push('\n');
         }
         let mut line = 0;
         for word in paragraph.split_whitespace() {
-            if line > 0 && line + 1 + word.chars().count() > WIDTH {
+            let width = if word.is_ascii() {
+                word.len()
+            } else {
+                word.chars().count()
+            };
+            if line > 0 && line + 1 + width > WIDTH {
                 out.push('\n');
                 line = 0;
             } else if line > 0 {
@@ -140,14 +145,14 @@ fn wrap(text: &str) -> String {
                 line += 1;
             }
             out.push_str(word);
-            line += word.chars().count();
+            line += width;
         }
     }
     out
 }
 
 /// `versions.tf`: the GCS backend and every provider the module pins.
-fn versions(lab: &Lab, module: &Module, modelled: &[&str]) -> Body {
+fn versions<'a>(lab: &'a Lab, module: &'a Module, modelled: &[&str]) -> Body<'a> {
     let mut required = Block::unlabeled("required_providers");
     for local in &module.providers {
         let Some(p) = lab.tofu.providers.get(local) else {
@@ -160,7 +165,7 @@ fn versions(lab: &Lab, module: &Module, modelled: &[&str]) -> Body {
             )));
         }
         required = required.attr(
-            local.as_str(),
+            local.clone(),
             Expr::object([("source", &p.source), ("version", &p.version)]),
         );
     }
@@ -182,7 +187,7 @@ fn versions(lab: &Lab, module: &Module, modelled: &[&str]) -> Body {
 
 // ---------------------------------------------------------------- postgres
 
-fn postgres(lab: &Lab, module: &Module) -> Vec<(&'static str, Body)> {
+fn postgres<'a>(lab: &'a Lab, module: &'a Module) -> Vec<(&'static str, Body<'a>)> {
     let pg = provider_ref(lab, module, POSTGRESQL, "postgresql");
     let providers = Body::new()
         .comment(
@@ -191,7 +196,7 @@ fn postgres(lab: &Lab, module: &Module) -> Vec<(&'static str, Body)> {
              PGSSLMODE if the server needs it.",
         )
         .block(
-            Block::new("provider", [pg.local.as_str()])
+            Block::new("provider", [pg.local.clone()])
                 .attr("host", lab.postgres.address.to_string())
                 .attr("port", lab.postgres.port),
         );
@@ -212,7 +217,7 @@ const POOLER: &str = "pgbouncer_auth";
 
 /// The shared login roles. Their passwords are set out of band, so OpenTofu
 /// must never compare them (the provider reads the live password back).
-fn login_roles(lab: &Lab, pg: &ProviderRef) -> Body {
+fn login_roles<'a>(lab: &'a Lab, pg: &ProviderRef) -> Body<'a> {
     let editor = resource("postgresql_role", EDITOR, pg)
         .attr("name", &lab.postgres.credentials_editor)
         .attr("login", true)
@@ -251,8 +256,8 @@ fn login_roles(lab: &Lab, pg: &ProviderRef) -> Body {
     body
 }
 
-fn ignore(attrs: &[&str]) -> Expr {
-    Expr::List(attrs.iter().map(|a| Expr::raw(*a)).collect())
+fn ignore(attrs: &[&str]) -> Expr<'static> {
+    Expr::List(attrs.iter().map(|a| Expr::raw(a.to_string())).collect())
 }
 
 /// pgbouncer's `auth_query` function (pgbouncer's doc/config.md). The
@@ -268,7 +273,7 @@ BEGIN
 END;
 ";
 
-fn database(body: &mut Body, lab: &Lab, db: &Database, pg: &ProviderRef) {
+fn database<'a>(body: &mut Body<'a>, lab: &'a Lab, db: &'a Database, pg: &ProviderRef) {
     let base = names::tf_resource_name(&db.name);
     let owner = format!("{base}_owner");
     let function = format!("{base}_user_lookup");
@@ -294,7 +299,7 @@ fn database(body: &mut Body, lab: &Lab, db: &Database, pg: &ProviderRef) {
         .attr("name", &db.name)
         .attr("owner", reference(&["postgresql_role", &owner, "name"]))
         .attr("template", "template0");
-    let arg = |mode: &str, name: &str| {
+    let arg = |mode: &'static str, name: &'static str| {
         Block::unlabeled("arg")
             .attr("mode", mode)
             .attr("name", name)
@@ -317,7 +322,7 @@ fn database(body: &mut Body, lab: &Lab, db: &Database, pg: &ProviderRef) {
         .block(arg("IN", "i_username"))
         .block(arg("OUT", "uname"))
         .block(arg("OUT", "phash"));
-    let grant = |suffix: &str, why: &str, role: Expr, privileges: Expr| {
+    let grant = |suffix: &str, why: &'static str, role: Expr<'a>, privileges: Expr<'a>| {
         resource("postgresql_grant", &format!("{function}_{suffix}"), pg)
             .comment(why)
             .attr("database", db_name.clone())
@@ -351,7 +356,7 @@ fn database(body: &mut Body, lab: &Lab, db: &Database, pg: &ProviderRef) {
 
 // ----------------------------------------------------------------- factory
 
-fn factory(lab: &Lab, module: &Module) -> Vec<(&'static str, Body)> {
+fn factory<'a>(lab: &'a Lab, module: &'a Module) -> Vec<(&'static str, Body<'a>)> {
     let vault = provider_ref(lab, module, VAULT, "vault");
     let gitea = provider_ref(lab, module, GITEA, "gitea");
     let google = provider_ref(lab, module, GOOGLE, "google");
@@ -363,7 +368,7 @@ fn factory(lab: &Lab, module: &Module) -> Vec<(&'static str, Body)> {
             lab.vault.jwt_mount, lab.vault.jwt_role
         ))
         .block(
-            Block::new("provider", [vault.local.as_str()])
+            Block::new("provider", [vault.local.clone()])
                 .attr("address", &lab.vault.address)
                 .blank()
                 .block(
@@ -374,14 +379,14 @@ fn factory(lab: &Lab, module: &Module) -> Vec<(&'static str, Body)> {
         )
         .blank()
         .comment("The token comes from GITEA_TOKEN.")
-        .block(Block::new("provider", [gitea.local.as_str()]).attr("base_url", &lab.gitea.url))
+        .block(Block::new("provider", [gitea.local.clone()]).attr("base_url", &lab.gitea.url))
         .blank()
         .comment(
             "Credentials come from the environment (GOOGLE_APPLICATION_CREDENTIALS\n\
              or gcloud's application default credentials).",
         )
         .block(
-            Block::new("provider", [google.local.as_str()])
+            Block::new("provider", [google.local.clone()])
                 .attr("project", &lab.tofu.gcp_project)
                 .attr("region", &lab.tofu.gcp_region),
         );
@@ -451,12 +456,12 @@ fn factory(lab: &Lab, module: &Module) -> Vec<(&'static str, Body)> {
 struct AppVaultBlocks<'a> {
     service_account: &'a str,
     policy_name: &'a str,
-    blocks: Vec<Block>,
+    blocks: Vec<Block<'a>>,
 }
 
 /// The policy document, policy and Kubernetes auth role of an app using
 /// Vault.
-fn app_vault<'a>(lab: &Lab, app: &'a App, vault: &ProviderRef) -> Option<AppVaultBlocks<'a>> {
+fn app_vault<'a>(lab: &'a Lab, app: &'a App, vault: &ProviderRef) -> Option<AppVaultBlocks<'a>> {
     let v = app.vault.as_ref()?;
     let name = names::tf_resource_name(&app.name);
     let rule = |path: String| {
@@ -465,9 +470,15 @@ fn app_vault<'a>(lab: &Lab, app: &'a App, vault: &ProviderRef) -> Option<AppVaul
             .attr("capabilities", Expr::list(["read"]))
     };
     let kv = &lab.vault.kv_mount;
-    let mut document = Block::new("data", ["vault_policy_document", name.as_str()])
-        .block(rule(format!("{kv}/data/{}", v.kv_path)))
-        .block(rule(format!("{kv}/metadata/{}", v.kv_path)));
+    let mut document = Block::new(
+        "data",
+        [
+            hcl::Text::from("vault_policy_document"),
+            name.clone().into(),
+        ],
+    )
+    .block(rule(format!("{kv}/data/{}", v.kv_path)))
+    .block(rule(format!("{kv}/metadata/{}", v.kv_path)));
     if let Some(creds) = &v.database_creds_path {
         document = document.block(rule(format!("{}/{creds}", lab.vault.database_mount)));
     }
@@ -507,7 +518,7 @@ fn app_vault<'a>(lab: &Lab, app: &'a App, vault: &ProviderRef) -> Option<AppVaul
 }
 
 /// The Vault database role issuing credentials for `db`, if Vault serves it.
-fn database_role(lab: &Lab, db: &Database, vault: &ProviderRef) -> Option<Block> {
+fn database_role<'a>(lab: &'a Lab, db: &'a Database, vault: &ProviderRef) -> Option<Block<'a>> {
     let role = db.vault_role.as_ref()?;
     Some(
         resource(
@@ -535,7 +546,7 @@ const LONGHORN: &str = "longhorn_backups";
 
 /// Longhorn's backup target: the bucket, reached through GCS's S3 interop
 /// with an HMAC key of a service account that may only use that bucket.
-fn longhorn(lab: &Lab, google: &ProviderRef) -> Body {
+fn longhorn<'a>(lab: &'a Lab, google: &ProviderRef) -> Body<'a> {
     let bucket = resource("google_storage_bucket", LONGHORN, google)
         .attr("name", &lab.longhorn.backup_bucket)
         .attr("location", &lab.tofu.gcp_region);

@@ -4,122 +4,224 @@
 //! Kubernetes and Helm) read `yes`, `on`, `0755`, `22:22` or `1.10` as
 //! something else than the string written. This writer double-quotes every
 //! string scalar, so nothing is ever coerced, and writes keys bare only when
-//! no reader could mistake them. Maps are `BTreeMap`s: keys come out sorted.
+//! no reader could mistake them. Maps keep their keys sorted: keys come out
+//! sorted whatever order an emitter inserts them in.
 //!
 //! Style (what yamllint's default rules want): `---` after the header
 //! comments, two-space indentation, sequences indented under their key,
 //! `key:` with nothing after it for null (Ansible's host entries).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// A YAML value.
+/// A YAML value. Strings and keys borrow from the model (or are labc's own
+/// literals) wherever they can: a large lab's files hold ~100,000 of them,
+/// and copying each would be most of the emitters' work.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Yaml {
+pub enum Yaml<'a> {
     Null,
     Bool(bool),
     Int(i64),
-    Str(String),
-    Seq(Vec<Yaml>),
-    Map(BTreeMap<String, Yaml>),
+    Str(Cow<'a, str>),
+    Seq(Vec<Yaml<'a>>),
+    Map(Map<'a>),
 }
 
-impl Yaml {
-    pub fn str(s: impl Into<String>) -> Yaml {
+/// A map key.
+pub type Key<'a> = Cow<'a, str>;
+
+/// A map, its entries kept sorted by key (byte order, as `BTreeMap`).
+///
+/// A sorted `Vec` rather than a `BTreeMap`: generated maps are small and
+/// mostly built in key order, and a large lab builds tens of thousands of
+/// them; a `BTreeMap` node is ~600 bytes however few keys it holds.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Map<'a>(Vec<(Key<'a>, Yaml<'a>)>);
+
+impl<'a> Map<'a> {
+    pub fn new() -> Map<'a> {
+        Map(Vec::new())
+    }
+
+    /// Sets `key`, replacing (and returning) what it held.
+    pub fn insert(&mut self, key: impl Into<Key<'a>>, value: Yaml<'a>) -> Option<Yaml<'a>> {
+        let key = key.into();
+        // Keys mostly arrive in order: check the end before searching.
+        let at = match self.0.last() {
+            Some((last, _)) if **last < *key => Err(self.0.len()),
+            _ => self.0.binary_search_by(|(k, _)| k.as_ref().cmp(&key)),
+        };
+        match at {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Yaml<'a>> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_ref().cmp(key))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    /// Entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Yaml<'a>)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+}
+
+impl<'a, K: Into<Key<'a>>> FromIterator<(K, Yaml<'a>)> for Map<'a> {
+    fn from_iter<I: IntoIterator<Item = (K, Yaml<'a>)>>(iter: I) -> Map<'a> {
+        let mut map = Map::new();
+        for (k, v) in iter {
+            map.insert(k, v);
+        }
+        map
+    }
+}
+
+impl<'a> IntoIterator for Map<'a> {
+    type Item = (Key<'a>, Yaml<'a>);
+    type IntoIter = std::vec::IntoIter<(Key<'a>, Yaml<'a>)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> Yaml<'a> {
+    pub fn str(s: impl Into<Cow<'a, str>>) -> Yaml<'a> {
         Yaml::Str(s.into())
     }
 
-    pub fn map() -> Yaml {
-        Yaml::Map(BTreeMap::new())
+    pub fn map() -> Yaml<'a> {
+        Yaml::Map(Map::new())
     }
 
     /// Sets `key` in a map (builder style). Does nothing on a non-map.
-    pub fn with(mut self, key: &str, value: impl Into<Yaml>) -> Yaml {
+    pub fn with(mut self, key: impl Into<Key<'a>>, value: impl Into<Yaml<'a>>) -> Yaml<'a> {
         self.insert(key, value);
         self
     }
 
-    pub fn insert(&mut self, key: &str, value: impl Into<Yaml>) {
+    pub fn insert(&mut self, key: impl Into<Key<'a>>, value: impl Into<Yaml<'a>>) {
         if let Yaml::Map(m) = self {
-            m.insert(key.to_string(), value.into());
+            m.insert(key, value.into());
         }
     }
 
     /// A sequence of strings.
-    pub fn strs<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Yaml {
+    pub fn strs<I: IntoIterator<Item = S>, S: Into<Cow<'a, str>>>(items: I) -> Yaml<'a> {
         Yaml::Seq(items.into_iter().map(|s| Yaml::Str(s.into())).collect())
     }
 }
 
-impl From<&str> for Yaml {
-    fn from(s: &str) -> Yaml {
-        Yaml::Str(s.to_string())
+impl<'a> From<&'a str> for Yaml<'a> {
+    fn from(s: &'a str) -> Yaml<'a> {
+        Yaml::Str(Cow::Borrowed(s))
     }
 }
-impl From<String> for Yaml {
-    fn from(s: String) -> Yaml {
+impl<'a> From<String> for Yaml<'a> {
+    fn from(s: String) -> Yaml<'a> {
+        Yaml::Str(Cow::Owned(s))
+    }
+}
+impl<'a> From<&'a String> for Yaml<'a> {
+    fn from(s: &'a String) -> Yaml<'a> {
+        Yaml::Str(Cow::Borrowed(s))
+    }
+}
+impl<'a> From<Cow<'a, str>> for Yaml<'a> {
+    fn from(s: Cow<'a, str>) -> Yaml<'a> {
         Yaml::Str(s)
     }
 }
-impl From<&String> for Yaml {
-    fn from(s: &String) -> Yaml {
-        Yaml::Str(s.clone())
-    }
-}
-impl From<bool> for Yaml {
-    fn from(b: bool) -> Yaml {
+impl From<bool> for Yaml<'_> {
+    fn from(b: bool) -> Self {
         Yaml::Bool(b)
     }
 }
-impl From<i64> for Yaml {
-    fn from(n: i64) -> Yaml {
+impl From<i64> for Yaml<'_> {
+    fn from(n: i64) -> Self {
         Yaml::Int(n)
     }
 }
-impl From<u32> for Yaml {
-    fn from(n: u32) -> Yaml {
+impl From<u32> for Yaml<'_> {
+    fn from(n: u32) -> Self {
         Yaml::Int(n.into())
     }
 }
-impl From<u16> for Yaml {
-    fn from(n: u16) -> Yaml {
+impl From<u16> for Yaml<'_> {
+    fn from(n: u16) -> Self {
         Yaml::Int(n.into())
     }
 }
-impl From<BTreeMap<String, Yaml>> for Yaml {
-    fn from(m: BTreeMap<String, Yaml>) -> Yaml {
+impl<'a> From<BTreeMap<String, Yaml<'a>>> for Yaml<'a> {
+    fn from(m: BTreeMap<String, Yaml<'a>>) -> Yaml<'a> {
+        Yaml::Map(m.into_iter().collect())
+    }
+}
+impl<'a> From<Map<'a>> for Yaml<'a> {
+    fn from(m: Map<'a>) -> Yaml<'a> {
         Yaml::Map(m)
     }
 }
-impl From<Vec<Yaml>> for Yaml {
-    fn from(v: Vec<Yaml>) -> Yaml {
+impl<'a> From<Vec<Yaml<'a>>> for Yaml<'a> {
+    fn from(v: Vec<Yaml<'a>>) -> Yaml<'a> {
         Yaml::Seq(v)
     }
 }
 
 /// A whole YAML file: `header` (already commented), `---`, the document.
-pub fn document(header: &str, value: &Yaml) -> String {
+pub fn document(header: &str, value: &Yaml<'_>) -> String {
     documents(header, std::slice::from_ref(value))
 }
 
 /// Several documents in one file, each after its own `---`.
-pub fn documents(header: &str, values: &[Yaml]) -> String {
-    let mut out = String::from(header);
-    for v in values {
-        out.push_str("---\n");
-        write_block(&mut out, v, 0);
-    }
-    out
+pub fn documents(header: &str, values: &[Yaml<'_>]) -> String {
+    // Written into a buffer reused from file to file, then copied once at
+    // its exact size: a large lab has thousands of small files, and growing
+    // each from empty costs several reallocations.
+    SCRATCH.with_borrow_mut(|out| {
+        out.clear();
+        out.push_str(header);
+        for v in values {
+            out.push_str("---\n");
+            write_block(out, v, 0);
+        }
+        out.as_str().to_owned()
+    })
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 fn pad(out: &mut String, indent: usize) {
-    out.extend(std::iter::repeat_n(' ', indent));
+    const SPACES: &str = "                                ";
+    let mut left = indent;
+    while left > 0 {
+        let n = left.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        left -= n;
+    }
 }
 
-fn write_block(out: &mut String, value: &Yaml, indent: usize) {
+fn write_block(out: &mut String, value: &Yaml<'_>, indent: usize) {
     match value {
         Yaml::Map(m) if !m.is_empty() => {
-            for (k, v) in m {
+            for (k, v) in m.iter() {
                 pad(out, indent);
                 key_into(out, k);
                 out.push(':');
@@ -134,7 +236,7 @@ fn write_block(out: &mut String, value: &Yaml, indent: usize) {
                     Yaml::Map(m) if !m.is_empty() => {
                         // The first key sits on the dash's line; the rest align with it.
                         let mut first = true;
-                        for (k, v) in m {
+                        for (k, v) in m.iter() {
                             if first {
                                 out.push(' ');
                                 first = false;
@@ -166,7 +268,7 @@ fn write_block(out: &mut String, value: &Yaml, indent: usize) {
     }
 }
 
-fn write_after_key(out: &mut String, v: &Yaml, indent: usize) {
+fn write_after_key(out: &mut String, v: &Yaml<'_>, indent: usize) {
     match v {
         Yaml::Null => out.push('\n'),
         Yaml::Map(m) if !m.is_empty() => {
@@ -185,7 +287,7 @@ fn write_after_key(out: &mut String, v: &Yaml, indent: usize) {
     }
 }
 
-fn inline_into(out: &mut String, v: &Yaml) {
+fn inline_into(out: &mut String, v: &Yaml<'_>) {
     match v {
         Yaml::Null => out.push_str("null"),
         Yaml::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -245,7 +347,7 @@ fn key_into(out: &mut String, k: &str) {
         .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
         && k.bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'/'))
-        && !SPECIAL.iter().any(|w| w.eq_ignore_ascii_case(k));
+        && (k.len() > 5 || !SPECIAL.iter().any(|w| w.eq_ignore_ascii_case(k)));
     if plain {
         out.push_str(k)
     } else {

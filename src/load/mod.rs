@@ -13,7 +13,6 @@ mod nickel;
 mod toml;
 
 use crate::diag::{Diagnostic, Sources, Span};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// A lab file, evaluated.
@@ -21,27 +20,143 @@ pub struct Loaded {
     /// The lab as plain data. Nickel enum tags become strings; integers are
     /// JSON integers; other numbers are floats.
     pub value: serde_json::Value,
-    /// JSON pointer (RFC 6901, e.g. `/hosts/pi1/address`; `""` is the root)
-    /// to the span of the value at that pointer.
-    pub spans: BTreeMap<String, Span>,
+    /// The span of each value of [`Loaded::value`]; see [`Loaded::own_span`].
+    pub spans: Spans,
     /// The files spans point into.
     pub sources: Sources,
 }
 
+/// The span of every value of a [`Loaded::value`], in the order a
+/// depth-first walk visits them (each record's keys in the order the value
+/// holds them), each with the size of its subtree.
+///
+/// Not a map from JSON pointer to span: a 1000-app lab has ~60,000 values,
+/// and spans are only looked up to report an error. A pointer is resolved by
+/// walking the value and skipping the subtrees before it (16 bytes per
+/// value, no string per value; see BENCHMARKS.md).
+#[derive(Default)]
+pub struct Spans {
+    nodes: Vec<SpanNode>,
+}
+
+/// One value's span (`file == u32::MAX`: none) and subtree size.
+#[derive(Clone, Copy)]
+struct SpanNode {
+    file: u32,
+    start: u32,
+    end: u32,
+    size: u32,
+}
+
+impl Spans {
+    /// Records the span of the next value of the walk, before its children;
+    /// returns what [`Spans::close`] takes once they are walked.
+    pub(crate) fn open(&mut self, span: Option<Span>) -> usize {
+        let node = match span {
+            Some(s) => SpanNode {
+                file: u32::try_from(s.file).unwrap_or(u32::MAX),
+                start: u32::try_from(s.start).unwrap_or(u32::MAX),
+                end: u32::try_from(s.end).unwrap_or(u32::MAX),
+                size: 1,
+            },
+            None => SpanNode {
+                file: u32::MAX,
+                start: 0,
+                end: 0,
+                size: 1,
+            },
+        };
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    /// Ends the value [`Spans::open`] started, after its children.
+    pub(crate) fn close(&mut self, index: usize) {
+        let size = self.nodes.len() - index;
+        if let Some(node) = self.nodes.get_mut(index) {
+            node.size = u32::try_from(size).unwrap_or(u32::MAX);
+        }
+    }
+
+    fn at(&self, index: usize) -> Option<Span> {
+        let n = self.nodes.get(index)?;
+        (n.file != u32::MAX).then_some(Span {
+            file: n.file as usize,
+            start: n.start as usize,
+            end: n.end as usize,
+        })
+    }
+
+    /// The index of the value at `pointer` in `root`, if there is one.
+    fn index(&self, root: &serde_json::Value, pointer: &str) -> Option<usize> {
+        use serde_json::Value;
+        let mut index = 0;
+        let mut value = root;
+        if pointer.is_empty() {
+            return Some(0);
+        }
+        for segment in pointer.strip_prefix('/')?.split('/') {
+            let segment = segment.replace("~1", "/").replace("~0", "~");
+            let mut child = index + 1;
+            let skip = |child: &mut usize| {
+                *child += self.nodes.get(*child).map_or(1, |n| n.size as usize);
+            };
+            value = match value {
+                Value::Object(map) => {
+                    let mut found = None;
+                    for (key, v) in map {
+                        if *key == segment {
+                            found = Some(v);
+                            break;
+                        }
+                        skip(&mut child);
+                    }
+                    found?
+                }
+                Value::Array(items) => {
+                    let i: usize = segment.parse().ok()?;
+                    let item = items.get(i)?;
+                    for _ in 0..i {
+                        skip(&mut child);
+                    }
+                    item
+                }
+                _ => return None,
+            };
+            index = child;
+        }
+        Some(index)
+    }
+}
+
 impl Loaded {
+    /// The span of the value at `pointer` (RFC 6901, e.g.
+    /// `/hosts/pi1/address`; `""` is the root) itself, if it has one.
+    pub fn own_span(&self, pointer: &str) -> Option<Span> {
+        self.spans.at(self.spans.index(&self.value, pointer)?)
+    }
+
     /// The span of the value at `pointer`, or of its nearest ancestor that
     /// has one (so a missing field points at the record that lacks it).
     pub fn span(&self, pointer: &str) -> Option<Span> {
         let mut p = pointer;
         loop {
-            if let Some(s) = self.spans.get(p) {
-                return Some(*s);
+            if let Some(s) = self.own_span(p) {
+                return Some(s);
             }
             if p.is_empty() {
                 return None;
             }
             p = &p[..p.rfind('/').unwrap_or(0)];
         }
+    }
+
+    /// Every value's own span, in walk order.
+    #[cfg(test)]
+    pub(crate) fn all_spans(&self) -> Vec<Span> {
+        (0..self.spans.nodes.len())
+            .filter_map(|i| self.spans.at(i))
+            .collect()
     }
 }
 
@@ -58,7 +173,7 @@ impl Loaded {
             .replace("~1", "/")
             .replace("~0", "~");
         let (parent, _) = pointer.rsplit_once('/')?;
-        let own = self.spans.get(pointer).copied();
+        let own = self.own_span(pointer);
         // Nickel: `key = {..}` just before the value. TOML: `[a.key]`, the
         // table's own span. Else: somewhere in the enclosing record.
         let regions = [
@@ -150,15 +265,14 @@ pub(crate) mod test_support {
     /// The source text of the value at `pointer`.
     pub fn slice<'a>(l: &'a Loaded, pointer: &str) -> &'a str {
         let span = l
-            .spans
-            .get(pointer)
+            .own_span(pointer)
             .unwrap_or_else(|| panic!("no span for {pointer}"));
-        l.sources.slice(*span)
+        l.sources.slice(span)
     }
 
     /// Every value, at every depth, has its own span.
     pub fn assert_every_value_has_a_span(l: &Loaded, value: &Value, pointer: &str) {
-        assert!(l.spans.contains_key(pointer), "no span for `{pointer}`");
+        assert!(l.own_span(pointer).is_some(), "no span for `{pointer}`");
         match value {
             Value::Object(map) => {
                 for (k, v) in map {
@@ -176,5 +290,77 @@ pub(crate) mod test_support {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    /// Every pointer of `value`, depth first, each record's keys in order.
+    fn pointers(value: &Value, pointer: String, out: &mut Vec<String>) {
+        out.push(pointer.clone());
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    pointers(v, format!("{pointer}/{}", pointer_segment(k)), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    pointers(v, format!("{pointer}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Spans recorded as a walk would, each value's span `start` being its
+    /// walk index: resolving any pointer must land on that index.
+    fn spans_for(value: &Value, spans: &mut Spans) {
+        let index = spans.nodes.len();
+        let node = spans.open(Some(Span {
+            file: 0,
+            start: index,
+            end: index + 1,
+        }));
+        match value {
+            Value::Object(map) => map.values().for_each(|v| spans_for(v, spans)),
+            Value::Array(items) => items.iter().for_each(|v| spans_for(v, spans)),
+            _ => {}
+        }
+        spans.close(node);
+    }
+
+    #[test]
+    fn every_pointer_resolves_to_its_own_value() {
+        let value = json!({
+            "a": {"x": [1, {"deep": [true, null]}, "s"], "y": {}},
+            "b/c": {"~": 2, "": []},
+            "hosts": {"pi1": {"address": "10.0.0.1", "services": ["a", "b"]}, "pi2": {}},
+            "z": []
+        });
+        let mut spans = Spans::default();
+        spans_for(&value, &mut spans);
+        let loaded = Loaded {
+            value,
+            spans,
+            sources: Sources::default(),
+        };
+        let mut all = Vec::new();
+        pointers(&loaded.value, String::new(), &mut all);
+        assert_eq!(all.len(), 21);
+        for (i, p) in all.iter().enumerate() {
+            assert_eq!(loaded.own_span(p).map(|s| s.start), Some(i), "{p}");
+        }
+        for missing in ["/nope", "/a/x/3", "/a/x/-1", "/hosts/pi1/address/0", "a"] {
+            assert_eq!(loaded.own_span(missing), None, "{missing}");
+        }
+        // A value with no span of its own falls back to its nearest ancestor.
+        assert_eq!(
+            loaded.span("/hosts/pi1/nope").map(|s| s.start),
+            loaded.own_span("/hosts/pi1").map(|s| s.start)
+        );
     }
 }

@@ -18,7 +18,7 @@
 //! - file names, in spans and in Nickel's own messages, are the path as given
 //!   (and paths next to it), never Nickel's absolute normalised paths.
 
-use super::{LoadError, Loaded, pointer_segment};
+use super::{LoadError, Loaded, Spans};
 use crate::diag::{Diagnostic, FileId, Sources, Span};
 use codespan_reporting::files::{Error as FilesError, Files as CsFiles};
 use codespan_reporting::term::{self, termcolor};
@@ -30,7 +30,7 @@ use nickel_lang_core::files::{FileId as NickelFileId, Files as NickelFiles};
 use nickel_lang_core::position::PosTable;
 use nickel_lang_core::program::{BuilderError, Program, ProgramBuilder};
 use nickel_lang_core::term::{IsInteger, Number, RoundingFrom, RoundingMode};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub(super) fn load(path: &Path, color: bool) -> Result<Loaded, LoadError> {
@@ -76,10 +76,10 @@ pub(super) fn load(path: &Path, color: bool) -> Result<Loaded, LoadError> {
         naming: &naming,
         file_ids: HashMap::new(),
         sources,
-        spans: BTreeMap::new(),
+        spans: Spans::default(),
         diags: Vec::new(),
     };
-    let json = walker.walk(&value, String::new(), whole_lab);
+    let json = walker.walk(&value, whole_lab);
     let Walker {
         sources,
         spans,
@@ -107,23 +107,24 @@ struct Walker<'a> {
     /// index `sources`, where each file must appear once.
     file_ids: HashMap<NickelFileId, FileId>,
     sources: Sources,
-    spans: BTreeMap<String, Span>,
+    spans: Spans,
     diags: Vec<Diagnostic>,
 }
 
 impl Walker<'_> {
-    fn walk(
-        &mut self,
-        value: &NickelValue,
-        pointer: String,
-        parent: Option<Span>,
-    ) -> serde_json::Value {
-        use serde_json::Value as J;
-
+    /// Converts `value`, recording its span and then its children's, in the
+    /// order [`Spans`] expects: the record's keys sorted, as they are
+    /// inserted into the JSON object.
+    fn walk(&mut self, value: &NickelValue, parent: Option<Span>) -> serde_json::Value {
         let span = self.span_of(value).or(parent);
-        if let Some(span) = span {
-            self.spans.insert(pointer.clone(), span);
-        }
+        let node = self.spans.open(span);
+        let json = self.convert(value, span);
+        self.spans.close(node);
+        json
+    }
+
+    fn convert(&mut self, value: &NickelValue, span: Option<Span>) -> serde_json::Value {
+        use serde_json::Value as J;
         match value.content_ref() {
             ValueContentRef::Null => J::Null,
             ValueContentRef::Bool(b) => J::Bool(b),
@@ -159,19 +160,13 @@ impl Walker<'_> {
                 fields.sort_by(|a, b| a.0.cmp(b.0));
                 let mut map = serde_json::Map::with_capacity(fields.len());
                 for (key, v) in fields {
-                    let child = format!("{pointer}/{}", pointer_segment(key));
-                    map.insert(key.to_owned(), self.walk(v, child, span));
+                    map.insert(key.to_owned(), self.walk(v, span));
                 }
                 J::Object(map)
             }
-            ValueContentRef::Array(Container::Alloc(array)) => J::Array(
-                array
-                    .array
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| self.walk(v, format!("{pointer}/{i}"), span))
-                    .collect(),
-            ),
+            ValueContentRef::Array(Container::Alloc(array)) => {
+                J::Array(array.array.iter().map(|v| self.walk(v, span)).collect())
+            }
             _ => {
                 let kind = match value.type_of() {
                     Some("Function") => "a function",
@@ -549,7 +544,7 @@ mod tests {
         assert_eq!(slice(&l, "/ratio"), "1.5");
         assert_eq!(
             l.sources
-                .location(l.spans["/hosts/pi1/address"])
+                .location(l.own_span("/hosts/pi1/address").unwrap())
                 .rsplit_once("lab.ncl:")
                 .map(|x| x.1),
             Some("6:17")
@@ -571,7 +566,7 @@ mod tests {
         assert_every_value_has_a_span(&l, &l.value, "");
         // `std.string.join` builds the name: it must point into the lab, not
         // into Nickel's stdlib.
-        let name = l.spans["/name"];
+        let name = l.own_span("/name").unwrap();
         assert_eq!(Some(name.file), l.sources.find(&path.display().to_string()));
     }
 
@@ -582,20 +577,20 @@ mod tests {
         assert_every_value_has_a_span(&l, &l.value, "");
         assert_eq!(l.sources.find(&path.display().to_string()), Some(0));
         assert_eq!(slice(&l, ""), lab.trim_end());
-        assert!(l.spans.values().all(|s| s.file == 0));
+        assert!(l.all_spans().iter().all(|s| s.file == 0));
     }
 
     #[test]
     fn optional_field_without_value_is_absent() {
         let (_dir, _path, l) = loaded(LAB);
         assert!(l.value["hosts"]["pi2"].get("labels").is_none());
-        assert!(!l.spans.contains_key("/hosts/pi2/labels"));
+        assert!(l.own_span("/hosts/pi2/labels").is_none());
     }
 
     #[test]
     fn contract_default_points_into_the_imported_schema() {
         let (dir, _path, l) = loaded(LAB);
-        let span = l.spans["/hosts/pi2/ssh_port"];
+        let span = l.own_span("/hosts/pi2/ssh_port").unwrap();
         assert_eq!(l.sources.slice(span), "22");
         let schema = dir.path().join("schemas/lab.ncl").display().to_string();
         assert_eq!(l.sources.find(&schema), Some(span.file));
@@ -610,7 +605,7 @@ mod tests {
         let lab_id = l.sources.find(&lab).expect("lab.ncl in sources");
         assert_eq!(lab_id, 0);
         let schema_id = l.sources.find(&schema).expect("schema in sources");
-        let mut files: Vec<_> = l.spans.values().map(|s| s.file).collect();
+        let mut files: Vec<_> = l.all_spans().iter().map(|s| s.file).collect();
         files.sort();
         files.dedup();
         let mut expected = vec![lab_id, schema_id];

@@ -12,10 +12,9 @@
 //! - integers stay integers; values JSON can't carry (dates, NaN,
 //!   infinities) are errors at their position, never silently replaced.
 
-use super::{LoadError, Loaded, pointer_segment};
+use super::{LoadError, Loaded, Spans};
 use crate::diag::{Diagnostic, FileId, Sources, Span};
 use serde_json::Value as J;
-use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 use toml::Spanned;
@@ -38,14 +37,15 @@ pub(super) fn load(path: &Path) -> Result<Loaded, LoadError> {
 
     let mut walker = Walker {
         file,
-        spans: BTreeMap::new(),
+        spans: Spans::default(),
         diags: Vec::new(),
     };
     // The parser gives the document an empty span at its start; the record
     // a missing field is reported on is the whole document.
     let root = 0..text.trim_end().len();
-    walker.spans.insert(String::new(), to_span(file, root));
-    let value = walker.table(doc.get_ref(), "");
+    let node = walker.spans.open(Some(to_span(file, root)));
+    let value = walker.table(doc.get_ref());
+    walker.spans.close(node);
     if walker.diags.is_empty() {
         Ok(Loaded {
             value,
@@ -69,38 +69,38 @@ fn to_span(file: FileId, r: Range<usize>) -> Span {
 /// JSON can't carry (so one run reports all of them).
 struct Walker {
     file: FileId,
-    spans: BTreeMap<String, Span>,
+    spans: Spans,
     diags: Vec<Diagnostic>,
 }
 
 impl Walker {
     /// The entries of a table; the table's own span is its caller's job.
-    fn table(&mut self, table: &DeTable<'_>, pointer: &str) -> J {
+    fn table(&mut self, table: &DeTable<'_>) -> J {
         let mut entries: Vec<_> = table.iter().collect();
         // Already sorted unless toml's `preserve_order` is on somewhere in
         // the build; sorting here keeps the invariant either way.
         entries.sort_by(|a, b| a.0.get_ref().cmp(b.0.get_ref()));
         let mut map = serde_json::Map::with_capacity(entries.len());
         for (key, value) in entries {
-            let key = key.get_ref();
-            let child = format!("{pointer}/{}", pointer_segment(key));
-            map.insert(key.to_string(), self.value(value, child));
+            map.insert(key.get_ref().to_string(), self.value(value));
         }
         J::Object(map)
     }
 
-    fn value(&mut self, value: &Spanned<DeValue<'_>>, pointer: String) -> J {
+    /// Converts `value`, recording its span and then its children's, in the
+    /// order [`Spans`] expects (a table's keys sorted, as inserted).
+    fn value(&mut self, value: &Spanned<DeValue<'_>>) -> J {
         let span = to_span(self.file, value.span());
-        self.spans.insert(pointer.clone(), span);
+        let node = self.spans.open(Some(span));
+        let json = self.convert(value, span);
+        self.spans.close(node);
+        json
+    }
+
+    fn convert(&mut self, value: &Spanned<DeValue<'_>>, span: Span) -> J {
         match value.get_ref() {
-            DeValue::Table(table) => self.table(table, &pointer),
-            DeValue::Array(items) => J::Array(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| self.value(item, format!("{pointer}/{i}")))
-                    .collect(),
-            ),
+            DeValue::Table(table) => self.table(table),
+            DeValue::Array(items) => J::Array(items.iter().map(|item| self.value(item)).collect()),
             DeValue::String(s) => J::String(s.to_string()),
             DeValue::Boolean(b) => J::Bool(*b),
             DeValue::Integer(i) => {
@@ -233,7 +233,7 @@ path = "/srv"
         assert_eq!(slice(&l, "/hosts/pi1/address"), r#""192.168.1.201""#);
         assert_eq!(
             l.sources
-                .location(l.spans["/hosts/pi1/address"])
+                .location(l.own_span("/hosts/pi1/address").unwrap())
                 .rsplit_once("lab.toml:")
                 .map(|x| x.1),
             Some("7:11")
@@ -255,7 +255,7 @@ path = "/srv"
     fn every_value_has_a_span_in_the_one_file() {
         let l = loaded(LAB);
         assert_every_value_has_a_span(&l, &l.value, "");
-        assert!(l.spans.values().all(|s| s.file == 0));
+        assert!(l.all_spans().iter().all(|s| s.file == 0));
     }
 
     #[test]

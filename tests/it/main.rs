@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod compose;
 mod errors;
+mod output;
 mod schema;
 mod snapshots;
 mod sql;

@@ -6,7 +6,7 @@
 use crate::common::Lab;
 
 /// `python3 bench/gen-lab.py <apps>`: the lab's text.
-fn generated_lab(apps: usize) -> String {
+pub(crate) fn generated_lab(apps: usize) -> String {
     let out = std::process::Command::new("python3")
         .arg(crate::common::root().join("bench/gen-lab.py"))
         .arg(apps.to_string())

@@ -237,6 +237,7 @@ fn both_schemas_reject_and_accept_the_same_values() {
     let header = "let { Lab, .. } = import \"schemas/lab.ncl\" in\n";
     let mut disagreements = Vec::new();
     let mut probes = 0;
+    let mut fast_probes = 0;
     for lab in [Lab::reference(), Lab::fixture("big-cluster")] {
         let base = labc::load::load(&lab.path().join(&lab.file), false)
             .ok()
@@ -262,6 +263,16 @@ fn both_schemas_reject_and_accept_the_same_values() {
                 let mut mutated = base.clone();
                 set(&mut mutated, &ptr, value.clone());
                 let json_ok = validator.is_valid(&mutated);
+                // labc's fast path may defer (None) but never disagree.
+                let fast = labc::schema::accepts(&s, &mutated);
+                if fast.is_some_and(|fast| fast != json_ok) {
+                    disagreements.push(format!(
+                        "{ptr} = {value}: JSON Schema {}, labc's fast check {}",
+                        verdict(json_ok),
+                        verdict(!json_ok)
+                    ));
+                }
+                fast_probes += usize::from(fast.is_some());
                 let ncl_ok = nickel_accepts(
                     dir.path(),
                     &format!("{header}{} | Lab\n", to_nickel(&s, &s, &mutated)),
@@ -280,6 +291,10 @@ fn both_schemas_reject_and_accept_the_same_values() {
         }
     }
     assert!(probes > 200, "only {probes} probes");
+    assert_eq!(
+        fast_probes, probes,
+        "the fast check deferred on some probes"
+    );
     assert!(
         disagreements.is_empty(),
         "{} disagreements:\n{}",

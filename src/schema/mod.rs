@@ -8,6 +8,10 @@
 //! schema files are pure functions of them (so they cannot drift), and this
 //! module never reads or writes files.
 
+mod accept;
+
+pub use accept::accepts;
+
 use crate::diag::Diagnostic;
 use crate::load::Loaded;
 use crate::raw;
@@ -161,11 +165,10 @@ fn validator() -> &'static Result<jsonschema::Validator, String> {
 }
 
 /// Does ahead of time what [`check`] and [`files`] would do first: build
-/// the schema, its validator (11 M instructions, most of it checking our
-/// schema against the meta-schema) and the two schema files. For a thread
-/// that has time to spare while Nickel evaluates.
+/// the schema, compile it for the fast check, and write the two schema
+/// files. For a thread that has time to spare while Nickel evaluates.
 pub fn prepare() {
-    let _ = validator();
+    let _ = accept::lab_checker();
     let _ = schema_files();
 }
 
@@ -173,6 +176,11 @@ pub fn prepare() {
 /// at the position of the value that caused it.
 pub fn check(loaded: &Loaded) -> Vec<Diagnostic> {
     let schema = json_schema_ref();
+    // A valid lab, the common case, is confirmed without building the
+    // full validator; anything else gets its errors from the full one.
+    if accept::accepts_lab(&loaded.value) == Some(true) {
+        return Vec::new();
+    }
     let validator = match validator() {
         Ok(v) => v,
         Err(e) => {

@@ -194,9 +194,10 @@ impl Snapshot {
         Ok(snap)
     }
 
-    /// How many files the manifest lists.
-    pub fn listed(&self) -> usize {
-        self.unread.len() + self.digests.len() + self.linked.len()
+    /// About how many files the manifest in `dir` lists (its line count),
+    /// without parsing it: enough to decide how to read them.
+    pub fn count_listed(dir: &Path) -> usize {
+        fs::read(dir.join(MANIFEST)).map_or(0, |m| m.iter().filter(|&&b| b == b'\n').count())
     }
 
     /// Reads and digests every listed file not read yet.

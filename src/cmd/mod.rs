@@ -100,21 +100,19 @@ enum Reader {
 
 impl Reader {
     fn start(paths: &Paths) -> Reader {
-        let manifests = [Snapshot::read(&paths.out), Snapshot::read(&paths.schemas)];
-        let listed: usize = manifests
-            .iter()
-            .map(|m| m.as_ref().map_or(0, Snapshot::listed))
-            .sum();
+        let read_both = |out: &Path, schemas: &Path| [Snapshot::read(out), Snapshot::read(schemas)];
+        let listed = Snapshot::count_listed(&paths.out) + Snapshot::count_listed(&paths.schemas);
         if listed < READ_ON_A_THREAD {
-            return Reader::Later(Box::new(manifests));
+            return Reader::Later(Box::new(read_both(&paths.out, &paths.schemas)));
         }
+        let (out, schemas) = (paths.out.clone(), paths.schemas.clone());
         let spawned = std::thread::Builder::new()
             .name("read-output".into())
             .spawn(move || {
                 // Work the main thread would do after Nickel, done here:
                 // this thread has time to spare.
                 crate::schema::prepare();
-                manifests.map(|m| {
+                read_both(&out, &schemas).map(|m| {
                     m.map(|mut s| {
                         s.digest_listed();
                         s
@@ -124,10 +122,7 @@ impl Reader {
         match spawned {
             Ok(handle) => Reader::Thread(handle),
             // No thread to be had: read everything after compiling.
-            Err(_) => Reader::Later(Box::new([
-                Snapshot::read(&paths.out),
-                Snapshot::read(&paths.schemas),
-            ])),
+            Err(_) => Reader::Later(Box::new(read_both(&paths.out, &paths.schemas))),
         }
     }
 

@@ -49,8 +49,8 @@ impl std::fmt::Display for OutputError {
 }
 
 /// One folder and the files it must hold.
-pub struct Target<'a> {
-    pub dir: &'a Path,
+pub struct Target {
+    pub dir: PathBuf,
     /// Files by relative path. The manifest is added by this module.
     pub files: BTreeMap<String, String>,
     /// The first lines of the manifest (a comment saying who owns it).
@@ -300,7 +300,7 @@ thread_local! {
     static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-impl Target<'_> {
+impl Target {
     fn manifest(&self) -> String {
         let mut manifest = self.manifest_header.clone();
         for p in self.files.keys() {
@@ -312,7 +312,7 @@ impl Target<'_> {
 
     /// Compares the folder with what it must hold, reading only.
     pub fn changes(&self) -> Result<Changes, OutputError> {
-        self.changes_from(Snapshot::read(self.dir)?)
+        self.changes_from(Snapshot::read(&self.dir)?)
     }
 
     /// Compares a snapshot of the folder with what it must hold. Files the
@@ -331,7 +331,7 @@ impl Target<'_> {
             safe_relative(p)?;
         }
         if snap.foreign {
-            return Err(OutputError::Foreign(self.dir.to_path_buf()));
+            return Err(OutputError::Foreign(self.dir.clone()));
         }
         let mut changes = Changes::default();
         for (rel, text) in all() {
@@ -393,7 +393,7 @@ impl Target<'_> {
     /// Applies changes computed by [`Target::changes`] (nothing else may have
     /// written the folder in between).
     pub fn apply_changes(&self, changes: Changes) -> Result<Changes, OutputError> {
-        fs::create_dir_all(self.dir).map_err(io_err(self.dir))?;
+        fs::create_dir_all(&self.dir).map_err(io_err(&self.dir))?;
         let mut made: BTreeSet<PathBuf> = BTreeSet::new();
         let mut manifest_text = None;
         for (rel, text) in changes
@@ -411,7 +411,7 @@ impl Target<'_> {
         for (rel, _) in &changes.deleted {
             let path = self.dir.join(rel);
             match fs::remove_file(&path) {
-                Ok(()) => remove_empty_parents(self.dir, &path),
+                Ok(()) => remove_empty_parents(&self.dir, &path),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(OutputError::Io(path, e)),
             }

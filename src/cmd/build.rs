@@ -4,27 +4,12 @@
 use super::*;
 
 pub fn run(global: &Global) -> u8 {
-    let Prepared {
-        paths,
-        compiled,
-        snapshots,
-        ..
-    } = match prepare(global) {
-        Ok(p) => p,
+    let Compared { folders, .. } = match compare(global) {
+        Ok(c) => c,
         Err(code) => return code,
     };
-    let targets = targets(&paths, compiled);
-    // Check both folders before writing either, so a refused folder leaves
-    // the other untouched too.
-    let mut all = Vec::new();
-    for (t, snapshot) in targets.iter().zip(snapshots) {
-        match snapshot.and_then(|s| t.changes_from(s)) {
-            Ok(c) => all.push(c),
-            Err(e) => return report_output_error(&e),
-        }
-    }
     let mut summary = Vec::new();
-    for (t, c) in targets.iter().zip(all) {
+    for (t, c) in folders {
         match t.apply_changes(c) {
             Ok(c) => summary.push((t.dir, c)),
             Err(e) => return report_output_error(&e),

@@ -5,28 +5,23 @@
 use super::*;
 
 pub fn run(global: &Global) -> u8 {
-    let Prepared {
-        paths,
+    let Compared {
+        lab,
         color,
-        compiled,
-        snapshots,
-    } = match prepare(global) {
-        Ok(p) => p,
+        folders,
+    } = match compare(global) {
+        Ok(c) => c,
         Err(code) => return code,
     };
     let mut stale = false;
     let mut total = 0;
-    for (t, snapshot) in targets(&paths, compiled).into_iter().zip(snapshots) {
-        let changes = match snapshot.and_then(|s| t.changes_from(s)) {
-            Ok(c) => c,
-            Err(e) => return report_output_error(&e),
-        };
+    for (t, changes) in folders {
         total += changes.unchanged;
         if changes.is_empty() {
             continue;
         }
         stale = true;
-        print!("{}", render_diff(t.dir, &changes, color));
+        print!("{}", render_diff(&t.dir, &changes, color));
         let show = |p: &str| format!("{}/{p}", t.dir.display());
         if !changes.modified.is_empty() {
             eprintln!("labc: differing files:");
@@ -50,15 +45,15 @@ pub fn run(global: &Global) -> u8 {
     if stale {
         eprintln!(
             "labc: generated files are out of date with {}; run `labc build --lab {}` and commit the result",
-            paths.lab.display(),
-            paths.lab.display()
+            lab.display(),
+            lab.display()
         );
         DIFFERS
     } else {
         if !global.quiet {
             eprintln!(
                 "labc: {} is valid and {total} generated files are up to date",
-                paths.lab.display()
+                lab.display()
             );
         }
         OK

@@ -54,18 +54,18 @@ pub fn color(global: &Global) -> bool {
 
 /// What build, check and diff work on: the compiled lab and what its two
 /// folders (output, schemas) held before.
-pub struct Prepared {
-    pub paths: Paths,
-    pub color: bool,
-    pub compiled: Compiled,
+struct Prepared {
+    paths: Paths,
+    color: bool,
+    compiled: Compiled,
     /// Snapshots of the output folder and of schemas/, in that order.
-    pub snapshots: [Result<Snapshot, OutputError>; 2],
+    snapshots: [Result<Snapshot, OutputError>; 2],
 }
 
 /// What build, check and diff all start with: find the paths, decide on
 /// colour, compile, and read both folders. On failure the report is printed
 /// and the exit code returned.
-pub fn prepare(global: &Global) -> Result<Prepared, u8> {
+fn prepare(global: &Global) -> Result<Prepared, u8> {
     let paths = paths(global).map_err(|e| {
         eprintln!("error: {e}");
         INVALID
@@ -78,6 +78,39 @@ pub fn prepare(global: &Global) -> Result<Prepared, u8> {
         paths,
         color,
         compiled,
+    })
+}
+
+/// What build, check and diff share once compiled: each folder (the output,
+/// then schemas/) with what bringing it up to date would change.
+pub struct Compared {
+    pub lab: PathBuf,
+    pub color: bool,
+    pub folders: Vec<(Target, Changes)>,
+}
+
+/// Compiles the lab and compares both folders with what they must hold.
+/// Both are compared before anything is written, so a refused folder
+/// leaves the other untouched too. On failure the report is printed and
+/// the exit code returned.
+pub fn compare(global: &Global) -> Result<Compared, u8> {
+    let Prepared {
+        paths,
+        color,
+        compiled,
+        snapshots,
+    } = prepare(global)?;
+    let mut folders = Vec::new();
+    for (target, snapshot) in targets(&paths, compiled).into_iter().zip(snapshots) {
+        match snapshot.and_then(|s| target.changes_from(s)) {
+            Ok(changes) => folders.push((target, changes)),
+            Err(e) => return Err(report_output_error(&e)),
+        }
+    }
+    Ok(Compared {
+        lab: paths.lab,
+        color,
+        folders,
     })
 }
 
@@ -152,11 +185,11 @@ pub fn compile_or_report(paths: &Paths, color: bool) -> Result<Compiled, u8> {
 
 /// The two folders labc keeps: the output and the schemas.
 /// Takes the compiled files by value: they move into the target, uncopied.
-pub fn targets(paths: &Paths, compiled: Compiled) -> [Target<'_>; 2] {
+pub fn targets(paths: &Paths, compiled: Compiled) -> [Target; 2] {
     let src = &compiled.lab.source;
     [
         Target {
-            dir: &paths.out,
+            dir: paths.out.clone(),
             files: compiled.files,
             manifest_header: format!(
                 "# Files labc generated from {src}. labc deletes only files listed here.\n# Do not edit: run `labc build`.\n"
@@ -167,9 +200,9 @@ pub fn targets(paths: &Paths, compiled: Compiled) -> [Target<'_>; 2] {
 }
 
 /// The schemas folder: `labc schema` writes it, build and check keep it current.
-pub fn schema_target(dir: &Path) -> Target<'_> {
+pub fn schema_target(dir: &Path) -> Target {
     Target {
-        dir,
+        dir: dir.to_path_buf(),
         files: crate::schema::files(),
         manifest_header: "# Files `labc schema` generated from labc's Rust types.\n# Do not edit: run `labc schema`.\n".to_string(),
     }

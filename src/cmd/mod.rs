@@ -116,7 +116,7 @@ pub fn compare(global: &Global) -> Result<Compared, u8> {
 
 /// Below this many generated files, the folders are read after compiling,
 /// on the main thread; from it on, on a second thread while Nickel
-/// evaluates, which also builds the schema validator meanwhile. Measured on
+/// evaluates, which also compiles the schema check meanwhile. Measured on
 /// 2 vCPUs (BENCHMARKS.md): a thread costs about 1.5 ms (its start, its
 /// allocator arena, the shared core), and reading 2,800 files costs about
 /// 20 ms, mostly in the kernel, which overlaps with the evaluation. 46 files
@@ -126,7 +126,7 @@ const READ_ON_A_THREAD: usize = 250;
 
 /// Reads the output folder and schemas/ while or after the lab compiles.
 enum Reader {
-    /// Both manifests read; their files are read when compiling is done.
+    /// Both manifests read; their files are read one at a time when compared.
     Later(Box<[Result<Snapshot, OutputError>; 2]>),
     Thread(std::thread::JoinHandle<[Result<Snapshot, OutputError>; 2]>),
 }

@@ -117,13 +117,9 @@ pub struct Snapshot {
     foreign: bool,
     /// The manifest's bytes; `None`: there is none.
     manifest: Option<Vec<u8>>,
-    /// Files the manifest lists that have not been read yet.
-    unread: BTreeSet<String>,
-    /// Listed files [`Snapshot::digest_listed`] read, and what it found.
-    digests: BTreeMap<String, io::Result<Digest>>,
-    /// Listed paths with a symbolic link on the way: never read, never
-    /// deleted, refused if generated.
-    linked: BTreeSet<String>,
+    /// What [`Snapshot::digest_listed`] found for each listed file (an
+    /// error for one with a symbolic link on the way); `None` until it runs.
+    digests: Option<BTreeMap<String, io::Result<Digest>>>,
     /// Folders already seen not to be symbolic links.
     plain_dirs: HashSet<PathBuf>,
     /// SipHash keys, drawn at random for this process.
@@ -165,54 +161,55 @@ impl Snapshot {
             dir: dir.to_path_buf(),
             foreign: false,
             manifest: None,
-            unread: BTreeSet::new(),
-            digests: BTreeMap::new(),
-            linked: BTreeSet::new(),
+            digests: None,
             plain_dirs: HashSet::new(),
             keys: random_keys(),
         };
-        let manifest = match snap.read_file(MANIFEST) {
-            Ok(bytes) => bytes,
+        match snap.read_file(MANIFEST) {
+            Ok(bytes) => snap.manifest = Some(bytes),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 snap.foreign = dir_has_entries(dir).map_err(io_err(dir))?;
-                return Ok(snap);
             }
             Err(e) if is_link_error(&e) => {
                 return Err(OutputError::UnsafePath(MANIFEST.to_string()));
             }
             Err(e) => return Err(OutputError::Io(dir.join(MANIFEST), e)),
+        }
+        Ok(snap)
+    }
+
+    /// About how many files the manifest lists (its line count), without
+    /// parsing it: enough to decide how to read them.
+    pub fn size_hint(&self) -> usize {
+        self.manifest
+            .as_ref()
+            .map_or(0, |m| m.iter().filter(|&&b| b == b'\n').count())
+    }
+
+    /// The files the manifest lists.
+    fn listed(&self) -> BTreeSet<String> {
+        let Some(manifest) = &self.manifest else {
+            return BTreeSet::new();
         };
-        snap.unread = String::from_utf8_lossy(&manifest)
+        String::from_utf8_lossy(manifest)
             .lines()
             .filter(|l| !l.is_empty() && !l.starts_with('#') && *l != MANIFEST)
             // A manifest entry that is not a safe path was not written by
             // labc: ignore it rather than delete outside the folder.
             .filter(|l| safe_relative(l).is_ok())
             .map(String::from)
-            .collect();
-        snap.manifest = Some(manifest);
-        Ok(snap)
+            .collect()
     }
 
-    /// About how many files the manifest in `dir` lists (its line count),
-    /// without parsing it: enough to decide how to read them.
-    pub fn count_listed(dir: &Path) -> usize {
-        fs::read(dir.join(MANIFEST)).map_or(0, |m| m.iter().filter(|&&b| b == b'\n').count())
-    }
-
-    /// Reads and digests every listed file not read yet.
+    /// Reads and digests every listed file.
     pub fn digest_listed(&mut self) {
         let keys = self.keys;
-        for rel in std::mem::take(&mut self.unread) {
-            match self.read_with(&rel, |bytes| digest(keys, bytes)) {
-                Err(e) if is_link_error(&e) => {
-                    self.linked.insert(rel);
-                }
-                read => {
-                    self.digests.insert(rel, read);
-                }
-            }
+        let mut digests = BTreeMap::new();
+        for rel in self.listed() {
+            let read = self.read_with(&rel, |bytes| digest(keys, bytes));
+            digests.insert(rel, read);
         }
+        self.digests = Some(digests);
     }
 
     /// Reads one file below the folder, whole.
@@ -333,17 +330,21 @@ impl Target {
         if snap.foreign {
             return Err(OutputError::Foreign(self.dir.clone()));
         }
+        // Listed files are either digested already or read here, one at a
+        // time, as they are compared.
+        let (mut unread, mut digests) = match snap.digests.take() {
+            Some(digests) => (BTreeSet::new(), digests),
+            None => (snap.listed(), BTreeMap::new()),
+        };
         let mut changes = Changes::default();
         for (rel, text) in all() {
             let old = if rel == MANIFEST {
                 snap.manifest
                     .take()
                     .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
-            } else if snap.linked.contains(rel) {
-                Err(link_error())
             } else {
-                snap.unread.remove(rel);
-                match snap.digests.remove(rel) {
+                unread.remove(rel);
+                match digests.remove(rel) {
                     Some(Ok(d)) if d == digest(snap.keys, text.as_bytes()) => {
                         changes.unchanged += 1;
                         continue;
@@ -369,11 +370,9 @@ impl Target {
             }
         }
         // What is left was labc's and is no longer generated. A file behind
-        // a symbolic link is left alone: deleting it could reach outside.
-        let left: BTreeSet<String> = std::mem::take(&mut snap.unread)
-            .into_iter()
-            .chain(std::mem::take(&mut snap.digests).into_keys())
-            .collect();
+        // a symbolic link can't be read, so it is left alone: deleting it
+        // could reach outside.
+        let left: BTreeSet<String> = unread.into_iter().chain(digests.into_keys()).collect();
         for rel in left {
             if let Ok(old) = snap.read_file(&rel) {
                 changes

@@ -134,19 +134,22 @@ enum Reader {
 impl Reader {
     fn start(paths: &Paths) -> Reader {
         let read_both = |out: &Path, schemas: &Path| [Snapshot::read(out), Snapshot::read(schemas)];
-        let listed = Snapshot::count_listed(&paths.out) + Snapshot::count_listed(&paths.schemas);
+        let snapshots = read_both(&paths.out, &paths.schemas);
+        let listed: usize = snapshots
+            .iter()
+            .map(|s| s.as_ref().map_or(0, Snapshot::size_hint))
+            .sum();
         if listed < READ_ON_A_THREAD {
-            return Reader::Later(Box::new(read_both(&paths.out, &paths.schemas)));
+            return Reader::Later(Box::new(snapshots));
         }
-        let (out, schemas) = (paths.out.clone(), paths.schemas.clone());
         let spawned = std::thread::Builder::new()
             .name("read-output".into())
             .spawn(move || {
                 // Work the main thread would do after Nickel, done here:
                 // this thread has time to spare.
                 crate::schema::prepare();
-                read_both(&out, &schemas).map(|m| {
-                    m.map(|mut s| {
+                snapshots.map(|s| {
+                    s.map(|mut s| {
                         s.digest_listed();
                         s
                     })
@@ -154,7 +157,8 @@ impl Reader {
             });
         match spawned {
             Ok(handle) => Reader::Thread(handle),
-            // No thread to be had: read everything after compiling.
+            // No thread to be had (the snapshots went with the closure):
+            // read again, and the files one at a time when compared.
             Err(_) => Reader::Later(Box::new(read_both(&paths.out, &paths.schemas))),
         }
     }

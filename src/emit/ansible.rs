@@ -61,7 +61,7 @@ pub fn emit(lab: &Lab) -> Vec<File> {
 fn group<'a>(hosts: impl IntoIterator<Item = &'a String>) -> Yaml<'a> {
     let mut m = Yaml::map();
     for h in hosts {
-        m.insert(h.clone(), Yaml::Null);
+        m.insert(h.as_str(), Yaml::Null);
     }
     if m == Yaml::map() {
         return Yaml::map();
@@ -91,7 +91,7 @@ fn inventory(lab: &Lab) -> Yaml<'_> {
         if shared_user.is_none() {
             vars.insert("ansible_user", &h.ssh_user);
         }
-        pis.insert(h.name.clone(), vars);
+        pis.insert(h.name.as_str(), vars);
     }
     let mut raspberries = Yaml::map().with("hosts", pis);
     if let Some(user) = shared_user {
@@ -112,7 +112,7 @@ fn inventory(lab: &Lab) -> Yaml<'_> {
             ),
     );
     for h in lab.hosts.values() {
-        local.insert(h.name.clone(), Yaml::Null);
+        local.insert(h.name.as_str(), Yaml::Null);
     }
 
     // The guidebook's shape: Gitea lives with PostgreSQL, so `gitea` is the

@@ -166,7 +166,7 @@ fn stack(
     }
     let mut named = Yaml::map();
     for v in volumes {
-        named.insert(v.to_string(), Yaml::map());
+        named.insert(*v, Yaml::map());
     }
     let doc = Yaml::map()
         .with("name", names::compose_project(&lab.name, stack))

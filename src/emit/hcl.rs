@@ -461,7 +461,7 @@ struct Writer {
 }
 
 /// Columns `s` takes, as hclwrite counts them (ASCII: its length).
-fn width(s: &str) -> usize {
+pub(super) fn width(s: &str) -> usize {
     if s.is_ascii() {
         s.len()
     } else {
@@ -616,9 +616,8 @@ impl Writer {
                 self.out.push_str("[\n");
                 for item in items {
                     self.indent(depth + 1);
-                    match inline(item) {
-                        Some(text) => self.out.push_str(&text),
-                        None => self.multiline(item, depth + 1),
+                    if !inline_into(&mut self.out, item) {
+                        self.multiline(item, depth + 1);
                     }
                     self.out.push_str(",\n");
                 }
@@ -660,12 +659,6 @@ fn tidy<'a, 'x>(items: &'a [Item<'x>]) -> impl Iterator<Item = &'a Item<'x>> {
             !(*item == Item::Blank && k > 0 && items[start + k - 1] == Item::Blank)
         })
         .map(|(_, item)| item)
-}
-
-/// The one-line rendering of `expr`, or `None` when it spans several lines.
-fn inline(expr: &Expr<'_>) -> Option<String> {
-    let mut out = String::new();
-    inline_into(&mut out, expr).then_some(out)
 }
 
 /// Appends the one-line rendering of `expr` to `out` and returns true, or

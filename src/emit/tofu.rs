@@ -132,11 +132,7 @@ fn wrap(text: &str) -> String {
         }
         let mut line = 0;
         for word in paragraph.split_whitespace() {
-            let width = if word.is_ascii() {
-                word.len()
-            } else {
-                word.chars().count()
-            };
+            let width = hcl::width(word);
             if line > 0 && line + 1 + width > WIDTH {
                 out.push('\n');
                 line = 0;

@@ -65,17 +65,6 @@ impl<'a> Map<'a> {
         self.0.is_empty()
     }
 
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn get(&self, key: &str) -> Option<&Yaml<'a>> {
-        self.0
-            .binary_search_by(|(k, _)| k.as_ref().cmp(key))
-            .ok()
-            .map(|i| &self.0[i].1)
-    }
-
     /// Entries in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Yaml<'a>)> {
         self.0.iter().map(|(k, v)| (k.as_ref(), v))

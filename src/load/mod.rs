@@ -96,7 +96,7 @@ impl Spans {
             return Some(0);
         }
         for segment in pointer.strip_prefix('/')?.split('/') {
-            let segment = segment.replace("~1", "/").replace("~0", "~");
+            let segment = unescape_segment(segment);
             let mut child = index + 1;
             let skip = |child: &mut usize| {
                 *child += self.nodes.get(*child).map_or(1, |n| n.size as usize);
@@ -167,11 +167,7 @@ impl Loaded {
     /// the key is found in the source text: just before its value, or inside
     /// the nearest record that has a position.
     pub fn key_span(&self, pointer: &str) -> Option<Span> {
-        let key = pointer
-            .rsplit('/')
-            .next()?
-            .replace("~1", "/")
-            .replace("~0", "~");
+        let key = unescape_segment(pointer.rsplit('/').next()?);
         let (parent, _) = pointer.rsplit_once('/')?;
         let own = self.own_span(pointer);
         // Nickel: `key = {..}` just before the value. TOML: `[a.key]`, the
@@ -254,6 +250,11 @@ pub fn load(path: &Path, color: bool) -> Result<Loaded, LoadError> {
 /// Escapes one JSON pointer segment (RFC 6901).
 pub fn pointer_segment(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
+}
+
+/// The key a JSON-pointer segment names (the inverse of [`pointer_segment`]).
+fn unescape_segment(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
 }
 
 /// Assertions both loaders' unit tests share.

@@ -33,7 +33,7 @@ pub(super) fn accepts_lab(value: &Value) -> Option<bool> {
 
 pub(super) fn lab_checker() -> &'static Option<Checker> {
     static CHECKER: std::sync::OnceLock<Option<Checker>> = std::sync::OnceLock::new();
-    CHECKER.get_or_init(|| Checker::new(super::json_schema_ref()))
+    CHECKER.get_or_init(|| Checker::new(super::json_schema()))
 }
 
 /// One schema, its keywords compiled: `$ref`s resolved to node indexes,
@@ -438,7 +438,7 @@ mod tests {
 
     #[test]
     fn the_reference_lab_passes_on_the_fast_path() {
-        let s = super::super::json_schema_ref();
+        let s = super::super::json_schema();
         let reference = crate::load::load(
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lab.ncl"),
             false,

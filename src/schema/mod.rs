@@ -58,13 +58,9 @@ fn pattern_name(pattern: &str) -> &str {
         .unwrap_or("value")
 }
 
-/// The JSON Schema of a lab (draft 2020-12), as `schemas/lab.schema.json`.
-pub fn json_schema() -> Value {
-    json_schema_ref().clone()
-}
-
-/// [`json_schema`], built once per process.
-pub fn json_schema_ref() -> &'static Value {
+/// The JSON Schema of a lab (draft 2020-12), as `schemas/lab.schema.json`,
+/// built once per process.
+pub fn json_schema() -> &'static Value {
     static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
     SCHEMA.get_or_init(build_json_schema)
 }
@@ -147,21 +143,9 @@ fn unwrap_docs(value: &mut Value) {
 
 /// `schemas/lab.schema.json`, pretty-printed with a trailing newline.
 pub fn json_schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(json_schema_ref()).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(json_schema()).unwrap_or_default();
     text.push('\n');
     text
-}
-
-/// The compiled JSON Schema validator, built once per process.
-fn validator() -> &'static Result<jsonschema::Validator, String> {
-    static VALIDATOR: std::sync::OnceLock<Result<jsonschema::Validator, String>> =
-        std::sync::OnceLock::new();
-    VALIDATOR.get_or_init(|| {
-        jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft202012)
-            .build(json_schema_ref())
-            .map_err(|e| e.to_string())
-    })
 }
 
 /// Does ahead of time what [`check`] and [`files`] would do first: build
@@ -175,13 +159,16 @@ pub fn prepare() {
 /// Checks a loaded lab against the JSON Schema, reporting every violation
 /// at the position of the value that caused it.
 pub fn check(loaded: &Loaded) -> Vec<Diagnostic> {
-    let schema = json_schema_ref();
+    let schema = json_schema();
     // A valid lab, the common case, is confirmed without building the
     // full validator; anything else gets its errors from the full one.
     if accept::accepts_lab(&loaded.value) == Some(true) {
         return Vec::new();
     }
-    let validator = match validator() {
+    let validator = match jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(schema)
+    {
         Ok(v) => v,
         Err(e) => {
             return vec![Diagnostic::error(format!(
@@ -383,7 +370,7 @@ pub fn closest<'a>(name: &str, known: &'a [String]) -> Option<&'a str> {
 
 /// `schemas/lab.ncl`: Nickel contracts equivalent to the JSON Schema.
 pub fn nickel_contracts() -> String {
-    let schema = json_schema_ref();
+    let schema = json_schema();
     let mut out = String::new();
     out.push_str(NICKEL_HEADER);
     // One binding per pattern, so each regex is compiled once per evaluation

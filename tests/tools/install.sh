@@ -118,6 +118,7 @@ cat <<EOF
   yamllint           $VENV/bin/yamllint ($("$VENV/bin/yamllint" --version 2>/dev/null))
   pre-commit         $VENV/bin/pre-commit ($("$VENV/bin/pre-commit" --version 2>/dev/null))
   python-hcl2        $VENV/bin/hcl2tojson, import hcl2 with $VENV/bin/python
+  tf (stand-ins)      tests/tools/standin/standin.py with $VENV/bin/python (tf $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("tf"))' 2>/dev/null)); terraform: $(command -v terraform || echo missing)
   sqlfluff           $VENV/bin/sqlfluff ($("$VENV/bin/sqlfluff" --version 2>/dev/null))
   argo-cd validator  node $VALIDATORS/validate-application.mjs (modules in $VALIDATORS/node_modules)
   shellcheck         $TOOLS/bin/shellcheck -> $(command -v shellcheck) ($(shellcheck --version 2>/dev/null | sed -n 's/^version: //p'))

@@ -600,7 +600,7 @@ def make_resource(remote, name, spec):
             for k in unread:
                 if "." not in k:
                     read[k] = current.get(k)
-            return read
+            return full(attrs, blocks, read)
 
         def update(self, ctx, current, planned):
             state = computed(dict(planned))
@@ -610,6 +610,15 @@ def make_resource(remote, name, spec):
         def delete(self, ctx, current):
             remote.edit(lambda o: o.get(name, {}).pop(current["id"], None))
             return None
+
+        def plan(self, ctx, current, planned):
+            # SDKv2 plans an attribute's Default whenever the configuration
+            # leaves it unset, also over a null read back by an import: the
+            # update a real provider would then send shows in the plan.
+            for a in attrs:
+                if a.default is not Unknown and planned.get(a.name) is None:
+                    planned[a.name] = a.default
+            return planned
 
         def upgrade(self, ctx, version, old):
             # One schema version: nothing to upgrade (the framework's

@@ -15,4 +15,5 @@ mod schema;
 mod snapshots;
 mod sql;
 mod synthetic;
+mod terraform;
 mod tofu;

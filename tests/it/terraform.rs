@@ -1,0 +1,316 @@
+//! Terraform, the real OpenTofu-language engine, driving a generated module
+//! offline: `init`, `validate`, `plan`, `apply`, `show -json`.
+//!
+//! No provider can be downloaded here, so the module's providers are the
+//! stand-ins of `tests/tools/standin/standin.py`: the real providers'
+//! schemas (attribute names and types, required/optional/computed,
+//! ForceNew, defaults) and import ID formats, with a JSON file per provider
+//! as the remote system. Everything else is Terraform's own: variables and
+//! `*.auto.tfvars.json`, `for_each`, references, `import` blocks,
+//! `lifecycle`. Terraform 1.11.4 and OpenTofu 1.7+ share these semantics
+//! (import `for_each` included).
+//!
+//! A [`Workspace`] is a copy of one generated module in a temp dir, plus a
+//! local backend override (the module's GCS backend needs the network), a
+//! filesystem mirror holding a stand-in for each pinned provider at a
+//! version its constraint accepts, and the remote. Nothing is written next
+//! to the generated files.
+
+use crate::common::{root, stderr, stdout, tool};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub(crate) const TERRAFORM: &str = "/usr/local/bin/terraform";
+
+pub(crate) struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+/// A version a constraint accepts: `~> 5` -> `5.0.0`, `1.26.0` -> itself.
+fn version_for(constraint: &str) -> String {
+    let bare = constraint.trim_start_matches(['~', '>', '=', ' ']);
+    let mut parts: Vec<&str> = bare.split('.').collect();
+    while parts.len() < 3 {
+        parts.push("0");
+    }
+    parts.join(".")
+}
+
+/// `required_providers` of a module: local name -> (source, constraint).
+pub(crate) fn pins(module: &Path) -> BTreeMap<String, (String, String)> {
+    let text = std::fs::read_to_string(module.join("versions.tf")).expect("versions.tf");
+    let body = hcl_edit::parser::parse_body(&text).expect("versions.tf parses");
+    let terraform = body
+        .blocks()
+        .find(|b| b.ident.as_str() == "terraform")
+        .expect("terraform block");
+    let required = terraform
+        .body
+        .blocks()
+        .find(|b| b.ident.as_str() == "required_providers")
+        .expect("required_providers");
+    required
+        .body
+        .attributes()
+        .map(|a| {
+            let o = a.value.as_object().expect("an object");
+            let get = |k: &str| {
+                o.iter()
+                    .find(|(key, _)| matches!(key, hcl_edit::expr::ObjectKey::Ident(i) if i.as_str() == k))
+                    .and_then(|(_, v)| v.expr().as_str())
+                    .unwrap_or_else(|| panic!("{} has no {k}", a.key.as_str()))
+                    .to_owned()
+            };
+            (a.key.as_str().to_owned(), (get("source"), get("version")))
+        })
+        .collect()
+}
+
+impl Workspace {
+    /// A workspace for the module in `module` (a `generated/tofu/<name>`).
+    pub(crate) fn new(module: &Path) -> Workspace {
+        assert!(
+            Path::new(TERRAFORM).exists(),
+            "{TERRAFORM} is missing: the OpenTofu checks need terraform (on the machine image)"
+        );
+        let python = tool("target/tools/venv/bin/python");
+        let standin = root().join("tests/tools/standin/standin.py");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ws = Workspace { dir };
+        std::fs::create_dir_all(ws.module()).unwrap();
+        std::fs::create_dir_all(ws.remote_dir()).unwrap();
+        for e in std::fs::read_dir(module).expect("module dir") {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), ws.module().join(e.file_name())).unwrap();
+        }
+        // An override file replaces the backend: state stays in the temp dir.
+        std::fs::write(
+            ws.module().join("standin_override.tf"),
+            "terraform {\n  backend \"local\" {}\n}\n",
+        )
+        .unwrap();
+        let mirror = ws.dir.path().join("mirror");
+        for (source, constraint) in pins(module).values() {
+            let version = version_for(constraint);
+            let kind = source.split('/').nth(1).expect("namespace/type");
+            let at = mirror
+                .join("registry.terraform.io")
+                .join(source)
+                .join(&version)
+                .join("linux_amd64");
+            std::fs::create_dir_all(&at).unwrap();
+            let exe = at.join(format!("terraform-provider-{kind}_v{version}"));
+            std::fs::write(
+                &exe,
+                format!(
+                    "#!/bin/sh\nexec '{}' '{}' '{source}' \"$@\"\n",
+                    python.display(),
+                    standin.display()
+                ),
+            )
+            .unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::write(
+            ws.dir.path().join("cli.tfrc"),
+            format!(
+                "provider_installation {{\n  filesystem_mirror {{\n    path = \"{}\"\n  }}\n  direct {{\n    exclude = [\"*/*\"]\n  }}\n}}\n",
+                mirror.display()
+            ),
+        )
+        .unwrap();
+        ws.ok(&["init", "-input=false", "-no-color"]);
+        ws
+    }
+
+    pub(crate) fn module(&self) -> PathBuf {
+        self.dir.path().join("module")
+    }
+
+    fn remote_dir(&self) -> PathBuf {
+        self.dir.path().join("remote")
+    }
+
+    fn remote_file(&self, source: &str) -> PathBuf {
+        self.remote_dir()
+            .join(format!("{}.json", source.replace('/', "_")))
+    }
+
+    /// Puts `objects` (`{type: {id: attributes}}`) in the remote of the
+    /// provider `source`, as a running lab holds them.
+    pub(crate) fn seed(&self, source: &str, objects: &Value) {
+        std::fs::write(
+            self.remote_file(source),
+            serde_json::to_string_pretty(objects).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// The remote of the provider `source`: `{type: {id: attributes}}`, and
+    /// `_provider_config`, the provider block as the provider received it.
+    pub(crate) fn remote(&self, source: &str) -> Value {
+        match std::fs::read_to_string(self.remote_file(source)) {
+            Ok(t) => serde_json::from_str(&t).expect("remote json"),
+            Err(_) => Value::Object(Default::default()),
+        }
+    }
+
+    /// Replaces one file of the module copy (`None` removes it).
+    pub(crate) fn write(&self, file: &str, text: Option<&str>) {
+        let path = self.module().join(file);
+        match text {
+            Some(t) => std::fs::write(path, t).unwrap(),
+            None => std::fs::remove_file(path).unwrap(),
+        }
+    }
+
+    /// `terraform <args>` in the module copy, offline and quiet.
+    pub(crate) fn terraform(&self, args: &[&str]) -> Output {
+        Command::new(TERRAFORM)
+            .args(args)
+            .current_dir(self.module())
+            .env("HOME", self.dir.path())
+            .env("TF_CLI_CONFIG_FILE", self.dir.path().join("cli.tfrc"))
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("LABC_STANDIN_DIR", self.remote_dir())
+            .env_remove("TF_PLUGIN_CACHE_DIR")
+            .env_remove("TF_DATA_DIR")
+            .output()
+            .expect("terraform runs")
+    }
+
+    /// `terraform <args>`, asserting success; returns stdout.
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
+        let o = self.terraform(args);
+        assert!(
+            o.status.success(),
+            "terraform {} failed in {}:\n{}{}",
+            args.join(" "),
+            self.module().display(),
+            stdout(&o),
+            stderr(&o)
+        );
+        stdout(&o)
+    }
+
+    /// `terraform validate -json`: asserts valid with no warning.
+    pub(crate) fn validate(&self) {
+        let out = self.ok(&["validate", "-json", "-no-color"]);
+        let v: Value = serde_json::from_str(&out).expect("validate json");
+        assert_eq!(v["valid"], true, "{out}");
+        assert_eq!(v["warning_count"], 0, "{out}");
+    }
+
+    /// A saved plan, as `terraform show -json` reports it.
+    pub(crate) fn plan(&self) -> Value {
+        self.ok(&["plan", "-input=false", "-no-color", "-out=labc.plan"]);
+        let out = self.ok(&["show", "-json", "labc.plan"]);
+        serde_json::from_str(&out).expect("plan json")
+    }
+
+    /// `terraform plan`, expected to fail: returns its error output.
+    pub(crate) fn plan_fails(&self) -> String {
+        let o = self.terraform(&["plan", "-input=false", "-no-color"]);
+        assert!(
+            !o.status.success(),
+            "terraform plan succeeded:\n{}",
+            stdout(&o)
+        );
+        stderr(&o)
+    }
+
+    /// `terraform apply`, then the state as `terraform show -json` reports it.
+    pub(crate) fn apply(&self) -> Value {
+        self.ok(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+        let out = self.ok(&["show", "-json"]);
+        serde_json::from_str(&out).expect("state json")
+    }
+}
+
+/// One resource instance of a plan or state: its address parts and values.
+#[derive(Debug, Clone)]
+pub(crate) struct Instance {
+    pub mode: String,
+    pub kind: String,
+    pub name: String,
+    pub key: Option<String>,
+    pub values: Value,
+}
+
+/// Every resource (and data) instance of the root module of `values`
+/// (`planned_values` of a plan, or `values` of a state).
+pub(crate) fn instances(values: &Value) -> Vec<Instance> {
+    values["root_module"]["resources"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|r| Instance {
+            mode: r["mode"].as_str().unwrap().to_owned(),
+            kind: r["type"].as_str().unwrap().to_owned(),
+            name: r["name"].as_str().unwrap().to_owned(),
+            key: r.get("index").and_then(|i| i.as_str()).map(str::to_owned),
+            values: r["values"].clone(),
+        })
+        .collect()
+}
+
+/// The actions of every resource change of a plan, by address
+/// (`["create"]`, `["no-op"]`, `["update"]`, `["delete", "create"]`, ...),
+/// and whether it imports.
+pub(crate) fn actions(plan: &Value) -> BTreeMap<String, (Vec<String>, bool)> {
+    plan["resource_changes"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| c["mode"] == "managed")
+        .map(|c| {
+            let acts = c["change"]["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect();
+            let importing = c["change"].get("importing").is_some_and(|i| !i.is_null());
+            (c["address"].as_str().unwrap().to_owned(), (acts, importing))
+        })
+        .collect()
+}
+
+/// Every module of every fixture lab: `terraform validate` passes against
+/// the providers' schemas, an apply on an empty remote succeeds, and the
+/// next plan changes nothing (what labc writes is stable under its own
+/// provider's read-back).
+#[test]
+fn every_module_validates_applies_and_then_plans_nothing() {
+    use crate::common::Lab;
+    for lab in [
+        Lab::reference(),
+        Lab::fixture("big-cluster"),
+        Lab::fixture("reference-toml"),
+    ] {
+        lab.build();
+        let tofu = lab.generated().join("tofu");
+        let mut seen = 0;
+        for m in std::fs::read_dir(&tofu).expect("generated/tofu") {
+            let m = m.unwrap().path();
+            let ws = Workspace::new(&m);
+            ws.validate();
+            ws.apply();
+            let plan = ws.plan();
+            let changed: Vec<_> = actions(&plan)
+                .into_iter()
+                .filter(|(_, (a, _))| a != &["no-op"])
+                .collect();
+            assert!(changed.is_empty(), "{}: {changed:?}", m.display());
+            seen += 1;
+        }
+        assert!(seen > 0, "no module in {}", tofu.display());
+    }
+}

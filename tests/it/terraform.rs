@@ -314,3 +314,204 @@ fn every_module_validates_applies_and_then_plans_nothing() {
         assert!(seen > 0, "no module in {}", tofu.display());
     }
 }
+
+// ------------------------------------------------------------ the tests
+
+use crate::common::Lab;
+
+/// Each module folder of a built lab, by name.
+pub(crate) fn module_dirs(lab: &Lab) -> BTreeMap<String, PathBuf> {
+    std::fs::read_dir(lab.generated().join("tofu"))
+        .expect("generated/tofu")
+        .map(|e| {
+            let p = e.unwrap().path();
+            (p.file_name().unwrap().to_string_lossy().into_owned(), p)
+        })
+        .collect()
+}
+
+/// The reference lab's text with `edits` (old, new) applied once each.
+pub(crate) fn edited_reference(edits: &[(&str, &str)]) -> String {
+    let mut text = std::fs::read_to_string(root().join("lab.ncl")).unwrap();
+    for (old, new) in edits {
+        assert!(text.contains(old), "lab.ncl has no {old:?}");
+        text = text.replacen(old, new, 1);
+    }
+    text
+}
+
+/// Data, not copies: a new database and a new app change
+/// `labc.auto.tfvars.json` (each module's data) and nothing else under
+/// `generated/tofu`: every `.tf` file is byte-identical, and the data minus
+/// the new entries is the old data.
+#[test]
+fn a_new_database_and_app_change_only_the_data_files() {
+    let before = Lab::reference();
+    before.build();
+    let after = Lab::from_text(
+        "lab.ncl",
+        &edited_reference(&[
+            (
+                "    dance-lessons-coach = {},\n  },",
+                "    dance-lessons-coach = {},\n    ledger = {},\n  },",
+            ),
+            (
+                "  apps = {\n",
+                "  apps = {\n    ledger = {\n      archetype = 'postgres,\n      ingress = ['internal],\n    },\n",
+            ),
+        ]),
+    );
+    after.build();
+    let old = crate::common::read_tree(&before.generated().join("tofu"));
+    let new = crate::common::read_tree(&after.generated().join("tofu"));
+    assert_eq!(
+        old.keys().collect::<Vec<_>>(),
+        new.keys().collect::<Vec<_>>(),
+        "same files"
+    );
+    let changed: Vec<&String> = old.keys().filter(|k| old[*k] != new[*k]).collect();
+    assert_eq!(
+        changed,
+        ["factory/labc.auto.tfvars.json", "postgres/labc.auto.tfvars.json"],
+        "only the data files change"
+    );
+    for file in changed {
+        let mut o: Value = serde_json::from_str(&old[file]).unwrap();
+        let mut n: Value = serde_json::from_str(&new[file]).unwrap();
+        // Remove every "ledger" key, at any depth: what is left must be equal.
+        fn strip(v: &mut Value) -> usize {
+            let mut removed = 0;
+            if let Some(m) = v.as_object_mut() {
+                removed += usize::from(m.remove("ledger").is_some());
+                for x in m.values_mut() {
+                    removed += strip(x);
+                }
+            }
+            removed
+        }
+        let added = strip(&mut n);
+        assert!(added > 0, "{file} gained no ledger entry");
+        assert_eq!(strip(&mut o), 0);
+        assert_eq!(o, n, "{file}: only the new entries differ");
+        // Line level: every removed line is an unchanged line that gained a
+        // comma (JSON's separator before the new entry).
+        let diff = similar::TextDiff::from_lines(&old[file], &new[file]);
+        for change in diff.iter_all_changes() {
+            if change.tag() == similar::ChangeTag::Delete {
+                let line = change.value().trim_end_matches('\n');
+                assert!(
+                    new[file].contains(&format!("{line},\n")),
+                    "{file}: line {line:?} changed"
+                );
+            }
+        }
+    }
+}
+
+/// Stateful resource types: each must carry `lifecycle.prevent_destroy =
+/// true` wherever a module declares one.
+const STATEFUL: &[&str] = &[
+    "postgresql_database",
+    "postgresql_role",
+    "gitea_repository",
+    "google_storage_bucket",
+    "vault_mount",
+    "vault_auth_backend",
+    "vault_database_secret_backend_connection",
+];
+
+/// A lab where Vault's mounts are managed elsewhere (data source and
+/// variables instead of resources), imports on, and the SQL manager.
+pub(crate) fn fixture_labs() -> Vec<Lab> {
+    vec![
+        Lab::reference(),
+        Lab::fixture("big-cluster"),
+        Lab::from_text(
+            "lab.ncl",
+            &edited_reference(&[(
+                "    ci_jwt = {",
+                "    managed_elsewhere = ['kv, 'kubernetes_auth, 'database],\n    ci_jwt = {",
+            )]),
+        ),
+    ]
+}
+
+#[test]
+fn every_stateful_resource_is_kept_from_destruction() {
+    let mut seen: BTreeMap<&str, usize> = STATEFUL.iter().map(|t| (*t, 0)).collect();
+    for lab in fixture_labs() {
+        lab.build();
+        for (name, dir) in module_dirs(&lab) {
+            for (file, text) in crate::common::read_tree(&dir) {
+                if !file.ends_with(".tf") {
+                    continue;
+                }
+                let body = hcl_edit::parser::parse_body(&text).unwrap();
+                for b in body.blocks().filter(|b| b.ident.as_str() == "resource") {
+                    let labels = crate::tofu::labels(b);
+                    let Some(count) = seen.get_mut(labels[0].as_str()) else {
+                        continue;
+                    };
+                    *count += 1;
+                    let kept = b
+                        .body
+                        .blocks()
+                        .find(|l| l.ident.as_str() == "lifecycle")
+                        .and_then(|l| l.body.get_attribute("prevent_destroy"))
+                        .and_then(|a| a.value.as_bool());
+                    assert_eq!(
+                        kept,
+                        Some(true),
+                        "{name}/{file}: resource {labels:?} lacks prevent_destroy"
+                    );
+                }
+            }
+        }
+    }
+    for (ty, n) in seen {
+        assert!(n > 0, "no fixture lab declares a {ty}: the table proves nothing for it");
+    }
+}
+
+/// Removing a database or an app from the lab, or moving an app to another
+/// organisation, makes the plan fail instead of deleting the data.
+#[test]
+fn removing_or_moving_data_fails_the_plan() {
+    let lab = Lab::reference();
+    lab.build();
+    let dirs = module_dirs(&lab);
+    // postgres: apply, then drop webapp from the data.
+    let ws = Workspace::new(&dirs["postgres"]);
+    ws.write("imports.tf", None);
+    let data_path = ws.module().join("labc.auto.tfvars.json");
+    let mut data: Value =
+        serde_json::from_str(&std::fs::read_to_string(&data_path).unwrap()).unwrap();
+    data.as_object_mut().unwrap().remove("imports");
+    std::fs::write(&data_path, data.to_string()).unwrap();
+    ws.apply();
+    data["databases"].as_object_mut().unwrap().remove("webapp");
+    std::fs::write(&data_path, data.to_string()).unwrap();
+    let err = ws.plan_fails();
+    assert!(err.contains("Instance cannot be destroyed"), "{err}");
+    assert!(err.contains("postgresql_database.database[\"webapp\"]"), "{err}");
+    assert!(err.contains("postgresql_role.owner[\"webapp\"]"), "{err}");
+    assert!(
+        !ws.remote("cyrilgdn/postgresql")["postgresql_database"]["webapp"].is_null(),
+        "the database is still there"
+    );
+
+    // factory: apply, then move webapp to another organisation (ForceNew).
+    let ws = Workspace::new(&dirs["factory"]);
+    ws.write("imports.tf", None);
+    let data_path = ws.module().join("labc.auto.tfvars.json");
+    let mut data: Value =
+        serde_json::from_str(&std::fs::read_to_string(&data_path).unwrap()).unwrap();
+    data.as_object_mut().unwrap().remove("imports");
+    std::fs::write(&data_path, data.to_string()).unwrap();
+    ws.apply();
+    data["repositories"]["webapp"]["owner"] = Value::String("elsewhere".into());
+    std::fs::write(&data_path, data.to_string()).unwrap();
+    let err = ws.plan_fails();
+    assert!(err.contains("Instance cannot be destroyed"), "{err}");
+    assert!(err.contains("gitea_repository.app[\"webapp\"]"), "{err}");
+}

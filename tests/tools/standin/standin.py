@@ -477,6 +477,19 @@ DATA["gitea_repo"] = (
     [],
 )
 
+# Types whose real create fails when the object exists (CREATE ROLE,
+# CREATE DATABASE, Gitea's 409, Vault's "path is already in use", Google's
+# 409); the other creates are writes that replace.
+CONFLICTS = {
+    "postgresql_role",
+    "postgresql_database",
+    "gitea_repository",
+    "vault_mount",
+    "vault_auth_backend",
+    "google_storage_bucket",
+    "google_service_account",
+}
+
 PREFIX = {
     "cyrilgdn/postgresql": "postgresql_",
     "hashicorp/vault": "vault_",
@@ -544,7 +557,8 @@ def make_resource(remote, name, spec):
             email = f'{state["account_id"]}@{state["project"]}.iam.gserviceaccount.com'
             state.update(email=email, member=f"serviceAccount:{email}", name=f'projects/{state["project"]}/serviceAccounts/{email}')
         if name == "google_storage_hmac_key":
-            state.update(access_id="GOOG1STANDIN" + state["service_account_email"].split("@")[0].upper(), secret="standin-secret")
+            # A new key each time, as Google makes one.
+            state.update(access_id="GOOG1" + os.urandom(8).hex().upper(), secret="standin-secret")
         if name in ("vault_mount", "vault_auth_backend"):
             state["accessor"] = f"{name}_{state.get('path') or state['type']}"
         if name == "vault_kv_secret_v2":
@@ -581,6 +595,11 @@ def make_resource(remote, name, spec):
                 else:
                     state["id"] = ident(state)
                 if state["id"] in table:
+                    if name not in CONFLICTS:
+                        # The real create is a write that replaces (GRANT,
+                        # Vault's PUT, a new KV version): no error.
+                        table[state["id"]] = full(attrs, blocks, state)
+                        return None
                     return f'{state["id"]} already exists'
                 table[state["id"]] = full(attrs, blocks, state)
                 return None

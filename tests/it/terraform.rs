@@ -515,3 +515,116 @@ fn removing_or_moving_data_fails_the_plan() {
     assert!(err.contains("Instance cannot be destroyed"), "{err}");
     assert!(err.contains("gitea_repository.app[\"webapp\"]"), "{err}");
 }
+
+/// Copies every provider remote of `from` into `to` (the running lab, as
+/// another root left it).
+fn copy_remote(from: &Workspace, to: &Workspace) {
+    for e in std::fs::read_dir(from.remote_dir()).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "json") {
+            std::fs::copy(&p, to.remote_dir().join(p.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+/// The module without its adoption: `imports.tf` and the `imports` data
+/// removed, as a lab that never had labc would have created the objects.
+fn without_imports(ws: &Workspace) {
+    ws.write("imports.tf", None);
+    let path = ws.module().join("labc.auto.tfvars.json");
+    let mut data: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    data.as_object_mut().unwrap().remove("imports");
+    std::fs::write(&path, data.to_string()).unwrap();
+}
+
+/// Types whose objects are created again on adoption: the providers cannot
+/// import them, and their create is a write that changes nothing (GRANT,
+/// Vault's PUT, IAM membership), or a new object by nature (HMAC key).
+const CREATED_ON_ADOPTION: &[&str] = &[
+    "postgresql_grant",
+    "postgresql_grant_role",
+    "google_storage_bucket_iam_member",
+    "google_storage_hmac_key",
+    "vault_kv_secret_v2",
+];
+
+/// The README's adoption steps on the reference lab: the objects exist
+/// (created by another root, here the same module without imports); the
+/// first plan of the generated module imports each of them with an ID in its
+/// provider's format, replaces and destroys nothing, and creates only what
+/// cannot be imported; the apply succeeds and the next plan is empty.
+/// Without the imports, the same apply fails on objects that exist.
+#[test]
+fn the_reference_lab_adopts_the_running_lab() {
+    let lab = Lab::reference();
+    lab.build();
+    for (name, dir) in module_dirs(&lab) {
+        assert!(dir.join("imports.tf").exists(), "{name}: adopt is on in the reference lab");
+        let live = Workspace::new(&dir);
+        without_imports(&live);
+        live.apply();
+
+        let ws = Workspace::new(&dir);
+        copy_remote(&live, &ws);
+        let plan = ws.plan();
+        let acts = actions(&plan);
+        let mut imported = 0;
+        for (address, (a, importing)) in &acts {
+            let ty = address.split('.').next().unwrap();
+            assert!(
+                !a.iter().any(|x| x == "delete"),
+                "{name}: {address} would be destroyed or replaced: {a:?}"
+            );
+            if *importing {
+                imported += 1;
+            } else if a != &["no-op"] {
+                assert!(
+                    a == &["create"] && CREATED_ON_ADOPTION.contains(&ty)
+                        || a == &["update"] && ty == "vault_policy"
+                        || a == &["create"] && (ty == "vault_policy" || ty == "vault_kubernetes_auth_backend_role") && address.contains("longhorn"),
+                    "{name}: {address} {a:?} without import"
+                );
+            }
+        }
+        assert!(imported > 0, "{name}: nothing imported");
+        // Adopted repositories get the lab's settings, not the provider's defaults.
+        if name == "factory" {
+            let data: Value = serde_json::from_str(
+                &std::fs::read_to_string(dir.join("labc.auto.tfvars.json")).unwrap(),
+            )
+            .unwrap();
+            for change in plan["resource_changes"].as_array().unwrap() {
+                if change["type"] != "gitea_repository" {
+                    continue;
+                }
+                let key = change["index"].as_str().unwrap();
+                let after = &change["change"]["after"];
+                let want = &data["repositories"][key];
+                for (k, v) in want.as_object().unwrap() {
+                    let attr = match k.as_str() {
+                        "owner" => "username",
+                        "template" => "repo_template",
+                        other => other,
+                    };
+                    assert_eq!(&after[attr], v, "{key}: {attr}");
+                }
+            }
+        }
+        ws.apply();
+        let again = ws.plan();
+        let changed: Vec<_> = actions(&again)
+            .into_iter()
+            .filter(|(_, (a, _))| a != &["no-op"])
+            .collect();
+        assert!(changed.is_empty(), "{name}: after adoption {changed:?}");
+
+        // The imports are what makes it work: without them, creating what
+        // exists fails.
+        let bare = Workspace::new(&dir);
+        without_imports(&bare);
+        copy_remote(&live, &bare);
+        let o = bare.terraform(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+        assert!(!o.status.success(), "{name}: apply over existing objects succeeded");
+        assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    }
+}

@@ -628,3 +628,128 @@ fn the_reference_lab_adopts_the_running_lab() {
         assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
     }
 }
+
+/// The first step of a reference: `vault_mount` of `vault_mount.kv.path`,
+/// `var` of `var.kv_mount`, `data.vault_auth_backend` of
+/// `data.vault_auth_backend.kubernetes.path`, from an attribute's text or
+/// the first interpolation of a template.
+fn reference_root(text: &str) -> Option<(String, String)> {
+    let t = text.trim();
+    let t = t.strip_prefix("\"${").unwrap_or(t);
+    let mut parts = t.split(['.', '}', '[']);
+    let first = parts.next()?;
+    let second = parts.next()?;
+    if first == "data" {
+        let third = parts.next()?;
+        return Some((format!("data.{second}"), third.to_owned()));
+    }
+    (!first.is_empty() && first.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .then(|| (first.to_owned(), second.to_owned()))
+}
+
+/// Every Vault mount, auth backend and connection a factory module names is
+/// a reference to a resource, data source or variable declared in that
+/// module, never a string: `backend`, `mount`, `db_name`, and the mount in
+/// every policy path. On the reference lab they are resources; with
+/// `managed_elsewhere`, a data source and variables.
+#[test]
+fn every_vault_mount_and_connection_reference_resolves() {
+    for lab in fixture_labs() {
+        lab.build();
+        for (name, dir) in module_dirs(&lab) {
+            let mut declared = std::collections::BTreeSet::new();
+            let mut uses = Vec::new();
+            for (file, text) in crate::common::read_tree(&dir) {
+                if !file.ends_with(".tf") {
+                    continue;
+                }
+                let body = hcl_edit::parser::parse_body(&text).unwrap();
+                for b in body.blocks() {
+                    let l = crate::tofu::labels(b);
+                    match b.ident.as_str() {
+                        "resource" => declared.insert((l[0].clone(), l[1].clone())),
+                        "data" => declared.insert((format!("data.{}", l[0]), l[1].clone())),
+                        "variable" => declared.insert(("var".to_owned(), l[0].clone())),
+                        _ => false,
+                    };
+                    if !l.first().is_some_and(|t| t.starts_with("vault_")) {
+                        continue;
+                    }
+                    let mut attrs = Vec::new();
+                    collect_attrs(&b.body, &mut attrs);
+                    for (k, v) in attrs {
+                        if matches!(k.as_str(), "backend" | "mount" | "db_name")
+                            || (k == "path" && l[0] == "vault_policy_document")
+                        {
+                            uses.push((format!("{file}: {l:?}.{k}"), v));
+                        }
+                    }
+                }
+            }
+            for (what, value) in &uses {
+                let root = reference_root(value)
+                    .unwrap_or_else(|| panic!("{name} {what} = {value}: not a reference"));
+                assert!(
+                    !value.trim_start().starts_with('"') || value.contains("${"),
+                    "{name} {what} = {value}: a string, not a reference"
+                );
+                assert!(
+                    declared.contains(&root),
+                    "{name} {what} = {value}: {root:?} is not declared in the module"
+                );
+            }
+            if uses.is_empty() {
+                assert!(!name.contains("factory") && !name.contains("platform"), "{name}: no Vault use found");
+            }
+        }
+    }
+}
+
+/// Attribute name and expression text of `body` and its nested blocks.
+fn collect_attrs(body: &hcl_edit::structure::Body, out: &mut Vec<(String, String)>) {
+    for a in body.attributes() {
+        out.push((a.key.as_str().to_owned(), a.value.to_string()));
+    }
+    for b in body.blocks() {
+        collect_attrs(&b.body, out);
+    }
+}
+
+/// One manager per PostgreSQL object: `'opentofu` emits the postgres module
+/// and no SQL, `'sql` the SQL and no postgres module; a `'postgres` module
+/// with `'sql` (or none with `'opentofu`) is refused with its position.
+#[test]
+fn only_the_chosen_postgres_manager_is_emitted() {
+    let tofu = Lab::reference();
+    tofu.build();
+    let files = tofu.files();
+    assert!(files.keys().any(|p| p.starts_with("tofu/postgres/")));
+    assert!(!files.keys().any(|p| p.starts_with("sql/")), "no SQL with 'opentofu");
+
+    let module = "      postgres = {\n        kind = 'postgres,";
+    let text = std::fs::read_to_string(root().join("lab.ncl")).unwrap();
+    let start = text.find(module).expect("the postgres module");
+    let end = start + text[start..].find("\n      },\n").unwrap() + "\n      },\n".len();
+    let sql_text = format!("{}{}", &text[..start], &text[end..])
+        .replacen("manager = 'opentofu", "manager = 'sql", 1);
+    let sql = Lab::from_text("lab.ncl", &sql_text);
+    sql.build();
+    let files = sql.files();
+    assert!(files.keys().any(|p| p.starts_with("sql/")));
+    assert!(!files.keys().any(|p| p.starts_with("tofu/postgres/")));
+    assert!(files.keys().any(|p| p.starts_with("tofu/factory/")));
+
+    // 'sql with a 'postgres module: refused, pointing at the module.
+    let both = Lab::from_text("lab.ncl", &text.replacen("manager = 'opentofu", "manager = 'sql", 1));
+    let o = both.run(&["build"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let line = text[..start].lines().count() + 1;
+    assert!(stderr(&o).contains(&format!("lab.ncl:{line}:")), "{}", stderr(&o));
+    assert!(!both.generated().exists());
+
+    // 'opentofu without a 'postgres module: nothing would create the objects.
+    let none = Lab::from_text("lab.ncl", &format!("{}{}", &text[..start], &text[end..]));
+    let o = none.run(&["build"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("manager"), "{}", stderr(&o));
+}

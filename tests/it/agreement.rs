@@ -1311,7 +1311,7 @@ fn vault_disagreements_are_noticed() {
             "database role creates users elsewhere",
             |t| {
                 let r = t.db_roles.get_mut(&("db".into(), "ledger".into())).unwrap();
-                r.creation = labc::names::vault_creation_statements("metrics_role");
+                r.creation = labc::emit::postgres::vault_creation_statements("metrics_role");
             },
             "billing: database role ledger creates users in {\"metrics_role\"}",
         ),
@@ -1487,7 +1487,7 @@ fn sql_identifiers_parse_like_postgres() {
     );
     assert_eq!(sql_identifier("Owner_1;"), Some(("owner_1".into(), ";")));
     assert_eq!(sql_identifier("\"unterminated"), None);
-    let (roles, set) = granted_roles(&labc::names::vault_creation_statements("x-y_role"));
+    let (roles, set) = granted_roles(&labc::emit::postgres::vault_creation_statements("x-y_role"));
     assert_eq!(roles, ["x-y_role".to_string()].into());
     assert_eq!(set.as_deref(), Some("x-y_role"));
 }

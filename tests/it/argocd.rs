@@ -159,9 +159,13 @@ fn assert_yamllint_clean(lab: &Lab) {
 
 /// The validated model of a lab laid out by the harness.
 fn model(lab: &Lab) -> labc::model::Lab {
-    match labc::compile::compile(&lab.path().join(&lab.file), false) {
+    match labc::compile::compile(&lab.path().join(&lab.file)) {
         Ok(c) => c.lab,
-        Err(f) => panic!("lab fails:\n{}", f.report),
+        Err(labc::compile::Failed::Io(e)) => panic!("lab fails: {e}"),
+        Err(labc::compile::Failed::Invalid(r)) => panic!(
+            "lab fails:\n{}",
+            labc::diag::render(&r.sources, &r.diags, false)
+        ),
     }
 }
 

@@ -41,10 +41,12 @@ fn resolve<'a>(schema: &'a Value, node: &'a Value) -> (&'a Value, Option<String>
 fn nickel_accepts(dir: &Path, text: &str) -> Result<Value, String> {
     let path = dir.join("probe.ncl");
     std::fs::write(&path, text).unwrap();
-    match labc::load::load(&path, false) {
+    match labc::load::load(&path) {
         Ok(l) => Ok(l.value),
-        Err(labc::load::LoadError::Rendered(e)) | Err(labc::load::LoadError::Io(e)) => Err(e),
-        Err(labc::load::LoadError::Diagnostics(_, d)) => Err(format!("{d:?}")),
+        Err(labc::load::LoadError::Io(e)) => Err(e),
+        Err(labc::load::LoadError::Nickel(_, d) | labc::load::LoadError::Diagnostics(_, d)) => {
+            Err(format!("{d:?}"))
+        }
     }
 }
 
@@ -239,7 +241,7 @@ fn both_schemas_reject_and_accept_the_same_values() {
     let mut probes = 0;
     let mut fast_probes = 0;
     for lab in [Lab::reference(), Lab::fixture("big-cluster")] {
-        let base = labc::load::load(&lab.path().join(&lab.file), false)
+        let base = labc::load::load(&lab.path().join(&lab.file))
             .ok()
             .expect("lab loads")
             .value;

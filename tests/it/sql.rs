@@ -500,7 +500,7 @@ fn vault_statements(db: &str, statements: &[String]) -> Vec<String> {
 /// as Vault does: logged in over TCP as credentials_editor, in one
 /// transaction.
 fn create_vault_user(server: &Server, expect: &Expect, db: &str, owner: &str) -> Output {
-    let creation = vault_statements(db, &labc::names::vault_creation_statements(owner));
+    let creation = vault_statements(db, &labc::emit::postgres::vault_creation_statements(owner));
     server.run_tcp_tx(expect.editor, EDITOR_PASSWORD, "postgres", &creation)
 }
 
@@ -582,7 +582,7 @@ fn check_vault_user(server: &Server, expect: &Expect, db: &str, owner: &str) {
     // Revoked as Vault does it: credentials_editor, one transaction. The
     // user's connections are gone, its objects belong to the owner role, so
     // DROP ROLE needs nothing but CREATEROLE.
-    let revocation = vault_statements(db, &labc::names::vault_revocation_statements());
+    let revocation = vault_statements(db, &labc::emit::postgres::vault_revocation_statements());
     let o = server.run_tcp_tx(expect.editor, EDITOR_PASSWORD, "postgres", &revocation);
     assert!(
         o.status.success() && stderr(&o).is_empty(),
@@ -660,7 +660,10 @@ fn reference_scripts_build_what_the_lab_says_on_postgres_15() {
     // Vault can create (and drop) its users again.
     let o = create_vault_user(&server, &REFERENCE, "webapp", "webapp_role");
     assert!(o.status.success(), "{}", stderr(&o));
-    let revocation = vault_statements("webapp", &labc::names::vault_revocation_statements());
+    let revocation = vault_statements(
+        "webapp",
+        &labc::emit::postgres::vault_revocation_statements(),
+    );
     let o = server.run_tcp_tx(REFERENCE.editor, EDITOR_PASSWORD, "postgres", &revocation);
     assert!(o.status.success(), "{}", stderr(&o));
     check_catalogs(&server, &REFERENCE);

@@ -667,7 +667,7 @@ fn reference_sql_and_opentofu_postgres_agree() {
 
 #[test]
 fn big_cluster_sql_and_opentofu_postgres_agree() {
-    postgres_agree(&Lab::fixture("big-cluster"));
+    postgres_agree(&Lab::named("big-cluster"));
 }
 
 /// Breaking one name, flag or grant in a generated `.tf` is noticed.
@@ -1222,13 +1222,13 @@ fn reference_opentofu_vault_and_vso_agree() {
 fn big_cluster_opentofu_vault_and_vso_agree() {
     // billing (database ledger, owner ledger_owner) and status-page (KV only,
     // namespace monitoring).
-    assert_eq!(vault_agree(&Lab::fixture("big-cluster")), (2, 1));
+    assert_eq!(vault_agree(&Lab::named("big-cluster")), (2, 1));
 }
 
 /// Each mutation of the parsed data, on either side, is reported.
 #[test]
 fn vault_disagreements_are_noticed() {
-    let lab = Lab::fixture("big-cluster");
+    let lab = Lab::named("big-cluster");
     lab.build();
     let texts = lab.files();
     let tf = vault_tf(&tf_modules(&texts));

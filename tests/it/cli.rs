@@ -207,7 +207,7 @@ fn a_manifest_cannot_make_labc_delete_outside_the_folder() {
 #[test]
 fn toml_and_nickel_labs_compile_to_the_same_output() {
     let ncl = Lab::reference();
-    let toml = Lab::fixture("reference-toml");
+    let toml = Lab::named("reference-toml");
     ncl.build();
     toml.build();
     let from_ncl = ncl.files();
@@ -251,7 +251,7 @@ fn permute(v: &mut serde_json::Value, key: &str) {
 
 #[test]
 fn input_order_does_not_change_a_byte() {
-    let base = Lab::fixture("reference-toml");
+    let base = Lab::named("reference-toml");
     base.build();
     let text = fs::read_to_string(base.path().join("lab.toml")).unwrap();
     let mut value: serde_json::Value = toml::from_str(&text).unwrap();

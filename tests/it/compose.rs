@@ -250,7 +250,7 @@ fn reference_text() -> String {
 }
 
 fn big_cluster_text() -> String {
-    std::fs::read_to_string(root().join("tests/fixtures/big-cluster/lab.ncl")).unwrap()
+    std::fs::read_to_string(root().join("tests/fixtures/valid/big-cluster/lab.ncl")).unwrap()
 }
 
 /// `text` with `from` replaced once, asserting it was there.
@@ -801,7 +801,7 @@ fn reference_init_script_creates_giteas_role_and_database_on_postgres_15() {
 
 #[test]
 fn big_cluster_init_script_goes_with_postgres_and_creates_forge() {
-    let lab = Lab::fixture("big-cluster");
+    let lab = Lab::named("big-cluster");
     lab.build();
     let rel = "compose/node1/postgres/initdb/10-gitea.sh";
     assert_eq!(initdb_scripts(&lab), [rel]);
@@ -833,7 +833,7 @@ fn init_scripts_pass_shellcheck_and_a_broken_one_does_not() {
             "compose/pi2/postgres-gitea/initdb/10-gitea.sh",
         ),
         (
-            Lab::fixture("big-cluster"),
+            Lab::named("big-cluster"),
             "compose/node1/postgres/initdb/10-gitea.sh",
         ),
     ] {

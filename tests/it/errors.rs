@@ -174,7 +174,7 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
 fn base(file: &str) -> Lab {
     match file {
         "lab.ncl" => Lab::reference(),
-        _ => Lab::fixture("reference-toml"),
+        _ => Lab::named("reference-toml"),
     }
 }
 

@@ -24,7 +24,7 @@ fn reference_lab() {
 
 #[test]
 fn big_cluster_fixture() {
-    snapshot_all("big-cluster", &Lab::fixture("big-cluster"));
+    snapshot_all("big-cluster", &Lab::named("big-cluster"));
 }
 
 /// Snapshots can't notice a file that stops being generated: this does.
@@ -33,7 +33,7 @@ fn snapshots_match_the_generated_file_sets() {
     let dir = crate::common::root().join("tests/it/snapshots/generated");
     for (name, lab) in [
         ("reference", Lab::reference()),
-        ("big-cluster", Lab::fixture("big-cluster")),
+        ("big-cluster", Lab::named("big-cluster")),
     ] {
         lab.build();
         let mut expected: Vec<String> = lab

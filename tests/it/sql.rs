@@ -710,7 +710,7 @@ fn reference_scripts_build_what_the_lab_says_on_postgres_15() {
 
 #[test]
 fn big_cluster_scripts_use_its_overridden_names() {
-    let lab = Lab::fixture("big-cluster");
+    let lab = Lab::named("big-cluster");
     lab.build();
     prove(&lab, &BIG_CLUSTER);
 }

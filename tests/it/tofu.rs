@@ -707,7 +707,7 @@ fn reference_lab_modules() {
 
 #[test]
 fn big_cluster_modules() {
-    let lab = Lab::fixture("big-cluster");
+    let lab = Lab::named("big-cluster");
     lab.build();
     let modules = modules(&lab);
     assert_eq!(
@@ -786,7 +786,7 @@ fn big_cluster_modules() {
 
 #[test]
 fn terraform_fmt_changes_nothing() {
-    for lab in [Lab::reference(), Lab::fixture("big-cluster")] {
+    for lab in [Lab::reference(), Lab::named("big-cluster")] {
         lab.build();
         let tofu = lab.generated().join("tofu");
         assert_formatted(&tofu);
@@ -870,7 +870,7 @@ fn alignment_matches_terraform_fmt() {
 #[test]
 fn template_syntax_in_lab_values_is_escaped() {
     let text = std::fs::read_to_string(
-        crate::common::root().join("tests/fixtures/reference-toml/lab.toml"),
+        crate::common::root().join("tests/fixtures/valid/reference-toml/lab.toml"),
     )
     .expect("reference-toml");
     let evil = r#"arc${x}%{y}"q\"#;

@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod compose;
 mod errors;
+mod layout;
 mod output;
 mod schema;
 mod snapshots;

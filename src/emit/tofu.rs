@@ -594,16 +594,6 @@ mod tests {
     }
 
     #[test]
-    fn headed_lf_one_trailing_newline() {
-        let lab = compile("lab.ncl");
-        for f in emit(&lab) {
-            assert!(f.contents.starts_with(&header("#", &lab)), "{}", f.path);
-            assert!(f.contents.ends_with('\n') && !f.contents.ends_with("\n\n"));
-            assert!(!f.contents.contains('\r'), "{}", f.path);
-        }
-    }
-
-    #[test]
     fn renamed_provider_gets_the_meta_argument() {
         let mut lab = compile("lab.ncl");
         let vault = lab.tofu.providers.remove("vault").expect("vault pinned");

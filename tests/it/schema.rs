@@ -6,7 +6,7 @@
 //! same fields in both, and, by mutating real labs field by field, that both
 //! reject the same wrong values and accept the same right ones.
 
-use crate::common::{Lab, root};
+use crate::common::{labs, root};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -240,7 +240,7 @@ fn both_schemas_reject_and_accept_the_same_values() {
     let mut disagreements = Vec::new();
     let mut probes = 0;
     let mut fast_probes = 0;
-    for lab in [Lab::reference(), Lab::fixture("big-cluster")] {
+    for lab in labs() {
         let base = labc::load::load(&lab.path().join(&lab.file))
             .ok()
             .expect("lab loads")

@@ -290,11 +290,7 @@ pub(crate) fn actions(plan: &Value) -> BTreeMap<String, (Vec<String>, bool)> {
 #[test]
 fn every_module_validates_applies_and_then_plans_nothing() {
     use crate::common::Lab;
-    for lab in [
-        Lab::reference(),
-        Lab::fixture("big-cluster"),
-        Lab::fixture("reference-toml"),
-    ] {
+    for lab in crate::common::labs() {
         lab.build();
         let tofu = lab.generated().join("tofu");
         let mut seen = 0;
@@ -425,7 +421,7 @@ const STATEFUL: &[&str] = &[
 pub(crate) fn fixture_labs() -> Vec<Lab> {
     vec![
         Lab::reference(),
-        Lab::fixture("big-cluster"),
+        Lab::named("big-cluster"),
         Lab::from_text(
             "lab.ncl",
             &edited_reference(&[(
@@ -448,7 +444,7 @@ fn every_stateful_resource_is_kept_from_destruction() {
                 }
                 let body = hcl_edit::parser::parse_body(&text).unwrap();
                 for b in body.blocks().filter(|b| b.ident.as_str() == "resource") {
-                    let labels = crate::tofu::labels(b);
+                    let labels = crate::tf::labels(b);
                     let Some(count) = seen.get_mut(labels[0].as_str()) else {
                         continue;
                     };
@@ -665,7 +661,7 @@ fn every_vault_mount_and_connection_reference_resolves() {
                 }
                 let body = hcl_edit::parser::parse_body(&text).unwrap();
                 for b in body.blocks() {
-                    let l = crate::tofu::labels(b);
+                    let l = crate::tf::labels(b);
                     match b.ident.as_str() {
                         "resource" => declared.insert((l[0].clone(), l[1].clone())),
                         "data" => declared.insert((format!("data.{}", l[0]), l[1].clone())),

@@ -11,7 +11,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
-pub use crate::raw::{Archetype, Exposure, ModuleKind, Service, UpdateStrategy, WriteBack};
+pub use crate::raw::{
+    Archetype, Exposure, ModuleKind, PostgresManager, Service, SslMode, UpdateStrategy, VaultPart,
+    WriteBack,
+};
 
 #[derive(Debug, Clone)]
 pub struct Lab {
@@ -34,6 +37,35 @@ pub struct Lab {
     pub step_ca: Option<StepCa>,
     /// App whose namespace runs pgbouncer, if the lab names one.
     pub pooler_app: Option<String>,
+    pub pki: Option<Pki>,
+}
+
+/// The lab's certificate authority.
+#[derive(Debug, Clone)]
+pub struct Pki {
+    /// step-ca's root certificate, on the hosts and where OpenTofu runs.
+    pub root_ca_file: String,
+}
+
+/// Settings of every app repository (see [`crate::raw::RepoSettings`]).
+#[derive(Debug, Clone)]
+pub struct RepoSettings {
+    pub private: bool,
+    pub default_branch: String,
+    pub auto_init: bool,
+    pub has_issues: bool,
+    pub has_wiki: bool,
+    pub has_pull_requests: bool,
+    pub has_projects: bool,
+    pub allow_merge_commits: bool,
+    pub allow_rebase: bool,
+    pub allow_rebase_explicit: bool,
+    pub allow_squash_merge: bool,
+    pub allow_manual_merge: bool,
+    pub autodetect_manual_merge: bool,
+    pub ignore_whitespace_conflicts: bool,
+    pub archived: bool,
+    pub template: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +131,7 @@ pub struct Gitea {
     pub database: String,
     /// Login role Gitea connects as (see [`crate::names::gitea_database_user`]).
     pub database_user: String,
+    pub repositories: RepoSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -114,6 +147,9 @@ pub struct Postgres {
     pub address: Ipv4Addr,
     pub credentials_editor: String,
     pub pgbouncer_auth: String,
+    /// Who creates the roles, databases and `user_lookup()`.
+    pub manager: PostgresManager,
+    pub sslmode: SslMode,
 }
 
 #[derive(Debug, Clone)]
@@ -196,6 +232,12 @@ pub struct Vault {
     pub database_ttl: u32,
     pub jwt_mount: String,
     pub jwt_role: String,
+    /// Address the Kubernetes auth backend reviews tokens with.
+    pub kubernetes_host: String,
+    pub managed_elsewhere: BTreeSet<VaultPart>,
+    /// The PostgreSQL connection's URL, with Vault's `{{username}}` and
+    /// `{{password}}` placeholders (see [`crate::names::vault_connection_url`]).
+    pub connection_url: String,
 }
 
 #[derive(Debug, Clone)]
@@ -220,6 +262,8 @@ pub struct Module {
     pub state_prefix: String,
     /// Local provider names, each a key of `Tofu::providers`.
     pub providers: BTreeSet<String>,
+    /// Emit `import` blocks for everything the module declares.
+    pub adopt: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -228,6 +272,17 @@ pub struct Longhorn {
     pub backup_bucket: String,
     /// Longhorn's backup target URL for `backup_bucket` (S3 interop).
     pub backup_target: String,
+    pub namespace: String,
+    pub s3_endpoint: String,
+    /// Google service account whose HMAC key Longhorn uses.
+    pub gcp_account: String,
+    /// Where the key lives in Vault's KV v2 mount.
+    pub kv_path: String,
+    /// Vault policy reading it, and the Kubernetes auth role granting that
+    /// policy to `service_account` in `namespace`.
+    pub policy: String,
+    pub auth_role: String,
+    pub service_account: String,
 }
 
 #[derive(Debug, Clone)]

@@ -58,9 +58,85 @@ pub fn vault_database_role(database: &str) -> String {
     database.to_string()
 }
 
-/// OpenTofu state prefix of a module: `<module>/main`.
+/// OpenTofu state prefix of a module: `labc/<module>`. Not the guidebook's
+/// `<module>/main`: the lab's hand-written roots hold those, and a module
+/// sharing a root's state would plan the destruction of what it does not
+/// declare.
 pub fn state_prefix(module: &str) -> String {
-    format!("{module}/main")
+    format!("labc/{module}")
+}
+
+/// lib/pq's spelling of an sslmode (`verify_ca` is `verify-ca` there).
+pub fn libpq_sslmode(mode: crate::raw::SslMode) -> String {
+    mode.as_str().replace('_', "-")
+}
+
+/// The URL Vault's PostgreSQL connection uses, with Vault's own
+/// `{{username}}`/`{{password}}` placeholders (it fills them from the
+/// connection's username and password) and the lab's sslmode.
+pub fn vault_connection_url(
+    address: &std::net::Ipv4Addr,
+    port: u16,
+    sslmode: crate::raw::SslMode,
+) -> String {
+    format!(
+        "postgresql://{{{{username}}}}:{{{{password}}}}@{address}:{port}/postgres?sslmode={}",
+        libpq_sslmode(sslmode)
+    )
+}
+
+/// Longhorn's backup credentials in the KV v2 mount.
+pub const LONGHORN_KV_PATH: &str = "longhorn/backup-target";
+/// Vault policy and Kubernetes auth role reading them.
+pub const LONGHORN_VAULT_NAME: &str = "longhorn";
+/// Service account (in Longhorn's namespace) that logs in with that role.
+pub const LONGHORN_SERVICE_ACCOUNT: &str = "longhorn-vault";
+/// Google service account whose HMAC key Longhorn uses.
+pub const LONGHORN_GCP_ACCOUNT: &str = "longhorn-backups";
+
+// Import IDs, in each provider's format (read from the providers' sources
+// at the versions labc pins): what an `import` block's `id` must be for
+// the provider to find the existing object.
+
+/// cyrilgdn/postgresql: a role by its name.
+pub fn pg_role_import_id(role: &str) -> String {
+    role.to_string()
+}
+
+/// cyrilgdn/postgresql: a database by its name.
+pub fn pg_database_import_id(database: &str) -> String {
+    database.to_string()
+}
+
+/// hashicorp/vault: a policy by its name.
+pub fn vault_policy_import_id(policy: &str) -> String {
+    policy.to_string()
+}
+
+/// hashicorp/vault: a Kubernetes auth role, `auth/<mount>/role/<name>`.
+pub fn vault_auth_role_import_id(mount: &str, role: &str) -> String {
+    format!("auth/{mount}/role/{role}")
+}
+
+/// hashicorp/vault: a Kubernetes auth backend's config, `auth/<mount>/config`.
+pub fn vault_auth_config_import_id(mount: &str) -> String {
+    format!("auth/{mount}/config")
+}
+
+/// hashicorp/vault: a database secret role, `<mount>/roles/<name>`.
+pub fn vault_database_role_import_id(mount: &str, role: &str) -> String {
+    format!("{mount}/roles/{role}")
+}
+
+/// hashicorp/vault: a database connection, `<mount>/config/<name>`.
+pub fn vault_connection_import_id(mount: &str, name: &str) -> String {
+    format!("{mount}/config/{name}")
+}
+
+/// hashicorp/google: a service account,
+/// `projects/<project>/serviceAccounts/<account>@<project>.iam.gserviceaccount.com`.
+pub fn google_service_account_import_id(project: &str, account: &str) -> String {
+    format!("projects/{project}/serviceAccounts/{account}@{project}.iam.gserviceaccount.com")
 }
 
 /// Longhorn's backup target for a GCS bucket, through GCS's S3 interop
@@ -86,24 +162,6 @@ pub fn database_secret(app: &str) -> String {
 /// database role: `creds/<role>` (what a policy grants and VSO reads).
 pub fn vault_creds_path(database_role: &str) -> String {
     format!("creds/{database_role}")
-}
-
-/// OpenTofu resource name (a `resource` block's second label, and the step
-/// references use) for an app or database: every character outside
-/// `[A-Za-z0-9_]` becomes `_`, with `_` prepended when the name starts with
-/// a digit or is empty (`dance-lessons-coach` → `dance_lessons_coach`). On
-/// DNS-1123 labels (app names) it is one-to-one; distinct database names can
-/// collide (`a-b`, `a_b`), which validation reports.
-pub fn tf_resource_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 1);
-    if name.chars().next().is_none_or(|c| c.is_ascii_digit()) {
-        out.push('_');
-    }
-    out.extend(name.chars().map(|c| match c.is_ascii_alphanumeric() {
-        true => c,
-        false => '_',
-    }));
-    out
 }
 
 /// Why `name` can't be an OpenTofu provider local name (a key of
@@ -346,19 +404,4 @@ mod tests {
         assert_eq!(sql_database_problem("dance-lessons-coach"), None);
     }
 
-    #[test]
-    fn tf_resource_names() {
-        assert_eq!(
-            tf_resource_name("dance-lessons-coach"),
-            "dance_lessons_coach"
-        );
-        assert_eq!(tf_resource_name("webapp"), "webapp");
-        assert_eq!(tf_resource_name("9lives"), "_9lives");
-        assert_eq!(tf_resource_name(""), "_");
-        assert_eq!(tf_resource_name("a.b é"), "a_b__");
-        assert_eq!(tf_resource_name("a-b"), tf_resource_name("a_b"));
-        assert_eq!(tf_provider_name_problem("postgresql"), None);
-        assert!(tf_provider_name_problem("my_vault").is_some());
-        assert!(tf_provider_name_problem("1vault").is_some());
-    }
 }

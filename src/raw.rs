@@ -64,6 +64,8 @@ pub(crate) const IPV4: &str = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\
 pub(crate) const QUANTITY: &str = r"^[1-9][0-9]*(Ki|Mi|Gi|Ti)$";
 /// A provider version constraint, e.g. `0.6.0` or `~> 5`.
 pub(crate) const VERSION_CONSTRAINT: &str = r"^(~> |>= |= )?[0-9]+(\.[0-9]+){0,2}$";
+/// A git branch name (no spaces, no `..`, not starting with `-`).
+pub(crate) const BRANCH: &str = r"^[A-Za-z0-9_][A-Za-z0-9._/-]{0,99}$";
 /// A Terraform registry source, `namespace/type`.
 pub(crate) const PROVIDER_SOURCE: &str = r"^[a-z0-9-]+/[a-z0-9-]+$";
 
@@ -71,7 +73,7 @@ pub(crate) const PROVIDER_SOURCE: &str = r"^[a-z0-9-]+/[a-z0-9-]+$";
 /// only: `validate` applies it and both schemas show it as the field's
 /// `default`, so editors, docs and labc agree.
 pub mod defaults {
-    use super::WriteBack;
+    use super::{PostgresManager, WriteBack};
     pub const API_PORT: u16 = 6443;
     pub const GITEA_HTTP_PORT: u16 = 3000;
     pub const GITEA_SSH_PORT: u16 = 2222;
@@ -95,6 +97,32 @@ pub mod defaults {
     pub const DATABASE_TTL: u32 = 3600;
     pub const STORAGE_CLASS: &str = "longhorn";
     pub const K3S_DOCKER: bool = false;
+    /// The guidebook's choice: `postgres/iac` owns the PostgreSQL objects.
+    pub const POSTGRES_MANAGER: PostgresManager = PostgresManager::Opentofu;
+    /// The Kubernetes API as a Vault running in the cluster reaches it.
+    pub const KUBERNETES_HOST: &str = "https://kubernetes.default.svc";
+    pub const ADOPT: bool = false;
+    pub const LONGHORN_NAMESPACE: &str = "longhorn-system";
+    /// GCS's S3-compatible endpoint (Longhorn's `AWS_ENDPOINTS`).
+    pub const LONGHORN_S3_ENDPOINT: &str = "https://storage.googleapis.com";
+    // A new Gitea repository's settings, as Gitea itself makes one (not
+    // the go-gitea provider's defaults, several of which differ).
+    pub const REPO_PRIVATE: bool = true;
+    pub const REPO_DEFAULT_BRANCH: &str = "main";
+    pub const REPO_AUTO_INIT: bool = false;
+    pub const REPO_HAS_ISSUES: bool = true;
+    pub const REPO_HAS_WIKI: bool = true;
+    pub const REPO_HAS_PULL_REQUESTS: bool = true;
+    pub const REPO_HAS_PROJECTS: bool = true;
+    pub const REPO_ALLOW_MERGE_COMMITS: bool = true;
+    pub const REPO_ALLOW_REBASE: bool = true;
+    pub const REPO_ALLOW_REBASE_EXPLICIT: bool = true;
+    pub const REPO_ALLOW_SQUASH_MERGE: bool = true;
+    pub const REPO_ALLOW_MANUAL_MERGE: bool = false;
+    pub const REPO_AUTODETECT_MANUAL_MERGE: bool = false;
+    pub const REPO_IGNORE_WHITESPACE_CONFLICTS: bool = false;
+    pub const REPO_ARCHIVED: bool = false;
+    pub const REPO_TEMPLATE: bool = false;
 }
 
 /// The whole lab.
@@ -139,6 +167,20 @@ pub struct Lab {
     pub longhorn: Longhorn,
     /// The scheduled backups of the `05_backup` playbook.
     pub backups: Backups,
+    /// The lab's own certificate authority (step-ca). Without it, TLS
+    /// clients labc configures trust the public roots only.
+    #[serde(default)]
+    pub pki: Option<Pki>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pki {
+    /// step-ca's root certificate (PEM), where the hosts and OpenTofu's runs
+    /// have it: the Vault and Gitea providers trust it, and each runner
+    /// container gets it mounted read-only beside the public roots.
+    #[schemars(regex(pattern = ABS_PATH))]
+    pub root_ca_file: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -241,6 +283,69 @@ pub struct Gitea {
     /// (`GITEA__database__PASSWD`). Named here, never inlined.
     #[schemars(regex(pattern = ABS_PATH))]
     pub env_file: String,
+    /// The settings of every app repository OpenTofu manages. The Gitea
+    /// provider writes all of them on any update of a repository, so they
+    /// must be what the running repositories have.
+    #[serde(default)]
+    pub repositories: Option<RepoSettings>,
+}
+
+/// A Gitea repository's settings (go-gitea/gitea's `gitea_repository`).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepoSettings {
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_PRIVATE))]
+    pub private: Option<bool>,
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_DEFAULT_BRANCH))]
+    #[schemars(regex(pattern = BRANCH))]
+    pub default_branch: Option<String>,
+    /// Whether a repository OpenTofu creates gets a first commit (only used
+    /// at creation; an empty repository takes a first push).
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_AUTO_INIT))]
+    pub auto_init: Option<bool>,
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_HAS_ISSUES))]
+    pub has_issues: Option<bool>,
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_HAS_WIKI))]
+    pub has_wiki: Option<bool>,
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_HAS_PULL_REQUESTS))]
+    pub has_pull_requests: Option<bool>,
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_HAS_PROJECTS))]
+    pub has_projects: Option<bool>,
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_ALLOW_MERGE_COMMITS))]
+    pub allow_merge_commits: Option<bool>,
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_ALLOW_REBASE))]
+    pub allow_rebase: Option<bool>,
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_ALLOW_REBASE_EXPLICIT))]
+    pub allow_rebase_explicit: Option<bool>,
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_ALLOW_SQUASH_MERGE))]
+    pub allow_squash_merge: Option<bool>,
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_ALLOW_MANUAL_MERGE))]
+    pub allow_manual_merge: Option<bool>,
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_AUTODETECT_MANUAL_MERGE))]
+    pub autodetect_manual_merge: Option<bool>,
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_IGNORE_WHITESPACE_CONFLICTS))]
+    pub ignore_whitespace_conflicts: Option<bool>,
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_ARCHIVED))]
+    pub archived: Option<bool>,
+    /// Whether the repositories are templates.
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::REPO_TEMPLATE))]
+    pub template: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -276,6 +381,39 @@ pub struct Postgres {
     #[schemars(extend("default" = defaults::GITEA_DATABASE))]
     #[schemars(regex(pattern = NAME))]
     pub gitea_database: Option<String>,
+    /// Who creates the lab's roles, databases and `user_lookup()`: an
+    /// OpenTofu module of kind `'postgres`, or the SQL scripts of
+    /// `generated/sql/`. Only that one is generated.
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::POSTGRES_MANAGER.as_str()))]
+    pub manager: Option<PostgresManager>,
+    /// TLS to PostgreSQL, as lib/pq (the OpenTofu provider) and Vault's
+    /// connection see it. `'disable` for a server without TLS (the Compose
+    /// PostgreSQL labc writes has none); lib/pq's own default would be
+    /// `require`.
+    pub sslmode: SslMode,
+}
+
+spelt_enum! {
+    pub enum PostgresManager {
+        /// The OpenTofu module of kind `'postgres` (the guidebook's `postgres/iac`).
+        Opentofu = "opentofu",
+        /// The psql scripts of `generated/sql/`.
+        Sql = "sql",
+    }
+}
+
+spelt_enum! {
+    pub enum SslMode {
+        /// No TLS.
+        Disable = "disable",
+        /// TLS, without checking the certificate.
+        Require = "require",
+        /// TLS, with a certificate signed by `pki.root_ca_file`.
+        VerifyCa = "verify_ca",
+        /// TLS, with a certificate signed by `pki.root_ca_file` for the server's name.
+        VerifyFull = "verify_full",
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -470,6 +608,27 @@ pub struct Vault {
     pub database_ttl: Option<u32>,
     /// How CI (and OpenTofu) log in: Gitea's OIDC tokens on a JWT mount.
     pub ci_jwt: CiJwt,
+    /// Kubernetes API address the Kubernetes auth backend reviews tokens
+    /// with.
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::KUBERNETES_HOST))]
+    #[schemars(regex(pattern = HTTPS_URL))]
+    pub kubernetes_host: Option<String>,
+    /// Parts of Vault another tool manages: OpenTofu then names them through
+    /// a data source or a variable instead of declaring them.
+    #[serde(default)]
+    pub managed_elsewhere: Option<Vec<VaultPart>>,
+}
+
+spelt_enum! {
+    pub enum VaultPart {
+        /// The KV v2 mount (`kv_mount`).
+        Kv = "kv",
+        /// The Kubernetes auth backend (`kubernetes_mount`) and its config.
+        KubernetesAuth = "kubernetes_auth",
+        /// The database secrets mount and its PostgreSQL connection.
+        Database = "database",
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -495,9 +654,14 @@ pub struct Tofu {
     pub gcp_region: String,
     /// Pinned providers, keyed by local name.
     pub providers: BTreeMap<String, Provider>,
-    /// Modules, keyed by name. Each keeps its state under `<name>/main`
+    /// Modules, keyed by name. Each keeps its state under `labc/<name>`
     /// unless it sets `state_prefix`.
     pub modules: BTreeMap<String, Module>,
+    /// State prefixes of the lab's hand-written roots (e.g. the guidebook's
+    /// `factory/main`): no generated module may use one, since a root owns
+    /// everything in its state.
+    #[serde(default)]
+    pub foreign_state_prefixes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -517,9 +681,15 @@ pub struct Module {
     /// What the module declares: `'factory` (Gitea, Vault, cloud edge) or
     /// `'postgres` (per-database PostgreSQL objects).
     pub kind: ModuleKind,
-    /// State prefix in the bucket. Default `<name>/main`.
+    /// State prefix in the bucket. Default `labc/<name>`.
     #[serde(default)]
     pub state_prefix: Option<String>,
+    /// Adopt the running lab's objects: `import` blocks for everything the
+    /// module declares, so the first plan takes them over instead of
+    /// creating them. Turn it off once applied.
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::ADOPT))]
+    pub adopt: Option<bool>,
     /// Local names of the providers (from `tofu.providers`) it pins.
     pub providers: Vec<String>,
 }
@@ -542,6 +712,17 @@ pub struct Longhorn {
     /// GCS bucket Longhorn backs volumes up to (through its S3 interop).
     #[schemars(regex(pattern = NAME))]
     pub backup_bucket: String,
+    /// Longhorn's namespace, where its backup credentials are read from
+    /// Vault.
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::LONGHORN_NAMESPACE))]
+    #[schemars(regex(pattern = NAME))]
+    pub namespace: Option<String>,
+    /// S3 endpoint of the bucket, for Longhorn's `AWS_ENDPOINTS`.
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::LONGHORN_S3_ENDPOINT))]
+    #[schemars(regex(pattern = HTTPS_URL))]
+    pub s3_endpoint: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

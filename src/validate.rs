@@ -94,7 +94,8 @@ impl Cx<'_> {
                 .unwrap_or_default(),
         };
         let step_ca = self.step_ca(&placement, &raw.domains.internal);
-        let tofu = self.tofu(&raw.tofu);
+        let tofu = self.tofu(&raw.tofu, postgres.manager);
+        self.pki_needed(&raw);
         let backups = self.backups(&raw.backups, &hosts);
         // Both end up as Kubernetes object names (an AppProject, a
         // StorageClass), which the lab's NAME pattern alone doesn't guarantee.
@@ -102,6 +103,11 @@ impl Cx<'_> {
             let what = "an ArgoCD project name";
             let problem = names::dns1123_label_problem(project);
             self.check_name("/argocd/project", project, what, problem);
+        }
+        if let Some(ns) = &raw.longhorn.namespace {
+            let what = "a Kubernetes namespace";
+            let problem = names::dns1123_label_problem(ns);
+            self.check_name("/longhorn/namespace", ns, what, problem);
         }
         if let Some(class) = &raw.longhorn.storage_class {
             let what = "a Kubernetes StorageClass name";
@@ -118,6 +124,8 @@ impl Cx<'_> {
             self.check_name("/name", &project, "a Compose project name", Some(problem));
         }
         let v = &raw.vault;
+        let connection_url =
+            names::vault_connection_url(&postgres.address, postgres.port, postgres.sslmode);
         Lab {
             source: source.to_string(),
             name: raw.name.clone(),
@@ -147,6 +155,17 @@ impl Cx<'_> {
             apps,
             databases,
             vault: Vault {
+                kubernetes_host: v
+                    .kubernetes_host
+                    .clone()
+                    .unwrap_or_else(|| defaults::KUBERNETES_HOST.into()),
+                managed_elsewhere: v
+                    .managed_elsewhere
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .collect(),
+                connection_url,
                 address: v.address.clone(),
                 kubernetes_mount: v
                     .kubernetes_mount
@@ -180,10 +199,28 @@ impl Cx<'_> {
                     &raw.longhorn.backup_bucket,
                     &raw.tofu.gcp_region,
                 ),
+                namespace: raw
+                    .longhorn
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| defaults::LONGHORN_NAMESPACE.into()),
+                s3_endpoint: raw
+                    .longhorn
+                    .s3_endpoint
+                    .clone()
+                    .unwrap_or_else(|| defaults::LONGHORN_S3_ENDPOINT.into()),
+                gcp_account: names::LONGHORN_GCP_ACCOUNT.into(),
+                kv_path: names::LONGHORN_KV_PATH.into(),
+                policy: names::LONGHORN_VAULT_NAME.into(),
+                auth_role: names::LONGHORN_VAULT_NAME.into(),
+                service_account: names::LONGHORN_SERVICE_ACCOUNT.into(),
             },
             backups,
             step_ca,
             pooler_app: raw.postgres.pooler_app.clone(),
+            pki: raw.pki.as_ref().map(|p| Pki {
+                root_ca_file: p.root_ca_file.clone(),
+            }),
         }
     }
 
@@ -457,6 +494,7 @@ impl Cx<'_> {
             host: first(placed, Service::Gitea),
             database,
             database_user,
+            repositories: repo_settings(g.repositories.as_ref()),
         }
     }
 
@@ -510,6 +548,8 @@ impl Cx<'_> {
             host,
             credentials_editor,
             pgbouncer_auth,
+            manager: p.manager.unwrap_or(defaults::POSTGRES_MANAGER),
+            sslmode: p.sslmode,
         }
     }
 
@@ -531,24 +571,9 @@ impl Cx<'_> {
             postgres.pgbouncer_auth.clone(),
             "/postgres/pgbouncer_auth".into(),
         );
-        // OpenTofu resource names of the databases, which must differ.
-        let mut tf_names: BTreeMap<String, String> = BTreeMap::new();
         for (name, db) in &raw.databases {
             let p = ptr(&["databases", name]);
             self.check_name(&p, name, "a SQL identifier", names::sql_ident_problem(name));
-            let tf = names::tf_resource_name(name);
-            if let Some(first) = tf_names.get(&tf) {
-                let first_ptr = ptr(&["databases", first]);
-                let d = Diagnostic::error(format!(
-                    "databases `{first}` and `{name}` both become OpenTofu resource name `{tf}`"
-                ))
-                .at(self.loaded.key_span(&p), "this database")
-                .also(self.loaded.key_span(&first_ptr), "maps to the same name")
-                .note("rename one: characters other than letters, digits and `_` become `_`");
-                self.error(d);
-            } else {
-                tf_names.insert(tf, name.clone());
-            }
             self.check_name(
                 &p,
                 name,
@@ -820,8 +845,52 @@ impl Cx<'_> {
         })
     }
 
-    fn tofu(&mut self, raw: &raw::Tofu) -> Tofu {
+    /// TLS that must be verified against the lab's CA needs `pki`: an
+    /// sslmode that verifies, and the Vault and Gitea endpoints OpenTofu's
+    /// providers (and the runners) reach when their host is under the
+    /// internal domain, which step-ca signs.
+    fn pki_needed(&mut self, raw: &raw::Lab) {
+        if raw.pki.is_some() {
+            return;
+        }
+        if matches!(raw.postgres.sslmode, raw::SslMode::VerifyCa | raw::SslMode::VerifyFull) {
+            let d = Diagnostic::error(format!(
+                "`postgres.sslmode` is `'{}`, which checks the server's certificate against the lab's CA, but the lab has no `pki`",
+                raw.postgres.sslmode.as_str()
+            ))
+            .at(self.span("/postgres/sslmode"), "verifies against pki.root_ca_file")
+            .note("add `pki = { root_ca_file = \"<step-ca's root certificate>\" }`");
+            self.error(d);
+        }
+        let step_ca = raw.hosts.values().any(|h| {
+            h.services
+                .iter()
+                .any(|s| matches!(s, Service::StepCaPrimary | Service::StepCaReplica))
+        });
+        if !step_ca {
+            return;
+        }
+        let internal = format!(".{}", raw.domains.internal);
+        for (at, url) in [("/vault/address", &raw.vault.address), ("/gitea/url", &raw.gitea.url)] {
+            let host = url
+                .trim_start_matches("https://")
+                .split(['/', ':'])
+                .next()
+                .unwrap_or_default();
+            if host.ends_with(&internal) {
+                let d = Diagnostic::error(format!(
+                    "`{host}` is under the internal domain, whose certificates step-ca signs, but the lab has no `pki`"
+                ))
+                .at(self.span(at), "OpenTofu's provider and the runners could not verify it")
+                .note("add `pki = { root_ca_file = \"<step-ca's root certificate>\" }`");
+                self.error(d);
+            }
+        }
+    }
+
+    fn tofu(&mut self, raw: &raw::Tofu, manager: PostgresManager) -> Tofu {
         let mut modules = BTreeMap::new();
+        let foreign: BTreeSet<&String> = raw.foreign_state_prefixes.iter().flatten().collect();
         let mut kinds: BTreeMap<&str, &str> = BTreeMap::new();
         for local in raw.providers.keys() {
             let p = ptr(&["tofu", "providers", local]);
@@ -869,18 +938,55 @@ impl Cx<'_> {
                     self.error(d);
                 }
             }
+            let state_prefix = m
+                .state_prefix
+                .clone()
+                .unwrap_or_else(|| names::state_prefix(name));
+            if foreign.contains(&state_prefix) {
+                let at = match &m.state_prefix {
+                    Some(_) => format!("{p}/state_prefix"),
+                    None => p.clone(),
+                };
+                let d = Diagnostic::error(format!(
+                    "module `{name}` would keep its state under `{state_prefix}`, a hand-written root's prefix"
+                ))
+                .at(self.span(&at), "this module's state")
+                .note(
+                    "a root owns everything in its state: sharing it would plan the destruction of what this module does not declare; set another `state_prefix`",
+                );
+                self.error(d);
+            }
+            if m.kind == ModuleKind::Postgres && manager == PostgresManager::Sql {
+                let d = Diagnostic::error(format!(
+                    "module `{name}` declares the PostgreSQL objects, but `postgres.manager` is `'sql`"
+                ))
+                .at(self.span(&format!("{p}/kind")), "a second manager of the same objects")
+                .note("one manager per object: remove this module, or set `postgres.manager = 'opentofu`");
+                self.error(d);
+            }
             modules.insert(
                 name.clone(),
                 Module {
                     name: name.clone(),
                     kind: m.kind,
-                    state_prefix: m
-                        .state_prefix
-                        .clone()
-                        .unwrap_or_else(|| names::state_prefix(name)),
+                    state_prefix,
                     providers,
+                    adopt: m.adopt.unwrap_or(defaults::ADOPT),
                 },
             );
+        }
+        if manager == PostgresManager::Opentofu
+            && !raw.modules.values().any(|m| m.kind == ModuleKind::Postgres)
+        {
+            let d = Diagnostic::error(
+                "`postgres.manager` is `'opentofu`, but no module of kind `'postgres` declares the PostgreSQL objects",
+            )
+            .at(
+                self.span("/postgres/manager").or(self.span("/tofu/modules")),
+                "nothing would create the roles and databases",
+            )
+            .note("add a module with kind = 'postgres to `tofu.modules`, or set `postgres.manager = 'sql`");
+            self.error(d);
         }
         Tofu {
             state_bucket: raw.state_bucket.clone(),
@@ -943,6 +1049,47 @@ fn link_databases(
         }
     }
     databases
+}
+
+/// The repositories' settings, defaults applied.
+fn repo_settings(r: Option<&raw::RepoSettings>) -> RepoSettings {
+    let d = raw::RepoSettings::default();
+    let r = r.unwrap_or(&d);
+    RepoSettings {
+        private: r.private.unwrap_or(defaults::REPO_PRIVATE),
+        default_branch: r
+            .default_branch
+            .clone()
+            .unwrap_or_else(|| defaults::REPO_DEFAULT_BRANCH.into()),
+        auto_init: r.auto_init.unwrap_or(defaults::REPO_AUTO_INIT),
+        has_issues: r.has_issues.unwrap_or(defaults::REPO_HAS_ISSUES),
+        has_wiki: r.has_wiki.unwrap_or(defaults::REPO_HAS_WIKI),
+        has_pull_requests: r
+            .has_pull_requests
+            .unwrap_or(defaults::REPO_HAS_PULL_REQUESTS),
+        has_projects: r.has_projects.unwrap_or(defaults::REPO_HAS_PROJECTS),
+        allow_merge_commits: r
+            .allow_merge_commits
+            .unwrap_or(defaults::REPO_ALLOW_MERGE_COMMITS),
+        allow_rebase: r.allow_rebase.unwrap_or(defaults::REPO_ALLOW_REBASE),
+        allow_rebase_explicit: r
+            .allow_rebase_explicit
+            .unwrap_or(defaults::REPO_ALLOW_REBASE_EXPLICIT),
+        allow_squash_merge: r
+            .allow_squash_merge
+            .unwrap_or(defaults::REPO_ALLOW_SQUASH_MERGE),
+        allow_manual_merge: r
+            .allow_manual_merge
+            .unwrap_or(defaults::REPO_ALLOW_MANUAL_MERGE),
+        autodetect_manual_merge: r
+            .autodetect_manual_merge
+            .unwrap_or(defaults::REPO_AUTODETECT_MANUAL_MERGE),
+        ignore_whitespace_conflicts: r
+            .ignore_whitespace_conflicts
+            .unwrap_or(defaults::REPO_IGNORE_WHITESPACE_CONFLICTS),
+        archived: r.archived.unwrap_or(defaults::REPO_ARCHIVED),
+        template: r.template.unwrap_or(defaults::REPO_TEMPLATE),
+    }
 }
 
 fn first(placed: &BTreeMap<Service, Vec<String>>, s: Service) -> String {

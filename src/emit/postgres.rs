@@ -20,6 +20,13 @@ pub const USER_LOOKUP_SCHEMA: &str = "public";
 /// pgbouncer's `auth_query` function, created in every database.
 pub const USER_LOOKUP_FUNCTION: &str = "user_lookup";
 
+/// The OpenTofu import ID of `user_lookup()` in `database`, in
+/// cyrilgdn/postgresql's format `<db>.<schema>.<name>(<IN arg types>)`
+/// (`generateFunctionID`): its one IN argument is `text`.
+pub fn user_lookup_import_id(database: &str) -> String {
+    format!("{database}.{USER_LOOKUP_SCHEMA}.{USER_LOOKUP_FUNCTION}(text)")
+}
+
 /// The SQL statements Vault runs to create a dynamic user for `owner_role`:
 /// a login role in the owner role, which objects it creates belong to (so
 /// revoking is a plain `DROP ROLE`). Shared by the OpenTofu and SQL emitters.

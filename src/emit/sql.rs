@@ -1,8 +1,9 @@
 //! SQL: `sql/_roles.sql` (the shared login roles), `sql/<db>.sql` per
 //! database (its owner role, the database, pgbouncer's `user_lookup()`), and
-//! `sql/_apply.sql` (every script, in order): what the OpenTofu postgres
-//! module declares, as plain psql scripts, to bootstrap or rebuild
-//! PostgreSQL with nothing but `psql`.
+//! `sql/_apply.sql` (every script, in order): the objects the OpenTofu
+//! postgres module would declare, as plain psql scripts, for a lab whose
+//! `postgres.manager` is `'sql` (only then are they emitted: one manager
+//! per object).
 //!
 //! Invariants:
 //! - every script runs with `psql -v ON_ERROR_STOP=1 -f`, autocommit (never
@@ -22,11 +23,16 @@
 
 use super::postgres::{self, sql_ident, sql_literal};
 use super::{File, header};
-use crate::model::{Database, Lab};
+use crate::model::{Database, Lab, PostgresManager};
 use crate::names;
 use std::fmt::Write as _;
 
 pub fn emit(lab: &Lab) -> Vec<File> {
+    // One manager per object: with OpenTofu in charge (its 'postgres
+    // module), scripts creating the same objects would be a second one.
+    if lab.postgres.manager != PostgresManager::Sql {
+        return Vec::new();
+    }
     let mut files = vec![
         File {
             path: script_path(ROLES),

@@ -8,6 +8,11 @@
 resource "google_storage_bucket" "longhorn_backups" {
   name     = "arcodange-longhorn-backups"
   location = "europe-west1"
+
+  lifecycle {
+    # The volumes' backups.
+    prevent_destroy = true
+  }
 }
 
 resource "google_service_account" "longhorn_backups" {
@@ -22,6 +27,50 @@ resource "google_storage_bucket_iam_member" "longhorn_backups" {
 }
 
 resource "google_storage_hmac_key" "longhorn_backups" {
-  # Its secret stays in the state; Longhorn's credentials come from there.
   service_account_email = google_service_account.longhorn_backups.email
+}
+
+# The key in Vault KV (longhorn/backup-target), read by service account
+# longhorn-vault in namespace longhorn-system through role longhorn and policy
+# longhorn.
+
+locals {
+  longhorn_backups_credentials = {
+    AWS_ACCESS_KEY_ID     = google_storage_hmac_key.longhorn_backups.access_id
+    AWS_SECRET_ACCESS_KEY = google_storage_hmac_key.longhorn_backups.secret
+    AWS_ENDPOINTS         = "https://storage.googleapis.com"
+  }
+}
+
+resource "vault_kv_secret_v2" "longhorn_backups" {
+  # Longhorn's backup target credentials, in the keys its secret expects;
+  # the HMAC secret is in this state too (sensitive), as with any key
+  # OpenTofu creates.
+  mount     = vault_mount.kv.path
+  name      = "longhorn/backup-target"
+  data_json = jsonencode(local.longhorn_backups_credentials)
+}
+
+data "vault_policy_document" "longhorn_backups" {
+  rule {
+    path         = "${vault_mount.kv.path}/data/${vault_kv_secret_v2.longhorn_backups.name}"
+    capabilities = ["read"]
+  }
+  rule {
+    path         = "${vault_mount.kv.path}/metadata/${vault_kv_secret_v2.longhorn_backups.name}"
+    capabilities = ["read"]
+  }
+}
+
+resource "vault_policy" "longhorn_backups" {
+  name   = "longhorn"
+  policy = data.vault_policy_document.longhorn_backups.hcl
+}
+
+resource "vault_kubernetes_auth_backend_role" "longhorn_backups" {
+  backend                          = vault_auth_backend.kubernetes.path
+  role_name                        = "longhorn"
+  bound_service_account_names      = ["longhorn-vault"]
+  bound_service_account_namespaces = ["longhorn-system"]
+  token_policies                   = [vault_policy.longhorn_backups.name]
 }

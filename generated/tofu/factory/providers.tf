@@ -2,9 +2,12 @@
 # Change lab.ncl and run `labc build` instead.
 
 # Logs in through Vault's JWT auth mount gitea_jwt as role gitea_cicd, with the
-# token in TERRAFORM_VAULT_AUTH_JWT (Gitea Actions' OIDC token).
+# token in TERRAFORM_VAULT_AUTH_JWT (Gitea Actions' OIDC token). TLS is verified
+# against the lab's root CA,
+# /usr/local/share/ca-certificates/arcodange-root-ca.crt.
 provider "vault" {
-  address = "https://vault.arcodange.lab"
+  address      = "https://vault.arcodange.lab"
+  ca_cert_file = "/usr/local/share/ca-certificates/arcodange-root-ca.crt"
 
   auth_login_jwt {
     mount = "gitea_jwt"
@@ -14,7 +17,8 @@ provider "vault" {
 
 # The token comes from GITEA_TOKEN.
 provider "gitea" {
-  base_url = "https://gitea.arcodange.lab"
+  base_url    = "https://gitea.arcodange.lab"
+  cacert_file = "/usr/local/share/ca-certificates/arcodange-root-ca.crt"
 }
 
 # Credentials come from the environment (GOOGLE_APPLICATION_CREDENTIALS

@@ -2,9 +2,10 @@
 # Change lab.ncl and run `labc build` instead.
 
 # Credentials come from the environment, never from this file: PGUSER and
-# PGPASSWORD (a superuser's: user_lookup() must belong to one), and
-# PGSSLMODE if the server needs it.
+# PGPASSWORD (a superuser's: user_lookup() must belong to one). sslmode is the
+# lab's postgres.sslmode (disable): lib/pq would otherwise require TLS.
 provider "postgresql" {
-  host = "192.168.1.202"
-  port = 5432
+  host    = "192.168.1.202"
+  port    = 5432
+  sslmode = "disable"
 }

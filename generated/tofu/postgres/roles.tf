@@ -14,7 +14,8 @@ resource "postgresql_role" "credentials_editor" {
   lifecycle {
     # Vault rotates its password; postgresql_grant_role resources grant
     # it the owner roles.
-    ignore_changes = [password, roles]
+    prevent_destroy = true
+    ignore_changes  = [password, roles]
   }
 }
 
@@ -24,6 +25,7 @@ resource "postgresql_role" "pgbouncer_auth" {
 
   lifecycle {
     # Its password is set out of band, where pgbouncer reads it.
-    ignore_changes = [password]
+    prevent_destroy = true
+    ignore_changes  = [password]
   }
 }

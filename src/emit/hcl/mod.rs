@@ -9,9 +9,10 @@
 //! # Preconditions (the caller's side of the contract)
 //!
 //! - Attribute names and block types satisfy [`is_identifier`] (checked,
-//!   panics otherwise). Map user-supplied names with [`identifier`] or
-//!   [`crate::names::tf_resource_name`]; both may map different names to
-//!   the same result, so callers must check for collisions.
+//!   panics otherwise). Map user-supplied names with [`identifier`], which
+//!   may map different names to the same result (callers must check for
+//!   collisions), or better keep them out of labels: OpenTofu's emitter
+//!   keys `for_each` instances by name instead.
 //! - [`Expr::Raw`] is written verbatim (surrounding whitespace trimmed): it
 //!   must be one line, already spaced the way `spaceAfterToken` spaces it
 //!   (`var.x`, `file("a")`, `a == b ? 1 : 2`, `list(string)`), and not a lone

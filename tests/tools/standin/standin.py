@@ -502,6 +502,10 @@ PREFIX = {
 # -------------------------------------------------------------- the remote
 
 
+# The provider block's configuration, once Terraform has sent it.
+PROVIDER_CONFIG = {}
+
+
 class Remote:
     """The provider's objects, `{type: {id: attributes}}`, in one JSON file
     locked for each read-modify-write (Terraform calls in parallel)."""
@@ -551,8 +555,9 @@ def make_resource(remote, name, spec):
     attrs, blocks, ident, unread, importable = spec
 
     def computed(state):
-        if state.get("project") is Unknown:
-            state["project"] = "standin-project"
+        if state.get("project") in (Unknown, None) and "project" in {a.name for a in attrs}:
+            # Like the real provider: the provider block's project.
+            state["project"] = PROVIDER_CONFIG.get("project") or "standin-project"
         if name == "google_service_account":
             email = f'{state["account_id"]}@{state["project"]}.iam.gserviceaccount.com'
             state.update(email=email, member=f"serviceAccount:{email}", name=f'projects/{state["project"]}/serviceAccounts/{email}')
@@ -728,6 +733,8 @@ class StandIn(Provider):
         # The configuration is recorded so that tests can assert on it
         # (sslmode, CA files) as the provider received it.
         self.remote.edit(lambda o: o.__setitem__("_provider_config", config))
+        PROVIDER_CONFIG.clear()
+        PROVIDER_CONFIG.update(config or {})
 
     def get_data_sources(self):
         return self.data

@@ -16,7 +16,8 @@
 //!   Gitea runs on another host, and the mount is relative so the stack
 //!   folder is self-contained.
 //! - A `runner` stack on every host carrying `'ci_runner`: the `gitea/runner`
-//!   image registered to the lab's Gitea URL with the lab's labels.
+//!   image registered to the lab's Gitea URL with the lab's labels; with
+//!   `pki`, it trusts step-ca's root beside the public ones.
 //!
 //! Invariants: no secret value is written, only the env files that hold
 //! them (`env_file:`); the init script reads its password from the
@@ -271,24 +272,44 @@ fn gitea_service(lab: &Lab, with_postgres: bool) -> Yaml<'_> {
 
 fn runner_service<'a>(lab: &'a Lab, host: &'a str) -> Yaml<'a> {
     let r = &lab.runner;
-    let environment = Yaml::map()
+    let mut environment = Yaml::map()
         .with("GITEA_INSTANCE_URL", &lab.gitea.url)
         .with("GITEA_RUNNER_NAME", host)
         .with("GITEA_RUNNER_LABELS", r.labels.join(","));
+    let Yaml::Seq(mut volumes) = Yaml::strs([
+        "runner-data:/data".to_string(),
+        // Jobs run as sibling containers on the host's Docker.
+        format!("{DOCKER_SOCKET}:{DOCKER_SOCKET}"),
+    ]) else {
+        unreachable!("strs makes a sequence")
+    };
+    if let Some(pki) = &lab.pki {
+        // Gitea is served with a step-ca certificate: the runner (Go) trusts
+        // the lab's root beside the image's public roots. SSL_CERT_DIR lists
+        // both directories; the long syntax keeps a `:` in the host path
+        // from splitting the mount.
+        environment = environment.with("SSL_CERT_DIR", format!("{SYSTEM_CA_DIR}:{LAB_CA_DIR}"));
+        volumes.push(
+            Yaml::map()
+                .with("type", "bind")
+                .with("source", &pki.root_ca_file)
+                .with("target", format!("{LAB_CA_DIR}/{LAB_CA_FILE}"))
+                .with("read_only", true),
+        );
+    }
     Yaml::map()
         .with("image", r.image.reference())
         .with("restart", RESTART)
         .with("env_file", Yaml::strs([&r.env_file]))
         .with("environment", environment)
-        .with(
-            "volumes",
-            Yaml::strs([
-                "runner-data:/data".to_string(),
-                // Jobs run as sibling containers on the host's Docker.
-                format!("{DOCKER_SOCKET}:{DOCKER_SOCKET}"),
-            ]),
-        )
+        .with("volumes", Yaml::Seq(volumes))
 }
+
+/// Where the runner image keeps the public roots, and where the lab's root
+/// is mounted beside them.
+const SYSTEM_CA_DIR: &str = "/etc/ssl/certs";
+const LAB_CA_DIR: &str = "/usr/local/share/labc-ca";
+const LAB_CA_FILE: &str = "root_ca.crt";
 
 /// What the stack's header says about the init script (labc's text only).
 fn initdb_notes() -> [String; 3] {

@@ -403,5 +403,4 @@ mod tests {
         assert!(sql_database_problem("_roles").is_some());
         assert_eq!(sql_database_problem("dance-lessons-coach"), None);
     }
-
 }

@@ -159,12 +159,7 @@ impl Cx<'_> {
                     .kubernetes_host
                     .clone()
                     .unwrap_or_else(|| defaults::KUBERNETES_HOST.into()),
-                managed_elsewhere: v
-                    .managed_elsewhere
-                    .iter()
-                    .flatten()
-                    .copied()
-                    .collect(),
+                managed_elsewhere: v.managed_elsewhere.iter().flatten().copied().collect(),
                 connection_url,
                 address: v.address.clone(),
                 kubernetes_mount: v
@@ -853,7 +848,10 @@ impl Cx<'_> {
         if raw.pki.is_some() {
             return;
         }
-        if matches!(raw.postgres.sslmode, raw::SslMode::VerifyCa | raw::SslMode::VerifyFull) {
+        if matches!(
+            raw.postgres.sslmode,
+            raw::SslMode::VerifyCa | raw::SslMode::VerifyFull
+        ) {
             let d = Diagnostic::error(format!(
                 "`postgres.sslmode` is `'{}`, which checks the server's certificate against the lab's CA, but the lab has no `pki`",
                 raw.postgres.sslmode.as_str()
@@ -871,7 +869,10 @@ impl Cx<'_> {
             return;
         }
         let internal = format!(".{}", raw.domains.internal);
-        for (at, url) in [("/vault/address", &raw.vault.address), ("/gitea/url", &raw.gitea.url)] {
+        for (at, url) in [
+            ("/vault/address", &raw.vault.address),
+            ("/gitea/url", &raw.gitea.url),
+        ] {
             let host = url
                 .trim_start_matches("https://")
                 .split(['/', ':'])

@@ -255,7 +255,21 @@ fn apply(lab: &Lab) -> String {
 mod tests {
     use super::*;
 
-    use crate::compile::repo_lab as compile;
+    use crate::compile::repo_lab;
+
+    /// The reference lab with the SQL scripts as the PostgreSQL manager.
+    fn compile(file: &str) -> Lab {
+        let mut lab = repo_lab(file);
+        lab.postgres.manager = PostgresManager::Sql;
+        lab
+    }
+
+    #[test]
+    fn nothing_with_opentofu_as_the_manager() {
+        let lab = repo_lab("lab.ncl");
+        assert_eq!(lab.postgres.manager, PostgresManager::Opentofu);
+        assert!(emit(&lab).is_empty());
+    }
 
     #[test]
     fn one_script_per_database_plus_the_shared_ones() {

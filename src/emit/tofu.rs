@@ -328,7 +328,10 @@ fn postgres<'a>(lab: &'a Lab, module: &'a Module) -> Option<Generated<'a>> {
         .attr("host", lab.postgres.address.to_string())
         .attr("port", lab.postgres.port)
         .attr("sslmode", names::libpq_sslmode(lab.postgres.sslmode));
-    let verifies = matches!(lab.postgres.sslmode, SslMode::VerifyCa | SslMode::VerifyFull);
+    let verifies = matches!(
+        lab.postgres.sslmode,
+        SslMode::VerifyCa | SslMode::VerifyFull
+    );
     if let (true, Some(pki)) = (verifies, &lab.pki) {
         provider = provider.attr("sslrootcert", &pki.root_ca_file);
     }
@@ -412,7 +415,6 @@ fn login_roles<'a>(lab: &'a Lab, pg: &ProviderRef) -> Body<'a> {
     body
 }
 
-
 const DATABASES: &str = "var.databases";
 
 fn databases<'a>(lab: &'a Lab, pg: &ProviderRef) -> Body<'a> {
@@ -444,7 +446,10 @@ fn databases<'a>(lab: &'a Lab, pg: &ProviderRef) -> Body<'a> {
         )
         .attr("name", postgres::USER_LOOKUP_FUNCTION)
         .attr("schema", postgres::USER_LOOKUP_SCHEMA)
-        .attr("database", raw("postgresql_database.database[each.key].name"))
+        .attr(
+            "database",
+            raw("postgresql_database.database[each.key].name"),
+        )
         .attr("returns", "record")
         .attr("language", "plpgsql")
         .attr("security_definer", true)
@@ -456,8 +461,14 @@ fn databases<'a>(lab: &'a Lab, pg: &ProviderRef) -> Body<'a> {
     let grant = |name: &'static str, why: &'static str, role: Expr<'a>, privileges: Expr<'a>| {
         keyed("postgresql_grant", name, pg, DATABASES)
             .comment(why)
-            .attr("database", raw("postgresql_database.database[each.key].name"))
-            .attr("schema", raw("postgresql_function.user_lookup[each.key].schema"))
+            .attr(
+                "database",
+                raw("postgresql_database.database[each.key].name"),
+            )
+            .attr(
+                "schema",
+                raw("postgresql_function.user_lookup[each.key].schema"),
+            )
             .attr("role", role)
             .attr("object_type", "function")
             .attr(
@@ -600,7 +611,10 @@ fn factory<'a>(lab: &'a Lab, module: &'a Module) -> Generated<'a> {
             .attr("role", &lab.vault.jwt_role),
     );
     let ca = match &lab.pki {
-        Some(p) => format!(" TLS is verified against the lab's root CA, {}.", p.root_ca_file),
+        Some(p) => format!(
+            " TLS is verified against the lab's root CA, {}.",
+            p.root_ca_file
+        ),
         None => String::new(),
     };
     let providers = Body::new()
@@ -629,7 +643,10 @@ fn factory<'a>(lab: &'a Lab, module: &'a Module) -> Generated<'a> {
     factory_data(lab, &mut data, &mut variables);
 
     let mut tf = vec![
-        ("versions.tf", versions(lab, module, &[VAULT, GITEA, GOOGLE])),
+        (
+            "versions.tf",
+            versions(lab, module, &[VAULT, GITEA, GOOGLE]),
+        ),
         ("providers.tf", providers),
         ("variables.tf", variables),
         ("mounts.tf", mounts(lab, &vault)),
@@ -792,10 +809,16 @@ fn mounts<'a>(lab: &'a Lab, vault: &ProviderRef) -> Body<'a> {
     if elsewhere(VaultPart::Kv) {
         section(
             &mut body,
-            &format!("The KV v2 mount {} is managed elsewhere: var.kv_mount.", v.kv_mount),
+            &format!(
+                "The KV v2 mount {} is managed elsewhere: var.kv_mount.",
+                v.kv_mount
+            ),
         );
     } else {
-        section(&mut body, "The KV v2 secrets engine the apps' secrets live in.");
+        section(
+            &mut body,
+            "The KV v2 secrets engine the apps' secrets live in.",
+        );
         body.push(hcl::Item::Block(
             resource("vault_mount", "kv", vault)
                 .attr("path", &v.kv_mount)
@@ -831,9 +854,11 @@ fn mounts<'a>(lab: &'a Lab, vault: &ProviderRef) -> Body<'a> {
         ));
         push_blocks(
             &mut body,
-            [resource("vault_kubernetes_auth_backend_config", "kubernetes", vault)
-                .attr("backend", raw("vault_auth_backend.kubernetes.path"))
-                .attr("kubernetes_host", &v.kubernetes_host)],
+            [
+                resource("vault_kubernetes_auth_backend_config", "kubernetes", vault)
+                    .attr("backend", raw("vault_auth_backend.kubernetes.path"))
+                    .attr("kubernetes_host", &v.kubernetes_host),
+            ],
         );
     }
     if elsewhere(VaultPart::Database) {
@@ -861,22 +886,26 @@ fn mounts<'a>(lab: &'a Lab, vault: &ProviderRef) -> Body<'a> {
         ));
         push_blocks(
             &mut body,
-            [resource("vault_database_secret_backend_connection", "postgres", vault)
-                .attr("backend", raw("vault_mount.database.path"))
-                .attr("name", &v.database_connection)
-                .attr(
-                    "allowed_roles",
-                    raw("[for role in var.database_roles : role.name]"),
-                )
-                .blank()
-                .block(
-                    Block::unlabeled("postgresql")
-                        .attr("connection_url", &v.connection_url)
-                        .attr("username", &lab.postgres.credentials_editor)
-                        .attr("password", raw("var.credentials_editor_password")),
-                )
-                .blank()
-                .block(lifecycle(None, &["postgresql[0].password"]))],
+            [resource(
+                "vault_database_secret_backend_connection",
+                "postgres",
+                vault,
+            )
+            .attr("backend", raw("vault_mount.database.path"))
+            .attr("name", &v.database_connection)
+            .attr(
+                "allowed_roles",
+                raw("[for role in var.database_roles : role.name]"),
+            )
+            .blank()
+            .block(
+                Block::unlabeled("postgresql")
+                    .attr("connection_url", &v.connection_url)
+                    .attr("username", &lab.postgres.credentials_editor)
+                    .attr("password", raw("var.credentials_editor_password")),
+            )
+            .blank()
+            .block(lifecycle(None, &["postgresql[0].password"]))],
         );
     }
     body
@@ -896,7 +925,10 @@ fn vault_roles<'a>(lab: &'a Lab, vault: &ProviderRef, refs: &VaultRefs) -> Body<
         vault,
         Some("var.vault_apps"),
     )
-    .block(rule(format!("\"${{{}}}/data/${{each.value.kv_path}}\"", refs.kv)))
+    .block(rule(format!(
+        "\"${{{}}}/data/${{each.value.kv_path}}\"",
+        refs.kv
+    )))
     .block(rule(format!(
         "\"${{{}}}/metadata/${{each.value.kv_path}}\"",
         refs.kv
@@ -907,13 +939,19 @@ fn vault_roles<'a>(lab: &'a Lab, vault: &ProviderRef, refs: &VaultRefs) -> Body<
             .blank()
             .block(
                 Block::unlabeled("content")
-                    .attr("path", raw(format!("\"${{{}}}/${{rule.value}}\"", refs.database)))
+                    .attr(
+                        "path",
+                        raw(format!("\"${{{}}}/${{rule.value}}\"", refs.database)),
+                    )
                     .attr("capabilities", Expr::list(["read"])),
             ),
     );
     let policy = keyed("vault_policy", "app", vault, "var.vault_apps")
         .attr("name", raw("each.value.policy"))
-        .attr("policy", raw("data.vault_policy_document.app[each.key].hcl"));
+        .attr(
+            "policy",
+            raw("data.vault_policy_document.app[each.key].hcl"),
+        );
     let auth_role = keyed(
         "vault_kubernetes_auth_backend_role",
         "app",
@@ -930,7 +968,10 @@ fn vault_roles<'a>(lab: &'a Lab, vault: &ProviderRef, refs: &VaultRefs) -> Body<
         "bound_service_account_namespaces",
         Expr::list([raw("each.value.namespace")]),
     )
-    .attr("token_policies", Expr::list([raw("vault_policy.app[each.key].name")]));
+    .attr(
+        "token_policies",
+        Expr::list([raw("vault_policy.app[each.key].name")]),
+    );
     let database_role = keyed(
         "vault_database_secret_backend_role",
         "database",
@@ -941,7 +982,10 @@ fn vault_roles<'a>(lab: &'a Lab, vault: &ProviderRef, refs: &VaultRefs) -> Body<
     .attr("name", raw("each.value.name"))
     .attr("db_name", raw(refs.connection))
     .attr("creation_statements", raw("each.value.creation_statements"))
-    .attr("revocation_statements", raw("each.value.revocation_statements"))
+    .attr(
+        "revocation_statements",
+        raw("each.value.revocation_statements"),
+    )
     .attr("default_ttl", lab.vault.database_ttl);
 
     let mut body = Body::new();
@@ -1045,9 +1089,15 @@ fn longhorn<'a>(
         .attr("account_id", &l.gcp_account)
         .attr("display_name", "Longhorn backups");
     let member = resource("google_storage_bucket_iam_member", LONGHORN, google)
-        .attr("bucket", raw(format!("google_storage_bucket.{LONGHORN}.name")))
+        .attr(
+            "bucket",
+            raw(format!("google_storage_bucket.{LONGHORN}.name")),
+        )
         .attr("role", "roles/storage.objectAdmin")
-        .attr("member", raw(format!("google_service_account.{LONGHORN}.member")));
+        .attr(
+            "member",
+            raw(format!("google_service_account.{LONGHORN}.member")),
+        );
     let key = resource("google_storage_hmac_key", LONGHORN, google).attr(
         "service_account_email",
         raw(format!("google_service_account.{LONGHORN}.email")),
@@ -1101,8 +1151,14 @@ fn longhorn<'a>(
     let auth_role = resource("vault_kubernetes_auth_backend_role", LONGHORN, vault)
         .attr("backend", raw(refs.kubernetes))
         .attr("role_name", &l.auth_role)
-        .attr("bound_service_account_names", Expr::list([&l.service_account]))
-        .attr("bound_service_account_namespaces", Expr::list([&l.namespace]))
+        .attr(
+            "bound_service_account_names",
+            Expr::list([&l.service_account]),
+        )
+        .attr(
+            "bound_service_account_namespaces",
+            Expr::list([&l.namespace]),
+        )
         .attr(
             "token_policies",
             Expr::list([raw(format!("vault_policy.{LONGHORN}.name"))]),
@@ -1138,7 +1194,11 @@ fn factory_imports<'a>(
 ) -> Body<'a> {
     let v = &lab.vault;
     let elsewhere = |p| v.managed_elsewhere.contains(&p);
-    let vault_apps = || lab.apps.values().filter_map(|a| Some((a, a.vault.as_ref()?)));
+    let vault_apps = || {
+        lab.apps
+            .values()
+            .filter_map(|a| Some((a, a.vault.as_ref()?)))
+    };
     imports_entry(
         data,
         "vault_policy.app",
@@ -1187,7 +1247,10 @@ fn factory_imports<'a>(
         ));
     }
     if !elsewhere(VaultPart::Database) {
-        blocks.push(single_import("vault_mount.database", v.database_mount.clone()));
+        blocks.push(single_import(
+            "vault_mount.database",
+            v.database_mount.clone(),
+        ));
         blocks.push(single_import(
             "vault_database_secret_backend_connection.postgres",
             names::vault_connection_import_id(&v.database_mount, &v.database_connection),
@@ -1218,7 +1281,10 @@ fn factory_imports<'a>(
         ),
         single_import(
             "google_service_account.longhorn_backups",
-            names::google_service_account_import_id(&lab.tofu.gcp_project, &lab.longhorn.gcp_account),
+            names::google_service_account_import_id(
+                &lab.tofu.gcp_project,
+                &lab.longhorn.gcp_account,
+            ),
         ),
     ]);
     let mut body = Body::new();
@@ -1233,4 +1299,156 @@ fn factory_imports<'a>(
     body.push(hcl::Item::Blank);
     push_blocks(&mut body, blocks);
     body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::compile::repo_lab as compile;
+
+    fn file<'f>(files: &'f [File], path: &str) -> &'f str {
+        &files
+            .iter()
+            .find(|f| f.path == path)
+            .unwrap_or_else(|| panic!("no {path}"))
+            .contents
+    }
+
+    #[test]
+    fn files_per_module() {
+        let mut lab = compile("lab.ncl");
+        let paths = |lab: &Lab| -> Vec<String> { emit(lab).into_iter().map(|f| f.path).collect() };
+        assert_eq!(
+            paths(&lab),
+            [
+                "tofu/factory/versions.tf",
+                "tofu/factory/providers.tf",
+                "tofu/factory/variables.tf",
+                "tofu/factory/mounts.tf",
+                "tofu/factory/vault.tf",
+                "tofu/factory/gitea.tf",
+                "tofu/factory/longhorn.tf",
+                "tofu/factory/imports.tf",
+                "tofu/factory/labc.auto.tfvars.json",
+                "tofu/postgres/versions.tf",
+                "tofu/postgres/providers.tf",
+                "tofu/postgres/variables.tf",
+                "tofu/postgres/roles.tf",
+                "tofu/postgres/databases.tf",
+                "tofu/postgres/imports.tf",
+                "tofu/postgres/labc.auto.tfvars.json",
+            ]
+        );
+        // Adoption off: no imports, and no `imports` data.
+        for m in lab.tofu.modules.values_mut() {
+            m.adopt = false;
+        }
+        let files = emit(&lab);
+        assert!(!files.iter().any(|f| f.path.ends_with("imports.tf")));
+        assert!(!file(&files, "tofu/postgres/labc.auto.tfvars.json").contains("\"imports\""));
+        // The SQL scripts as manager: no postgres module.
+        lab.postgres.manager = PostgresManager::Sql;
+        assert!(!paths(&lab).iter().any(|p| p.starts_with("tofu/postgres/")));
+    }
+
+    #[test]
+    fn the_data_file_is_headed_sorted_json() {
+        let lab = compile("lab.ncl");
+        let files = emit(&lab);
+        let text = file(&files, "tofu/factory/labc.auto.tfvars.json");
+        let want = format!(
+            "{{\n  \"//\": {},\n",
+            Value::String(crate::emit::header_sentence(&lab))
+        );
+        assert!(text.starts_with(&want), "{text}");
+        assert!(text.ends_with("}\n") && !text.ends_with("\n\n"));
+        let v: Value = serde_json::from_str(text).expect("JSON");
+        let keys: Vec<&String> = v.as_object().expect("object").keys().collect();
+        assert_eq!(keys[0], "//");
+        let mut sorted = keys[1..].to_vec();
+        sorted.sort();
+        assert_eq!(keys[1..], sorted[..]);
+    }
+
+    /// Lab values reach the `.tf` files only as escaped strings of singletons;
+    /// per-name values only the data file, where OpenTofu never templates.
+    #[test]
+    fn per_name_values_live_in_the_data_only() {
+        let mut lab = compile("lab.ncl");
+        let app = lab.apps.get_mut("webapp").expect("webapp");
+        app.org = "org-${x}".into();
+        let files = emit(&lab);
+        for f in &files {
+            let holds = f.contents.contains("org-${x}");
+            assert_eq!(
+                holds,
+                f.path == "tofu/factory/labc.auto.tfvars.json",
+                "{}",
+                f.path
+            );
+        }
+    }
+
+    #[test]
+    fn managed_elsewhere_names_instead_of_declaring() {
+        let mut lab = compile("lab.ncl");
+        lab.vault.managed_elsewhere = [
+            VaultPart::Kv,
+            VaultPart::KubernetesAuth,
+            VaultPart::Database,
+        ]
+        .into();
+        let files = emit(&lab);
+        let mounts = file(&files, "tofu/factory/mounts.tf");
+        assert!(!mounts.contains("resource \"vault_mount\""), "{mounts}");
+        assert!(
+            !mounts.contains("resource \"vault_auth_backend\""),
+            "{mounts}"
+        );
+        assert!(
+            mounts.contains("data \"vault_auth_backend\" \"kubernetes\""),
+            "{mounts}"
+        );
+        let vault = file(&files, "tofu/factory/vault.tf");
+        assert!(
+            vault.contains(
+                "backend                          = data.vault_auth_backend.kubernetes.path"
+            ),
+            "{vault}"
+        );
+        assert!(
+            vault.contains("db_name               = var.database_connection"),
+            "{vault}"
+        );
+        assert!(
+            vault.contains("\"${var.kv_mount}/data/${each.value.kv_path}\""),
+            "{vault}"
+        );
+        let vars = file(&files, "tofu/factory/variables.tf");
+        for v in ["kv_mount", "database_mount", "database_connection"] {
+            assert!(vars.contains(&format!("variable \"{v}\"")), "{v}");
+        }
+        assert!(!vars.contains("credentials_editor_password"));
+    }
+
+    #[test]
+    fn renamed_provider_gets_the_meta_argument() {
+        let mut lab = compile("lab.ncl");
+        let vault = lab.tofu.providers.remove("vault").expect("vault pinned");
+        lab.tofu.providers.insert("hcvault".into(), vault);
+        let factory = lab.tofu.modules.get_mut("factory").expect("factory");
+        factory.providers.remove("vault");
+        factory.providers.insert("hcvault".into());
+        let files = emit(&lab);
+        let vault_tf = file(&files, "tofu/factory/vault.tf");
+        assert!(
+            vault_tf.contains("resource \"vault_policy\" \"app\" {\n  provider = hcvault\n  for_each = var.vault_apps\n"),
+            "{vault_tf}"
+        );
+        assert!(
+            vault_tf.contains("data \"vault_policy_document\" \"app\" {\n  provider = hcvault\n")
+        );
+        assert!(file(&files, "tofu/factory/providers.tf").contains("provider \"hcvault\" {"));
+    }
 }

@@ -297,7 +297,12 @@ pub(crate) fn seed_managed_elsewhere(ws: &Workspace, module: &Path) {
             if crate::tf::labels(b)[0] != "vault_auth_backend" {
                 continue;
             }
-            let path = b.body.get_attribute("path").and_then(|a| a.value.as_str()).expect("a literal path").to_owned();
+            let path = b
+                .body
+                .get_attribute("path")
+                .and_then(|a| a.value.as_str())
+                .expect("a literal path")
+                .to_owned();
             backends.insert(
                 path.clone(),
                 serde_json::json!({"id": path, "path": path, "type": "kubernetes", "accessor": "auth_kubernetes_0", "description": null, "local": false}),
@@ -305,7 +310,10 @@ pub(crate) fn seed_managed_elsewhere(ws: &Workspace, module: &Path) {
         }
     }
     if !backends.is_empty() {
-        ws.seed("hashicorp/vault", &serde_json::json!({ "vault_auth_backend": backends }));
+        ws.seed(
+            "hashicorp/vault",
+            &serde_json::json!({ "vault_auth_backend": backends }),
+        );
     }
 }
 
@@ -399,7 +407,10 @@ fn a_new_database_and_app_change_only_the_data_files() {
     let changed: Vec<&String> = old.keys().filter(|k| old[*k] != new[*k]).collect();
     assert_eq!(
         changed,
-        ["factory/labc.auto.tfvars.json", "postgres/labc.auto.tfvars.json"],
+        [
+            "factory/labc.auto.tfvars.json",
+            "postgres/labc.auto.tfvars.json"
+        ],
         "only the data files change"
     );
     for file in changed {
@@ -496,7 +507,10 @@ fn every_stateful_resource_is_kept_from_destruction() {
         }
     }
     for (ty, n) in seen {
-        assert!(n > 0, "no fixture lab declares a {ty}: the table proves nothing for it");
+        assert!(
+            n > 0,
+            "no fixture lab declares a {ty}: the table proves nothing for it"
+        );
     }
 }
 
@@ -591,7 +605,10 @@ fn the_reference_lab_adopts_the_running_lab() {
     let lab = Lab::reference();
     lab.build();
     for (name, dir) in module_dirs(&lab) {
-        assert!(dir.join("imports.tf").exists(), "{name}: adopt is on in the reference lab");
+        assert!(
+            dir.join("imports.tf").exists(),
+            "{name}: adopt is on in the reference lab"
+        );
         let live = Workspace::new(&dir);
         without_imports(&live);
         live.apply();
@@ -613,7 +630,9 @@ fn the_reference_lab_adopts_the_running_lab() {
                 assert!(
                     a == &["create"] && CREATED_ON_ADOPTION.contains(&ty)
                         || a == &["update"] && ty == "vault_policy"
-                        || a == &["create"] && (ty == "vault_policy" || ty == "vault_kubernetes_auth_backend_role") && address.contains("longhorn"),
+                        || a == &["create"]
+                            && (ty == "vault_policy" || ty == "vault_kubernetes_auth_backend_role")
+                            && address.contains("longhorn"),
                     "{name}: {address} {a:?} without import"
                 );
             }
@@ -656,7 +675,10 @@ fn the_reference_lab_adopts_the_running_lab() {
         without_imports(&bare);
         copy_remote(&live, &bare);
         let o = bare.terraform(&["apply", "-auto-approve", "-input=false", "-no-color"]);
-        assert!(!o.status.success(), "{name}: apply over existing objects succeeded");
+        assert!(
+            !o.status.success(),
+            "{name}: apply over existing objects succeeded"
+        );
         assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
     }
 }
@@ -731,7 +753,10 @@ fn every_vault_mount_and_connection_reference_resolves() {
                 );
             }
             if uses.is_empty() {
-                assert!(!name.contains("factory") && !name.contains("platform"), "{name}: no Vault use found");
+                assert!(
+                    !name.contains("factory") && !name.contains("platform"),
+                    "{name}: no Vault use found"
+                );
             }
         }
     }
@@ -756,14 +781,20 @@ fn only_the_chosen_postgres_manager_is_emitted() {
     tofu.build();
     let files = tofu.files();
     assert!(files.keys().any(|p| p.starts_with("tofu/postgres/")));
-    assert!(!files.keys().any(|p| p.starts_with("sql/")), "no SQL with 'opentofu");
+    assert!(
+        !files.keys().any(|p| p.starts_with("sql/")),
+        "no SQL with 'opentofu"
+    );
 
     let module = "      postgres = {\n        kind = 'postgres,";
     let text = std::fs::read_to_string(root().join("lab.ncl")).unwrap();
     let start = text.find(module).expect("the postgres module");
     let end = start + text[start..].find("\n      },\n").unwrap() + "\n      },\n".len();
-    let sql_text = format!("{}{}", &text[..start], &text[end..])
-        .replacen("manager = 'opentofu", "manager = 'sql", 1);
+    let sql_text = format!("{}{}", &text[..start], &text[end..]).replacen(
+        "manager = 'opentofu",
+        "manager = 'sql",
+        1,
+    );
     let sql = Lab::from_text("lab.ncl", &sql_text);
     sql.build();
     let files = sql.files();
@@ -772,12 +803,19 @@ fn only_the_chosen_postgres_manager_is_emitted() {
     assert!(files.keys().any(|p| p.starts_with("tofu/factory/")));
 
     // 'sql with a 'postgres module: refused, pointing at the module.
-    let both = Lab::from_text("lab.ncl", &text.replacen("manager = 'opentofu", "manager = 'sql", 1));
+    let both = Lab::from_text(
+        "lab.ncl",
+        &text.replacen("manager = 'opentofu", "manager = 'sql", 1),
+    );
     let o = both.run(&["build"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     // The `kind = 'postgres` line, the line after `postgres = {`.
     let line = text[..start].lines().count() + 2;
-    assert!(stderr(&o).contains(&format!("lab.ncl:{line}:")), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("lab.ncl:{line}:")),
+        "{}",
+        stderr(&o)
+    );
     assert!(!both.generated().exists());
 
     // 'opentofu without a 'postgres module: nothing would create the objects.

@@ -73,7 +73,7 @@ pub(crate) const PROVIDER_SOURCE: &str = r"^[a-z0-9-]+/[a-z0-9-]+$";
 /// only: `validate` applies it and both schemas show it as the field's
 /// `default`, so editors, docs and labc agree.
 pub mod defaults {
-    use super::{PostgresManager, WriteBack};
+    use super::{PostgresManager, SslMode, WriteBack};
     pub const API_PORT: u16 = 6443;
     pub const GITEA_HTTP_PORT: u16 = 3000;
     pub const GITEA_SSH_PORT: u16 = 2222;
@@ -100,6 +100,8 @@ pub mod defaults {
     /// The guidebook's choice: `postgres/iac` owns the PostgreSQL objects.
     pub const POSTGRES_MANAGER: PostgresManager = PostgresManager::Opentofu;
     /// The Kubernetes API as a Vault running in the cluster reaches it.
+    /// What the Compose PostgreSQL labc writes offers: no TLS.
+    pub const POSTGRES_SSLMODE: SslMode = SslMode::Disable;
     pub const KUBERNETES_HOST: &str = "https://kubernetes.default.svc";
     pub const ADOPT: bool = false;
     pub const LONGHORN_NAMESPACE: &str = "longhorn-system";
@@ -388,10 +390,12 @@ pub struct Postgres {
     #[schemars(extend("default" = defaults::POSTGRES_MANAGER.as_str()))]
     pub manager: Option<PostgresManager>,
     /// TLS to PostgreSQL, as lib/pq (the OpenTofu provider) and Vault's
-    /// connection see it. `'disable` for a server without TLS (the Compose
-    /// PostgreSQL labc writes has none); lib/pq's own default would be
-    /// `require`.
-    pub sslmode: SslMode,
+    /// connection see it. The default matches the Compose PostgreSQL labc
+    /// writes, which has no TLS; lib/pq's own default would be `require`,
+    /// so labc always writes it out.
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::POSTGRES_SSLMODE.as_str()))]
+    pub sslmode: Option<SslMode>,
 }
 
 spelt_enum! {

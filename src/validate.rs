@@ -544,7 +544,7 @@ impl Cx<'_> {
             credentials_editor,
             pgbouncer_auth,
             manager: p.manager.unwrap_or(defaults::POSTGRES_MANAGER),
-            sslmode: p.sslmode,
+            sslmode: p.sslmode.unwrap_or(defaults::POSTGRES_SSLMODE),
         }
     }
 
@@ -848,13 +848,12 @@ impl Cx<'_> {
         if raw.pki.is_some() {
             return;
         }
-        if matches!(
-            raw.postgres.sslmode,
-            raw::SslMode::VerifyCa | raw::SslMode::VerifyFull
-        ) {
+        if let Some(mode @ (raw::SslMode::VerifyCa | raw::SslMode::VerifyFull)) =
+            raw.postgres.sslmode
+        {
             let d = Diagnostic::error(format!(
                 "`postgres.sslmode` is `'{}`, which checks the server's certificate against the lab's CA, but the lab has no `pki`",
-                raw.postgres.sslmode.as_str()
+                mode.as_str()
             ))
             .at(self.span("/postgres/sslmode"), "verifies against pki.root_ca_file")
             .note("add `pki = { root_ca_file = \"<step-ca's root certificate>\" }`");

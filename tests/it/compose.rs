@@ -345,8 +345,18 @@ fn reference_lab_stacks() {
             volumes(m, "runner"),
             [
                 ("runner-data".into(), "/data".into()),
-                ("/var/run/docker.sock".into(), "/var/run/docker.sock".into())
+                ("/var/run/docker.sock".into(), "/var/run/docker.sock".into()),
+                // step-ca's root (pki.root_ca_file), beside the public roots.
+                (
+                    "/usr/local/share/ca-certificates/arcodange-root-ca.crt".into(),
+                    "/usr/local/share/labc-ca/root_ca.crt".into()
+                ),
             ]
+        );
+        assert_eq!(m["services"]["runner"]["volumes"][2]["read_only"], true);
+        assert_eq!(
+            env(m, "runner", "SSL_CERT_DIR"),
+            "/etc/ssl/certs:/usr/local/share/labc-ca"
         );
         assert_secrets_only_from(m, "runner", "/home/pi/factory/runner/runner.env");
     }

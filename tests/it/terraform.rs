@@ -824,3 +824,69 @@ fn only_the_chosen_postgres_manager_is_emitted() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("manager"), "{}", stderr(&o));
 }
+/// A module as Terraform evaluates it: applied with the stand-in providers
+/// on a remote holding only what `vault.managed_elsewhere` says exists, so
+/// every `for_each`, reference and variable is resolved by Terraform itself.
+pub(crate) struct Evaluated(Vec<Instance>);
+
+impl Evaluated {
+    pub(crate) fn of(dir: &Path) -> Evaluated {
+        let ws = Workspace::new(dir);
+        if dir.join("imports.tf").exists() {
+            without_imports(&ws);
+        }
+        seed_managed_elsewhere(&ws, dir);
+        Evaluated(instances(&ws.apply()["values"]))
+    }
+
+    /// The values of every instance of the managed resource type `kind`.
+    pub(crate) fn managed(&self, kind: &str) -> Vec<&Value> {
+        self.instances("managed", kind, None)
+    }
+
+    /// The values of the instances of `kind` declared as `name`.
+    pub(crate) fn named(&self, kind: &str, name: &str) -> Vec<&Value> {
+        self.instances("managed", kind, Some(name))
+    }
+
+    pub(crate) fn data(&self, kind: &str, name: &str) -> Vec<(&str, &Value)> {
+        self.0
+            .iter()
+            .filter(|i| i.mode == "data" && i.kind == kind && i.name == name)
+            .map(|i| (i.key.as_deref().unwrap_or(""), &i.values))
+            .collect()
+    }
+
+    fn instances(&self, mode: &str, kind: &str, name: Option<&str>) -> Vec<&Value> {
+        self.0
+            .iter()
+            .filter(|i| i.mode == mode && i.kind == kind && name.is_none_or(|n| n == i.name))
+            .map(|i| &i.values)
+            .collect()
+    }
+}
+
+/// A string attribute of an instance's values.
+pub(crate) fn s(v: &Value, key: &str) -> String {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} is not a string in {v}"))
+        .to_owned()
+}
+
+/// A list-of-strings attribute.
+pub(crate) fn ss(v: &Value, key: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("{key} is not a list in {v}"))
+        .iter()
+        .map(|x| x.as_str().expect("a string").to_owned())
+        .collect()
+}
+
+/// A bool attribute.
+pub(crate) fn b(v: &Value, key: &str) -> bool {
+    v[key]
+        .as_bool()
+        .unwrap_or_else(|| panic!("{key} is not a bool in {v}"))
+}

@@ -13,7 +13,8 @@
 //! offline, so it is not run.
 
 use crate::common::{Lab, REFERENCE, lab_text, labs, stderr};
-use crate::tf::{Module, attr, labels, modules, string, strings};
+use crate::terraform::{Evaluated, b, s, ss};
+use crate::tf::{Module, attr, labels, modules, string};
 use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::structure::{Block, Structure};
 use hcl_edit::visit::{Visit, visit_expr};
@@ -67,6 +68,14 @@ type Path3 = Vec<String>;
 #[derive(Default)]
 struct Refs(Vec<Path3>);
 
+/// Stands for an index step (`[each.key]`, `["address"]`) in a [`Path3`].
+const INDEX: &str = "[]";
+
+/// Names bound inside an expression or block rather than declared in the
+/// module: `for_each`'s `each`, the `rule` of `dynamic "rule"`, the `role`
+/// of labc's one `for` expression.
+const BOUND: &[&str] = &["each", "rule", "role"];
+
 impl Visit for Refs {
     fn visit_expr(&mut self, expr: &Expression) {
         match expr {
@@ -76,6 +85,12 @@ impl Visit for Refs {
                     for op in &t.operators {
                         match op.value() {
                             TraversalOperator::GetAttr(id) => path.push(id.as_str().to_owned()),
+                            // `x[each.key]`: the instance of a keyed
+                            // resource; its key expression is a reference too.
+                            TraversalOperator::Index(key) => {
+                                path.push(INDEX.to_owned());
+                                self.visit_expr(key);
+                            }
                             other => panic!("unexpected traversal operator {other:?}"),
                         }
                     }
@@ -105,15 +120,35 @@ fn check_references(m: &Module) -> usize {
         ("google_service_account", "email"),
         ("google_service_account", "member"),
         ("vault_policy_document", "hcl"),
+        ("google_storage_hmac_key", "access_id"),
+        ("google_storage_hmac_key", "secret"),
+        ("gitea_repo", "id"),
     ];
     let mut refs = Refs::default();
     for block in m.blocks() {
         collect(block, &mut refs, &providers);
     }
+    let locals: BTreeSet<String> = m
+        .blocks()
+        .filter(|b| b.ident.as_str() == "locals")
+        .flat_map(|b| {
+            b.body
+                .attributes()
+                .map(|a| a.key.as_str().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
     for path in &refs.0 {
+        if BOUND.contains(&path[0].as_str()) {
+            continue;
+        }
         let (target, kind, rest) = match path[0].as_str() {
             "var" => {
                 assert!(variables.contains(&path[1]), "undeclared {path:?}");
+                continue;
+            }
+            "local" => {
+                assert!(locals.contains(&path[1]), "undeclared {path:?}");
                 continue;
             }
             "data" => (
@@ -128,6 +163,25 @@ fn check_references(m: &Module) -> usize {
             ),
         };
         let body = target.unwrap_or_else(|| panic!("reference to undeclared {path:?}"));
+        // A keyed resource is reached through an index, a single one never.
+        let keyed = body.get_attribute("for_each").is_some();
+        let rest = match rest.split_first() {
+            Some((first, tail)) if first == INDEX => {
+                assert!(keyed, "{path:?} indexes a resource without for_each");
+                tail
+            }
+            _ => {
+                assert!(
+                    !keyed || rest.is_empty(),
+                    "{path:?}: a keyed resource needs an index"
+                );
+                rest
+            }
+        };
+        if rest.is_empty() {
+            // The whole object: `for_each = data.gitea_repo.adopted`.
+            continue;
+        }
         assert_eq!(rest.len(), 1, "{path:?} should name one attribute");
         let a = rest[0].as_str();
         assert!(
@@ -167,27 +221,16 @@ struct PgExpect<'a> {
     pooler: &'a str,
 }
 
-fn check_postgres(m: &Module, want: &PgExpect) {
-    let dbs: BTreeMap<String, String> = m
-        .resources("postgresql_database")
-        .values()
-        .map(|b| {
-            assert_eq!(string(attr(b, "template")), "template0");
-            let owner = attr(b, "owner").to_string();
-            (string(attr(b, "name")), owner.trim().to_owned())
+/// The postgres module, as Terraform evaluates it (every `for_each` and
+/// reference resolved), declares exactly the lab's objects.
+fn check_postgres(e: &Evaluated, want: &PgExpect) {
+    let got: BTreeMap<String, String> = e
+        .managed("postgresql_database")
+        .into_iter()
+        .map(|d| {
+            assert_eq!(s(d, "template"), "template0");
+            (s(d, "name"), s(d, "owner"))
         })
-        .collect();
-    let roles = m.resources("postgresql_role");
-    let role_name = |reference: &str| {
-        let name = reference
-            .strip_prefix("postgresql_role.")
-            .and_then(|r| r.strip_suffix(".name"))
-            .unwrap_or_else(|| panic!("not a role reference: {reference}"));
-        string(attr(roles[name], "name"))
-    };
-    let got: BTreeMap<String, String> = dbs
-        .iter()
-        .map(|(db, owner)| (db.clone(), role_name(owner)))
         .collect();
     let expected: BTreeMap<String, String> = want
         .databases
@@ -196,30 +239,21 @@ fn check_postgres(m: &Module, want: &PgExpect) {
         .collect();
     assert_eq!(got, expected, "databases and their owners");
 
-    // name → (login, create_role); create_role defaults to false.
-    let mut role_names: BTreeMap<String, (bool, bool)> = roles
-        .values()
-        .map(|b| {
-            let login = attr(b, "login").as_bool().expect("login is a bool");
-            let create_role = b
-                .get_attribute("create_role")
-                .map(|a| a.value.as_bool().expect("create_role is a bool"));
-            assert_ne!(create_role, Some(false), "false is the default");
-            (
-                string(attr(b, "name")),
-                (login, create_role.unwrap_or(false)),
-            )
-        })
+    // name → (login, create_role)
+    let mut roles: BTreeMap<String, (bool, bool)> = e
+        .managed("postgresql_role")
+        .into_iter()
+        .map(|r| (s(r, "name"), (b(r, "login"), b(r, "create_role"))))
         .collect();
     // Vault logs in as credentials_editor to create its users.
     assert_eq!(
-        role_names.remove(want.editor),
+        roles.remove(want.editor),
         Some((true, true)),
         "login role {}, with CREATEROLE",
         want.editor
     );
     assert_eq!(
-        role_names.remove(want.pooler),
+        roles.remove(want.pooler),
         Some((true, false)),
         "login role {}",
         want.pooler
@@ -230,76 +264,67 @@ fn check_postgres(m: &Module, want: &PgExpect) {
         .map(|(_, r)| (r.to_string(), (false, false)))
         .collect();
     assert_eq!(
-        role_names, owners,
+        roles, owners,
         "owner roles, none can log in or create roles"
     );
 
     // credentials_editor holds each owner role with admin option.
-    let granted: BTreeSet<String> = m
-        .resources("postgresql_grant_role")
-        .values()
-        .map(|b| {
-            assert_eq!(role_name(attr(b, "role").to_string().trim()), want.editor);
-            assert_eq!(attr(b, "with_admin_option").as_bool(), Some(true));
-            role_name(attr(b, "grant_role").to_string().trim())
+    let granted: BTreeSet<String> = e
+        .managed("postgresql_grant_role")
+        .into_iter()
+        .map(|g| {
+            assert_eq!(s(g, "role"), want.editor);
+            assert!(b(g, "with_admin_option"));
+            s(g, "grant_role")
         })
         .collect();
     assert_eq!(granted, owners.keys().cloned().collect());
 
     // user_lookup() in every database, SECURITY DEFINER, pgbouncer's shape.
-    let functions = m.resources("postgresql_function");
+    let functions = e.managed("postgresql_function");
     let mut in_dbs = BTreeSet::new();
-    for (name, f) in &functions {
-        assert_eq!(string(attr(f, "name")), "user_lookup");
-        assert_eq!(attr(f, "security_definer").as_bool(), Some(true));
-        assert_eq!(string(attr(f, "returns")), "record");
-        assert_eq!(string(attr(f, "language")), "plpgsql");
-        let body = string(attr(f, "body"));
+    for f in &functions {
+        assert_eq!(s(f, "name"), "user_lookup");
+        assert!(b(f, "security_definer"));
+        assert_eq!(s(f, "returns"), "record");
+        assert_eq!(s(f, "language"), "plpgsql");
+        let body = s(f, "body");
         assert!(body.contains("FROM pg_catalog.pg_authid"), "{body}");
         assert!(body.contains("INTO uname, phash;"), "{body}");
-        let args: Vec<(String, String, String)> = f
-            .blocks()
-            .filter(|b| b.ident.as_str() == "arg")
-            .map(|b| {
-                let s = |k| string(attr(&b.body, k));
-                (s("mode"), s("name"), s("type"))
-            })
-            .collect();
-        let want_args = [("IN", "i_username"), ("OUT", "uname"), ("OUT", "phash")];
-        let want_args: Vec<(String, String, String)> = want_args
+        let args: Vec<(String, String, String)> = f["arg"]
+            .as_array()
+            .expect("arg blocks")
             .iter()
-            .map(|(m, n)| (m.to_string(), n.to_string(), "text".to_string()))
+            .map(|a| (s(a, "mode"), s(a, "name"), s(a, "type")))
             .collect();
-        assert_eq!(args, want_args, "{name}");
-        let db = attr(f, "database").to_string();
-        let db = db.trim().strip_prefix("postgresql_database.").unwrap();
-        let db = db.strip_suffix(".name").unwrap();
-        in_dbs.insert(string(attr(m.resources("postgresql_database")[db], "name")));
+        let want_args: Vec<(String, String, String)> =
+            [("IN", "i_username"), ("OUT", "uname"), ("OUT", "phash")]
+                .iter()
+                .map(|(m, n)| (m.to_string(), n.to_string(), "text".to_string()))
+                .collect();
+        assert_eq!(args, want_args);
+        in_dbs.insert(s(f, "database"));
     }
     assert_eq!(in_dbs, expected.keys().cloned().collect());
 
     // Per function: EXECUTE revoked from public, granted to pgbouncer_auth.
     let mut grants: BTreeMap<String, BTreeSet<(String, Vec<String>)>> = BTreeMap::new();
-    for g in m.resources("postgresql_grant").values() {
-        assert_eq!(string(attr(g, "object_type")), "function");
-        let objects = attr(g, "objects").to_string();
-        let role = match attr(g, "role").as_str() {
-            Some(s) => s.to_owned(),
-            None => role_name(attr(g, "role").to_string().trim()),
-        };
+    for g in e.managed("postgresql_grant") {
+        assert_eq!(s(g, "object_type"), "function");
+        assert_eq!(ss(g, "objects"), ["user_lookup"]);
         grants
-            .entry(objects.trim().to_owned())
+            .entry(s(g, "database"))
             .or_default()
-            .insert((role, strings(attr(g, "privileges"))));
+            .insert((s(g, "role"), ss(g, "privileges")));
     }
     assert_eq!(grants.len(), functions.len());
-    for (objects, set) in grants {
+    for (db, set) in grants {
         let want: BTreeSet<(String, Vec<String>)> = [
             ("public".to_string(), vec![]),
             (want.pooler.to_string(), vec!["EXECUTE".to_string()]),
         ]
         .into();
-        assert_eq!(set, want, "grants on {objects}");
+        assert_eq!(set, want, "grants on user_lookup() in {db}");
     }
 }
 
@@ -319,9 +344,31 @@ struct FactoryExpect<'a> {
     bucket: &'a str,
     region: &'a str,
     project: &'a str,
+    /// Longhorn's namespace, where its backup credentials are read.
+    longhorn_namespace: &'a str,
 }
 
-fn check_factory(m: &Module, want: &FactoryExpect) {
+/// The policy paths of the `vault_policy_document` instance `key` of `name`.
+fn policy_paths(e: &Evaluated, name: &str, key: &str) -> Vec<String> {
+    let docs = e.data("vault_policy_document", name);
+    let (_, doc) = docs
+        .iter()
+        .find(|(k, _)| *k == key)
+        .unwrap_or_else(|| panic!("no policy document {name}[{key}]"));
+    let mut paths: Vec<String> = doc["rule"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| {
+            assert_eq!(ss(r, "capabilities"), ["read"]);
+            s(r, "path")
+        })
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn check_factory(m: &Module, e: &Evaluated, want: &FactoryExpect) {
     let providers = m.provider_blocks();
     let vault = providers["vault"];
     assert_eq!(string(attr(vault, "address")), want.vault_address);
@@ -338,27 +385,15 @@ fn check_factory(m: &Module, want: &FactoryExpect) {
     assert_eq!(string(attr(providers["google"], "project")), want.project);
     assert_eq!(string(attr(providers["google"], "region")), want.region);
 
-    let documents = m.declared("data");
-    let policies = m.resources("vault_policy");
-    let k8s = m.resources("vault_kubernetes_auth_backend_role");
+    let policies = e.named("vault_policy", "app");
+    let k8s = e.named("vault_kubernetes_auth_backend_role", "app");
     assert_eq!(policies.len(), want.vault_apps.len());
     assert_eq!(k8s.len(), want.vault_apps.len());
     for (app, namespace, creds) in want.vault_apps {
-        let policy = policies
-            .values()
-            .find(|p| string(attr(p, "name")) == *app)
-            .unwrap_or_else(|| panic!("no policy {app}"));
-        let doc_ref = attr(policy, "policy").to_string();
-        let doc_name = doc_ref.trim().split('.').nth(2).unwrap().to_owned();
-        let doc = documents[&("vault_policy_document".to_string(), doc_name)];
-        let mut paths: Vec<String> = doc
-            .blocks()
-            .map(|r| {
-                assert_eq!(strings(attr(&r.body, "capabilities")), ["read"]);
-                string(attr(&r.body, "path"))
-            })
-            .collect();
-        paths.sort();
+        assert!(
+            policies.iter().any(|p| s(p, "name") == *app),
+            "no policy {app}"
+        );
         let mut expected = vec![
             format!("{}/data/{app}", want.kv_mount),
             format!("{}/metadata/{app}", want.kv_mount),
@@ -367,30 +402,25 @@ fn check_factory(m: &Module, want: &FactoryExpect) {
             expected.push(format!("{}/creds/{c}", want.db_mount));
         }
         expected.sort();
-        assert_eq!(paths, expected, "policy of {app}");
+        assert_eq!(policy_paths(e, "app", app), expected, "policy of {app}");
         let role = k8s
-            .values()
-            .find(|r| string(attr(r, "role_name")) == *app)
+            .iter()
+            .find(|r| s(r, "role_name") == *app)
             .unwrap_or_else(|| panic!("no auth role {app}"));
-        assert_eq!(string(attr(role, "backend")), want.k8s_mount);
-        assert_eq!(strings(attr(role, "bound_service_account_names")), [*app]);
-        assert_eq!(
-            strings(attr(role, "bound_service_account_namespaces")),
-            [*namespace]
-        );
+        assert_eq!(s(role, "backend"), want.k8s_mount);
+        assert_eq!(ss(role, "bound_service_account_names"), [*app]);
+        assert_eq!(ss(role, "bound_service_account_namespaces"), [*namespace]);
+        assert_eq!(ss(role, "token_policies"), [*app]);
     }
 
-    let db_roles = m.resources("vault_database_secret_backend_role");
-    let got: BTreeMap<String, String> = db_roles
-        .values()
+    let got: BTreeMap<String, String> = e
+        .managed("vault_database_secret_backend_role")
+        .into_iter()
         .map(|r| {
-            assert_eq!(string(attr(r, "backend")), want.db_mount);
-            assert_eq!(string(attr(r, "db_name")), want.connection);
-            assert_eq!(
-                attr(r, "default_ttl").as_number().and_then(|n| n.as_i64()),
-                Some(want.ttl)
-            );
-            let creation = strings(attr(r, "creation_statements"));
+            assert_eq!(s(r, "backend"), want.db_mount);
+            assert_eq!(s(r, "db_name"), want.connection);
+            assert_eq!(r["default_ttl"].as_i64(), Some(want.ttl));
+            let creation = ss(r, "creation_statements");
             assert_eq!(creation.len(), 2);
             assert!(
                 creation[0]
@@ -406,10 +436,10 @@ fn check_factory(m: &Module, want: &FactoryExpect) {
                 format!("ALTER ROLE \"{{{{name}}}}\" SET role = '{owner}';")
             );
             assert_eq!(
-                strings(attr(r, "revocation_statements")),
+                ss(r, "revocation_statements"),
                 ["DROP ROLE IF EXISTS \"{{name}}\";"]
             );
-            (string(attr(r, "name")), owner.to_owned())
+            (s(r, "name"), owner.to_owned())
         })
         .collect();
     let expected: BTreeMap<String, String> = want
@@ -418,11 +448,18 @@ fn check_factory(m: &Module, want: &FactoryExpect) {
         .map(|(d, r)| (d.to_string(), r.to_string()))
         .collect();
     assert_eq!(got, expected, "Vault database roles");
+    // The connection, when the module declares it, allows exactly them.
+    for c in e.managed("vault_database_secret_backend_connection") {
+        assert_eq!(s(&c, "name"), want.connection);
+        let mut allowed = ss(&c, "allowed_roles");
+        allowed.sort();
+        assert_eq!(allowed, expected.keys().cloned().collect::<Vec<_>>());
+    }
 
-    let repos: BTreeSet<(String, String)> = m
-        .resources("gitea_repository")
-        .values()
-        .map(|r| (string(attr(r, "username")), string(attr(r, "name"))))
+    let repos: BTreeSet<(String, String)> = e
+        .managed("gitea_repository")
+        .into_iter()
+        .map(|r| (s(r, "username"), s(r, "name")))
         .collect();
     let expected: BTreeSet<(String, String)> = want
         .repos
@@ -431,13 +468,44 @@ fn check_factory(m: &Module, want: &FactoryExpect) {
         .collect();
     assert_eq!(repos, expected, "Gitea repositories");
 
-    let buckets = m.resources("google_storage_bucket");
+    let buckets = e.managed("google_storage_bucket");
     assert_eq!(buckets.len(), 1);
-    let bucket = buckets.values().next().unwrap();
-    assert_eq!(string(attr(bucket, "name")), want.bucket);
-    assert_eq!(string(attr(bucket, "location")), want.region);
-    assert_eq!(m.resources("google_service_account").len(), 1);
-    assert_eq!(m.resources("google_storage_hmac_key").len(), 1);
+    assert_eq!(s(buckets[0], "name"), want.bucket);
+    assert_eq!(s(buckets[0], "location"), want.region);
+    assert_eq!(e.managed("google_service_account").len(), 1);
+    assert_eq!(e.managed("google_storage_hmac_key").len(), 1);
+
+    // Longhorn's key in Vault KV, readable by Longhorn's namespace only.
+    let secrets = e.managed("vault_kv_secret_v2");
+    assert_eq!(secrets.len(), 1);
+    assert_eq!(s(secrets[0], "mount"), want.kv_mount);
+    let data: serde_json::Value = serde_json::from_str(&s(secrets[0], "data_json")).unwrap();
+    let keys: Vec<&String> = data.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_ENDPOINTS",
+            "AWS_SECRET_ACCESS_KEY"
+        ]
+    );
+    let kv_path = s(secrets[0], "name");
+    assert_eq!(
+        policy_paths(e, "longhorn_backups", ""),
+        [
+            format!("{}/data/{kv_path}", want.kv_mount),
+            format!("{}/metadata/{kv_path}", want.kv_mount)
+        ]
+    );
+    let role = e.named("vault_kubernetes_auth_backend_role", "longhorn_backups");
+    assert_eq!(role.len(), 1);
+    assert_eq!(s(role[0], "backend"), want.k8s_mount);
+    assert_eq!(
+        ss(role[0], "bound_service_account_namespaces"),
+        [want.longhorn_namespace]
+    );
+    let policy = e.named("vault_policy", "longhorn_backups");
+    assert_eq!(ss(role[0], "token_policies"), [s(policy[0], "name")]);
 }
 
 fn pins(list: &[(&str, &str, &str)]) -> BTreeMap<String, (String, String)> {
@@ -460,7 +528,7 @@ fn reference_lab_modules() {
     let pg = &modules["postgres"];
     assert_eq!(
         pg.backend(),
-        ("arcodange-tf".into(), "factory/postgres".into())
+        ("arcodange-tf".into(), "labc/postgres".into())
     );
     assert_eq!(
         pg.required_providers(),
@@ -468,14 +536,17 @@ fn reference_lab_modules() {
     );
     let postgresql = pg.provider_blocks()["postgresql"];
     assert_eq!(string(attr(postgresql, "host")), "192.168.1.202");
+    // The Compose PostgreSQL has no TLS: lib/pq's default (require) would fail.
+    assert_eq!(string(attr(postgresql, "sslmode")), "disable");
     for secret in ["password", "username"] {
         assert!(
             postgresql.get_attribute(secret).is_none(),
             "{secret} comes from the environment"
         );
     }
+    let tofu = lab.generated().join("tofu");
     check_postgres(
-        pg,
+        &Evaluated::of(&tofu.join("postgres")),
         &PgExpect {
             databases: &[
                 ("crowdsec", "crowdsec_role"),
@@ -492,7 +563,7 @@ fn reference_lab_modules() {
     let factory = &modules["factory"];
     assert_eq!(
         factory.backend(),
-        ("arcodange-tf".into(), "factory/main".into())
+        ("arcodange-tf".into(), "labc/factory".into())
     );
     assert_eq!(
         factory.required_providers(),
@@ -514,9 +585,20 @@ fn reference_lab_modules() {
                 .any(|(t, _)| t.starts_with(&format!("{unmodelled}_")))
         );
     }
+    // TLS to *.arcodange.lab is verified against step-ca's root.
+    let ca = "/usr/local/share/ca-certificates/arcodange-root-ca.crt";
+    assert_eq!(
+        string(attr(factory.provider_blocks()["vault"], "ca_cert_file")),
+        ca
+    );
+    assert_eq!(
+        string(attr(factory.provider_blocks()["gitea"], "cacert_file")),
+        ca
+    );
     let org = "arcodange-org";
     check_factory(
         factory,
+        &Evaluated::of(&tofu.join("factory")),
         &FactoryExpect {
             vault_address: "https://vault.arcodange.lab",
             jwt: ("gitea_jwt", "gitea_cicd"),
@@ -553,13 +635,8 @@ fn reference_lab_modules() {
             bucket: "arcodange-longhorn-backups",
             region: "europe-west1",
             project: "arcodange",
+            longhorn_namespace: "longhorn-system",
         },
-    );
-    // A name with `-` becomes a valid resource name.
-    assert!(
-        factory
-            .resources("gitea_repository")
-            .contains_key("dance_lessons_coach")
     );
 }
 
@@ -575,7 +652,7 @@ fn big_cluster_modules() {
     let pg = &modules["databases"];
     assert_eq!(
         pg.backend(),
-        ("bigcluster-state".into(), "databases/main".into())
+        ("bigcluster-state".into(), "labc/databases".into())
     );
     assert_eq!(
         pg.required_providers(),
@@ -589,8 +666,10 @@ fn big_cluster_modules() {
             .and_then(|n| n.as_u64()),
         Some(5433)
     );
+    assert_eq!(string(attr(postgresql, "sslmode")), "require");
+    let tofu = lab.generated().join("tofu");
     check_postgres(
-        pg,
+        &Evaluated::of(&tofu.join("databases")),
         &PgExpect {
             databases: &[("ledger", "ledger_owner"), ("metrics", "metrics_role")],
             editor: "grant_admin",
@@ -601,7 +680,7 @@ fn big_cluster_modules() {
     let platform = &modules["platform"];
     assert_eq!(
         platform.backend(),
-        ("bigcluster-state".into(), "platform/main".into())
+        ("bigcluster-state".into(), "labc/platform".into())
     );
     assert_eq!(
         platform.required_providers(),
@@ -611,8 +690,15 @@ fn big_cluster_modules() {
             ("vault", "hashicorp/vault", "5.11.0"),
         ])
     );
+    // No pki: the providers trust the public roots only.
+    assert!(
+        platform.provider_blocks()["vault"]
+            .get_attribute("ca_cert_file")
+            .is_none()
+    );
     check_factory(
         platform,
+        &Evaluated::of(&tofu.join("platform")),
         &FactoryExpect {
             vault_address: "https://vault.home.arpa:8200",
             jwt: ("ci_jwt", "ci"),
@@ -635,6 +721,7 @@ fn big_cluster_modules() {
             bucket: "bigcluster-longhorn",
             region: "us-central1",
             project: "bigcluster-prod",
+            longhorn_namespace: "longhorn-system",
         },
     );
 }
@@ -767,15 +854,32 @@ fn template_syntax_in_lab_values_is_escaped() {
 #[test]
 fn names_opentofu_cannot_take_are_rejected_with_their_position() {
     let text = lab_text(REFERENCE);
+    // Two database names OpenTofu once could not tell apart are two keys of
+    // a `for_each` now: accepted.
+    let twins = text.replacen(
+        "    dance-lessons-coach = {},\n  },",
+        "    dance-lessons-coach = {},\n    \"team-a\" = {},\n    team_a = {},\n  },",
+        1,
+    );
+    let lab = Lab::from_text("lab.ncl", &twins);
+    lab.build();
+    let data = lab.read("tofu/postgres/labc.auto.tfvars.json");
+    assert!(
+        data.contains("\"team-a\": {") && data.contains("\"team_a\": {"),
+        "{data}"
+    );
+
     let edited = text
-        .replacen(
-            "    dance-lessons-coach = {},\n  },",
-            "    dance-lessons-coach = {},\n    \"team-a\" = {},\n    team_a = {},\n  },",
-            1,
-        )
         .replacen("ovh = { source", "my_ovh = { source", 1)
-        .replacen("\"cloudflare\", \"ovh\"]", "\"cloudflare\", \"my_ovh\"]", 1);
-    assert_eq!(edited.matches("team_a").count(), 1);
+        .replacen("\"cloudflare\", \"ovh\"]", "\"cloudflare\", \"my_ovh\"]", 1)
+        // A hand-written root's state prefix.
+        .replacen(
+            "        kind = 'factory,\n",
+            "        kind = 'factory,\n        state_prefix = \"factory/main\",\n",
+            1,
+        );
+    // No CA for step-ca's certificates.
+    let edited = remove_record(&edited, "  pki = {\n");
     assert!(edited.contains("\"my_ovh\"]"));
     let lab = Lab::from_text("lab.ncl", &edited);
     let o = lab.run(&["build"]);
@@ -788,21 +892,39 @@ fn names_opentofu_cannot_take_are_rejected_with_their_position() {
             .map(|i| i + 1)
             .unwrap()
     };
-    assert!(
-        err.contains("databases `team-a` and `team_a` both become OpenTofu resource name `team_a`"),
-        "{err}"
-    );
-    assert!(
-        err.contains(&format!("lab.ncl:{}:5", line_of("team_a = {}"))),
-        "{err}"
-    );
-    assert!(
-        err.contains("`my_ovh` can't be an OpenTofu provider local name"),
-        "{err}"
-    );
-    assert!(
-        err.contains(&format!("lab.ncl:{}:", line_of("my_ovh = {"))),
-        "{err}"
-    );
+    for (message, needle) in [
+        (
+            "`my_ovh` can't be an OpenTofu provider local name",
+            "my_ovh = {",
+        ),
+        (
+            "module `factory` would keep its state under `factory/main`, a hand-written root's prefix",
+            "state_prefix = \"factory/main\"",
+        ),
+        (
+            "`vault.arcodange.lab` is under the internal domain",
+            "address = \"https://vault",
+        ),
+        (
+            "`gitea.arcodange.lab` is under the internal domain",
+            "url = \"https://gitea",
+        ),
+    ] {
+        assert!(err.contains(message), "{message}:\n{err}");
+        assert!(
+            err.contains(&format!("lab.ncl:{}:", line_of(needle))),
+            "{needle}:\n{err}"
+        );
+    }
     assert!(!lab.generated().exists(), "nothing is written");
+}
+
+/// `text` without the record that starts with the line `start` (up to its
+/// closing line at the same indentation).
+fn remove_record(text: &str, start: &str) -> String {
+    let from = text.find(start).unwrap_or_else(|| panic!("no {start:?}"));
+    let indent = &start[..start.len() - start.trim_start().len()];
+    let close = format!("\n{indent}}},\n");
+    let to = from + text[from..].find(&close).expect("closing line") + close.len();
+    format!("{}{}", &text[..from], &text[to..])
 }

@@ -1,8 +1,10 @@
-//! The SQL scripts and the OpenTofu postgres module make the same
-//! PostgreSQL state. The scripts are applied to a real PostgreSQL 15 and its
-//! catalogs read back; the module is parsed ([`crate::tf`]), every reference
-//! (`postgresql_role.x.name`, `postgresql_function.f.schema`, ...) resolved
-//! to the value it names and the provider's defaults applied. Both become a
+//! The two PostgreSQL managers a lab can choose (`postgres.manager`) make
+//! the same PostgreSQL state. Each lab is built twice, once as it is (the
+//! OpenTofu postgres module) and once with `'sql` (the psql scripts). The
+//! scripts are applied to a real PostgreSQL 15 and its catalogs read back;
+//! the module is applied by Terraform with the stand-in providers
+//! ([`crate::terraform`]), so every `for_each`, reference and variable is
+//! resolved by Terraform and the provider's defaults come with the state. Both become a
 //! [`PgState`] (roles with their flags, databases and owners, memberships
 //! with admin option, the functions of every lab database with their
 //! arguments, result, language, SECURITY DEFINER and who may EXECUTE them),
@@ -12,7 +14,7 @@
 
 use crate::common::{Lab, labs, stderr};
 use crate::pg::{Server, ident, literal, pg_bool, rows};
-use crate::tf::{Module, modules};
+use crate::terraform::{Evaluated, b, s, ss};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A role's attributes, as PostgreSQL stores them.
@@ -175,26 +177,25 @@ pub(super) fn catalog_state(server: &Server) -> PgState {
     state
 }
 
-/// What the postgres module declares, with the cyrilgdn/postgresql
-/// provider's defaults: roles `login = false`, `create_role = false`,
-/// `create_database = false`, `superuser = false`, `inherit = true`;
-/// `postgresql_grant_role.with_admin_option = false`; functions in schema
-/// `public`, `language = "plpgsql"`, `security_definer = false`, `arg.mode =
-/// "IN"`, executable by PUBLIC until a `postgresql_grant` says otherwise
-/// (each one sets the privileges of its role on its objects).
-fn tofu_state(m: &Module) -> PgState {
+/// What the postgres module makes, read from Terraform's state of it: roles
+/// with their flags (the provider's defaults included), memberships from
+/// `postgresql_grant_role` (and `roles`), databases, functions in their
+/// schema with `arg.mode` defaulting to `IN`, executable by PUBLIC until a
+/// `postgresql_grant` says otherwise (each sets the privileges of its role on
+/// its objects).
+fn tofu_state(e: &Evaluated) -> PgState {
     let mut state = PgState::default();
-    for (_, b) in m.resources("postgresql_role") {
-        let name = m.string(b, "name");
+    for r in e.managed("postgresql_role") {
+        let name = s(r, "name");
         let role = Role {
-            login: m.flag(b, "login", false),
-            create_role: m.flag(b, "create_role", false),
-            create_database: m.flag(b, "create_database", false),
-            superuser: m.flag(b, "superuser", false),
-            inherit: m.flag(b, "inherit", true),
+            login: b(r, "login"),
+            create_role: b(r, "create_role"),
+            create_database: b(r, "create_database"),
+            superuser: b(r, "superuser"),
+            inherit: b(r, "inherit"),
         };
-        if b.get_attribute("roles").is_some() {
-            for group in m.strings(b, "roles") {
+        if !r["roles"].is_null() {
+            for group in ss(r, "roles") {
                 state.memberships.insert((group, name.clone(), false));
             }
         }
@@ -203,49 +204,28 @@ fn tofu_state(m: &Module) -> PgState {
             "role {name} declared twice"
         );
     }
-    for (_, b) in m.resources("postgresql_grant_role") {
-        state.memberships.insert((
-            m.string(b, "grant_role"),
-            m.string(b, "role"),
-            m.flag(b, "with_admin_option", false),
-        ));
+    for g in e.managed("postgresql_grant_role") {
+        state
+            .memberships
+            .insert((s(g, "grant_role"), s(g, "role"), b(g, "with_admin_option")));
     }
-    for (_, b) in m.resources("postgresql_database") {
-        let name = m.string(b, "name");
-        let owner = m.string(b, "owner");
+    for d in e.managed("postgresql_database") {
+        let name = s(d, "name");
         assert!(
-            state.databases.insert(name.clone(), owner).is_none(),
+            state
+                .databases
+                .insert(name.clone(), s(d, "owner"))
+                .is_none(),
             "database {name} declared twice"
         );
     }
-    for (_, f) in m.resources("postgresql_function") {
-        let key = (
-            m.string(f, "database"),
-            m.get(f, "schema")
-                .map_or("public".into(), |s| s.as_str().expect("schema").to_owned()),
-            m.string(f, "name"),
-        );
-        let args = f
-            .blocks()
-            .filter(|b| b.ident.as_str() == "arg")
-            .map(|a| {
-                let mode = m
-                    .get(&a.body, "mode")
-                    .map_or("IN".into(), |v| v.as_str().expect("mode").to_owned());
-                format!(
-                    "{mode} {} {}",
-                    m.string(&a.body, "name"),
-                    m.string(&a.body, "type")
-                )
-            })
-            .collect();
+    for f in e.managed("postgresql_function") {
+        let key = (s(f, "database"), s(f, "schema"), s(f, "name"));
         let function = Function {
-            args,
-            returns: m.string(f, "returns"),
-            language: m
-                .get(f, "language")
-                .map_or("plpgsql".into(), |v| v.as_str().expect("language").into()),
-            security_definer: m.flag(f, "security_definer", false),
+            args: args(f),
+            returns: s(f, "returns"),
+            language: s(f, "language"),
+            security_definer: b(f, "security_definer"),
             execute: ["PUBLIC".to_string()].into(),
         };
         assert!(
@@ -253,19 +233,19 @@ fn tofu_state(m: &Module) -> PgState {
             "function {key:?} declared twice"
         );
     }
-    for (name, g) in m.resources("postgresql_grant") {
-        assert_eq!(m.string(g, "object_type"), "function", "grant {name}");
-        let role = match m.string(g, "role") {
+    for g in e.managed("postgresql_grant") {
+        assert_eq!(s(g, "object_type"), "function");
+        let role = match s(g, "role") {
             r if r == "public" => "PUBLIC".to_string(),
             r => r,
         };
-        let execute = m.strings(g, "privileges").iter().any(|p| p == "EXECUTE");
-        for object in m.strings(g, "objects") {
-            let key = (m.string(g, "database"), m.string(g, "schema"), object);
+        let execute = ss(g, "privileges").iter().any(|p| p == "EXECUTE");
+        for object in ss(g, "objects") {
+            let key = (s(g, "database"), s(g, "schema"), object);
             let f = state
                 .functions
                 .get_mut(&key)
-                .unwrap_or_else(|| panic!("grant {name} on undeclared function {key:?}"));
+                .unwrap_or_else(|| panic!("grant on undeclared function {key:?}"));
             if execute {
                 f.execute.insert(role.clone());
             } else {
@@ -274,6 +254,35 @@ fn tofu_state(m: &Module) -> PgState {
         }
     }
     state
+}
+
+/// A function's `arg` blocks as `<mode> <name> <type>`.
+fn args(f: &serde_json::Value) -> Vec<String> {
+    f["arg"]
+        .as_array()
+        .expect("arg blocks")
+        .iter()
+        .map(|a| {
+            let mode = a["mode"].as_str().unwrap_or("IN");
+            format!("{mode} {} {}", s(a, "name"), s(a, "type"))
+        })
+        .collect()
+}
+
+/// The lab compiled with the other manager: `postgres.manager = 'sql` and
+/// no module of kind `'postgres` (a Nickel file importing the lab and
+/// changing just that, so the rest is the same lab).
+pub(super) fn sql_twin(lab: &Lab) -> Lab {
+    assert_eq!(lab.file, "lab.ncl", "{}: a Nickel lab", lab.name);
+    let twin = Lab::from_text(
+        "twin.ncl",
+        "let lab = import \"lab.ncl\" in\n\
+         lab\n\
+         |> std.record.update \"postgres\" (std.record.update \"manager\" 'sql lab.postgres)\n\
+         |> std.record.update \"tofu\" (std.record.update \"modules\" (std.record.filter (fun _name m => m.kind != 'postgres) lab.tofu.modules) lab.tofu)\n",
+    );
+    std::fs::write(twin.path().join("lab.ncl"), lab.text()).expect("copy the lab");
+    twin
 }
 
 /// Applies the lab's SQL scripts (`_apply.sql`) to a fresh server.
@@ -303,7 +312,7 @@ pub(super) fn login_roles(state: &PgState) -> (String, String) {
 /// pgbouncer's lookup, as both `user_lookup()` bodies must answer it, for
 /// users of every kind: a login role with a password, one whose password
 /// expired, one without login, one that doesn't exist.
-fn check_user_lookup_bodies(server: &Server, m: &Module, state: &PgState) {
+fn check_user_lookup_bodies(server: &Server, e: &Evaluated, state: &PgState) {
     let (_, pooler) = login_roles(state);
     server.query(
         "postgres",
@@ -316,36 +325,25 @@ fn check_user_lookup_bodies(server: &Server, m: &Module, state: &PgState) {
         "postgres",
         "nobody-at-all",
     ];
-    for (_, f) in m.resources("postgresql_function") {
-        let db = m.string(f, "database");
-        let schema = m.string(f, "schema");
-        let name = m.string(f, "name");
-        let args: Vec<String> = f
-            .blocks()
-            .filter(|b| b.ident.as_str() == "arg")
-            .map(|a| {
-                format!(
-                    "{} {} {}",
-                    m.string(&a.body, "mode"),
-                    m.string(&a.body, "name"),
-                    m.string(&a.body, "type")
-                )
-            })
-            .collect();
+    for f in e.managed("postgresql_function") {
+        let db = s(f, "database");
+        let schema = s(f, "schema");
+        let name = s(f, "name");
+        let args = args(f);
         // What the provider runs, under another name.
         let create = format!(
             "CREATE FUNCTION {}.labc_tofu_lookup({}) RETURNS {} LANGUAGE {} {} \
              AS $function${}$function$",
             ident(&schema),
             args.join(", "),
-            m.string(f, "returns"),
-            m.string(f, "language"),
-            if m.flag(f, "security_definer", false) {
+            s(f, "returns"),
+            s(f, "language"),
+            if b(f, "security_definer") {
                 "SECURITY DEFINER"
             } else {
                 ""
             },
-            m.string(f, "body"),
+            s(f, "body"),
         );
         let call = |function: &str| {
             probes
@@ -394,14 +392,43 @@ fn check_user_lookup_bodies(server: &Server, m: &Module, state: &PgState) {
     server.query("postgres", "DROP ROLE labc_probe_expired");
 }
 
-/// Applies the SQL, parses the postgres module, and compares both.
+/// The postgres module of a built lab, as Terraform applies it.
+pub(super) fn evaluated(lab: &Lab) -> Evaluated {
+    let tofu = lab.generated().join("tofu");
+    let dirs: Vec<_> = std::fs::read_dir(&tofu)
+        .expect("generated/tofu")
+        .map(|e| e.unwrap().path())
+        .filter(|d| {
+            std::fs::read_to_string(d.join("databases.tf"))
+                .is_ok_and(|t| t.contains("resource \"postgresql_database\""))
+        })
+        .collect();
+    assert_eq!(dirs.len(), 1, "{}: one postgres module", lab.name);
+    Evaluated::of(&dirs[0])
+}
+
+/// Builds the lab with each manager: applies the SQL of the `'sql` twin,
+/// applies the OpenTofu module with Terraform, and compares both.
 fn postgres_agree(lab: &Lab) {
     lab.build();
-    let texts = lab.files();
-    let modules = modules(&texts);
-    let m = Module::the_one(&modules, "postgresql_database");
-    let tofu = tofu_state(m);
-    let server = apply_sql(lab);
+    assert!(
+        !lab.files().keys().any(|p| p.starts_with("sql/")),
+        "{}: one manager, OpenTofu",
+        lab.name
+    );
+    let e = evaluated(lab);
+    let tofu = tofu_state(&e);
+    let twin = sql_twin(lab);
+    twin.build();
+    assert!(
+        !twin
+            .files()
+            .keys()
+            .any(|p| p.starts_with("tofu/") && p.contains("databases.tf")),
+        "{}: one manager, the SQL scripts",
+        lab.name
+    );
+    let server = apply_sql(&twin);
     let sql = catalog_state(&server);
     assert_eq!(pg_differences(&sql, &tofu), Vec::<String>::new());
     assert_eq!(sql, tofu);
@@ -420,7 +447,7 @@ fn postgres_agree(lab: &Lab) {
         assert_eq!(f.execute, [pooler.clone()].into());
     }
     assert_eq!(sql.functions.len(), sql.databases.len());
-    check_user_lookup_bodies(&server, m, &sql);
+    check_user_lookup_bodies(&server, &e, &sql);
 
     // The catalog side notices drift.
     let changes = [
@@ -443,25 +470,6 @@ fn postgres_agree(lab: &Lab) {
     assert!(drifted[1].contains("PUBLIC"), "{drifted:#?}");
 }
 
-/// Each edit of a `.tf` text (old, new) must make the postgres module
-/// disagree with `sql`, in a difference mentioning `expect`.
-fn assert_tf_edits_noticed(lab: &Lab, sql: &PgState, edits: &[(&str, &str, &str, &str)]) {
-    let texts = lab.files();
-    for (file, old, new, expect) in edits {
-        let mut edited = texts.clone();
-        let text = edited.get_mut(*file).unwrap_or_else(|| panic!("no {file}"));
-        assert!(text.contains(old), "{file} has no `{old}`");
-        *text = text.replacen(old, new, 1);
-        let modules = modules(&edited);
-        let tofu = tofu_state(Module::the_one(&modules, "postgresql_database"));
-        let found = pg_differences(sql, &tofu);
-        assert!(
-            found.iter().any(|d| d.contains(expect)),
-            "editing {file} (`{old}` → `{new}`) went unnoticed: {found:#?}"
-        );
-    }
-}
-
 #[test]
 fn sql_and_opentofu_postgres_agree_in_every_lab() {
     for lab in labs() {
@@ -469,74 +477,98 @@ fn sql_and_opentofu_postgres_agree_in_every_lab() {
     }
 }
 
-/// Breaking one name, flag or grant in a generated `.tf` is noticed.
+/// Breaking one name, flag or grant is noticed: in the `.tf` text and in
+/// the data (through Terraform), and in the state it yields.
 #[test]
 fn postgres_disagreements_are_noticed() {
     let lab = Lab::reference();
     lab.build();
-    let modules = modules(&lab.files());
-    // The tofu state of the unedited files stands in for the catalog: the
-    // tests above prove them equal.
-    let good = tofu_state(Module::the_one(&modules, "postgresql_database"));
+    // The tofu state of the unedited module stands in for the catalog: the
+    // test above proves them equal.
+    let good = tofu_state(&evaluated(&lab));
     assert_eq!(
         pg_differences(&good, &good),
         Vec::<String>::new(),
         "a state agrees with itself"
     );
-    let roles = "tofu/postgres/roles.tf";
-    let dbs = "tofu/postgres/databases.tf";
-    assert_tf_edits_noticed(
-        &lab,
-        &good,
-        &[
-            (
-                roles,
-                "  create_role = true\n",
-                "",
-                "role \"credentials_editor\"",
-            ),
-            (
-                dbs,
-                "name  = \"webapp_role\"",
-                "name  = \"webapp_owner\"",
-                "webapp_owner",
-            ),
-            (
-                dbs,
-                "  owner    = postgresql_role.webapp_owner.name",
-                "  owner    = postgresql_role.erp_owner.name",
-                "database \"webapp\"",
-            ),
-            (
-                dbs,
-                "grant_role        = postgresql_role.erp_owner.name\n  with_admin_option = true",
-                "grant_role        = postgresql_role.erp_owner.name\n  with_admin_option = false",
-                "membership (\"erp_role\", \"credentials_editor\", false)",
-            ),
-            (
-                dbs,
-                "role        = postgresql_role.pgbouncer_auth.name\n  object_type = \"function\"\n  objects     = [postgresql_function.erp_user_lookup.name]",
-                "role        = postgresql_role.credentials_editor.name\n  object_type = \"function\"\n  objects     = [postgresql_function.erp_user_lookup.name]",
-                "\"erp\"",
-            ),
-            (
-                dbs,
-                "role        = \"public\"\n  object_type = \"function\"\n  objects     = [postgresql_function.crowdsec_user_lookup.name]\n  privileges  = []",
-                "role        = \"public\"\n  object_type = \"function\"\n  objects     = [postgresql_function.crowdsec_user_lookup.name]\n  privileges  = [\"EXECUTE\"]",
-                "PUBLIC",
-            ),
-            (
-                dbs,
-                "    name = \"i_username\"",
-                "    name = \"username\"",
-                "IN username text",
-            ),
-            (
-                dbs,
-                "  security_definer = true\n  body             = \"BEGIN",
-                "  security_definer = false\n  body             = \"BEGIN",
-                "security_definer: false",
-            ),
-        ],
-    );
+    let noticed = |found: Vec<String>, expect: &str, what: &str| {
+        assert!(
+            found.iter().any(|d| d.contains(expect)),
+            "{what} went unnoticed: {found:#?}"
+        );
+    };
+    // Through Terraform: an edited resource block, an edited data file.
+    for (file, old, new, expect) in [
+        (
+            "tofu/postgres/roles.tf",
+            "  create_role = true\n",
+            "",
+            "role \"credentials_editor\"",
+        ),
+        (
+            "tofu/postgres/labc.auto.tfvars.json",
+            "\"owner_role\": \"webapp_role\"",
+            "\"owner_role\": \"webapp_owner\"",
+            "webapp_owner",
+        ),
+    ] {
+        let path = lab.generated().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(old), "{file} has no `{old}`");
+        std::fs::write(&path, text.replacen(old, new, 1)).unwrap();
+        noticed(
+            pg_differences(&good, &tofu_state(&evaluated(&lab))),
+            expect,
+            &format!("editing {file}"),
+        );
+        std::fs::write(&path, text).unwrap();
+    }
+    // In the state: each field the comparison reads.
+    let mutations: [(&str, fn(&mut PgState)); 6] = [
+        ("database \"webapp\"", |st| {
+            st.databases.insert("webapp".into(), "erp_role".into());
+        }),
+        (
+            "membership (\"erp_role\", \"credentials_editor\", false)",
+            |st| {
+                st.memberships
+                    .remove(&("erp_role".into(), "credentials_editor".into(), true));
+                st.memberships
+                    .insert(("erp_role".into(), "credentials_editor".into(), false));
+            },
+        ),
+        ("\"erp\"", |st| {
+            let f = st
+                .functions
+                .get_mut(&("erp".into(), "public".into(), "user_lookup".into()))
+                .unwrap();
+            f.execute = ["credentials_editor".to_string()].into();
+        }),
+        ("PUBLIC", |st| {
+            let f = st
+                .functions
+                .get_mut(&("crowdsec".into(), "public".into(), "user_lookup".into()))
+                .unwrap();
+            f.execute.insert("PUBLIC".into());
+        }),
+        ("IN username text", |st| {
+            let f = st
+                .functions
+                .get_mut(&("crowdsec".into(), "public".into(), "user_lookup".into()))
+                .unwrap();
+            f.args[0] = "IN username text".into();
+        }),
+        ("security_definer: false", |st| {
+            let f = st
+                .functions
+                .get_mut(&("webapp".into(), "public".into(), "user_lookup".into()))
+                .unwrap();
+            f.security_definer = false;
+        }),
+    ];
+    for (expect, mutate) in mutations {
+        let mut bad = good.clone();
+        mutate(&mut bad);
+        noticed(pg_differences(&good, &bad), expect, expect);
+    }
 }

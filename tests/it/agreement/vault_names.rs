@@ -8,10 +8,10 @@
 //! text of the statements, then by running them on PostgreSQL as
 //! `credentials_editor`, as Vault does).
 
-use super::postgres_state::{apply_sql, catalog_state, login_roles};
+use super::postgres_state::{apply_sql, catalog_state, evaluated, login_roles, sql_twin};
 use crate::common::{Lab, REFERENCE, labs, stderr, yaml_docs};
 use crate::pg::{literal, vault_fill};
-use crate::tf::{Module, modules, reference};
+use crate::terraform::{Evaluated, s as vs, ss};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -44,54 +44,66 @@ struct VaultTf {
     owners: BTreeMap<String, String>,
 }
 
-fn vault_tf(modules: &BTreeMap<String, Module>) -> VaultTf {
-    let m = Module::the_one(modules, "vault_kubernetes_auth_backend_role");
+/// The factory module of a built lab, as Terraform applies it.
+fn factory(lab: &Lab) -> Evaluated {
+    let tofu = lab.generated().join("tofu");
+    let dirs: Vec<_> = std::fs::read_dir(&tofu)
+        .expect("generated/tofu")
+        .map(|e| e.unwrap().path())
+        .filter(|d| d.join("vault.tf").exists())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{}: one factory module", lab.name);
+    Evaluated::of(&dirs[0])
+}
+
+/// The Vault objects of the factory module and the owners of the postgres
+/// module, from Terraform's state of each (every `for_each`, reference and
+/// variable resolved by Terraform).
+fn vault_tf(m: &Evaluated, pg: &Evaluated) -> VaultTf {
     let mut v = VaultTf::default();
-    for (_, b) in m.resources("vault_policy") {
-        let policy = &b.get_attribute("policy").expect("policy").value;
-        let (block, kind, name, attr) = reference(policy);
-        assert_eq!(
-            (block, kind.as_str(), attr.as_str()),
-            ("data", "vault_policy_document", "hcl"),
-            "policies come from a policy document"
-        );
-        let doc = m.find("data", "vault_policy_document", &name);
-        let mut rules = BTreeMap::new();
-        for rule in doc.blocks().filter(|r| r.ident.as_str() == "rule") {
-            let path = m.string(&rule.body, "path");
-            let caps = m.strings(&rule.body, "capabilities");
-            assert!(rules.insert(path.clone(), caps).is_none(), "{path} twice");
+    for (kind, name) in [
+        ("vault_policy", "app"),
+        ("vault_policy", "longhorn_backups"),
+    ] {
+        let docs = m.data("vault_policy_document", name);
+        for p in m.named(kind, name) {
+            // The policy is its document's text: find the document by it.
+            let (_, doc) = docs
+                .iter()
+                .find(|(_, d)| d["hcl"] == p["policy"])
+                .unwrap_or_else(|| panic!("policy {} comes from no document", vs(p, "name")));
+            let mut rules = BTreeMap::new();
+            for rule in doc["rule"].as_array().expect("rules") {
+                let path = vs(rule, "path");
+                let caps = ss(rule, "capabilities");
+                assert!(rules.insert(path.clone(), caps).is_none(), "{path} twice");
+            }
+            v.policies.insert(vs(p, "name"), rules);
         }
-        v.policies.insert(m.string(b, "name"), rules);
     }
-    for (_, b) in m.resources("vault_kubernetes_auth_backend_role") {
+    for b in m.managed("vault_kubernetes_auth_backend_role") {
         let role = AuthRole {
-            service_accounts: m
-                .strings(b, "bound_service_account_names")
+            service_accounts: ss(b, "bound_service_account_names").into_iter().collect(),
+            namespaces: ss(b, "bound_service_account_namespaces")
                 .into_iter()
                 .collect(),
-            namespaces: m
-                .strings(b, "bound_service_account_namespaces")
-                .into_iter()
-                .collect(),
-            policies: m.strings(b, "token_policies"),
+            policies: ss(b, "token_policies"),
         };
         v.auth_roles
-            .insert((m.string(b, "backend"), m.string(b, "role_name")), role);
+            .insert((vs(b, "backend"), vs(b, "role_name")), role);
     }
-    for (_, b) in m.resources("vault_database_secret_backend_role") {
+    for b in m.managed("vault_database_secret_backend_role") {
         v.db_roles.insert(
-            (m.string(b, "backend"), m.string(b, "name")),
+            (vs(b, "backend"), vs(b, "name")),
             DbRole {
-                connection: m.string(b, "db_name"),
-                creation: m.strings(b, "creation_statements"),
-                revocation: m.strings(b, "revocation_statements"),
+                connection: vs(b, "db_name"),
+                creation: ss(b, "creation_statements"),
+                revocation: ss(b, "revocation_statements"),
             },
         );
     }
-    let pg = Module::the_one(modules, "postgresql_database");
-    for (_, b) in pg.resources("postgresql_database") {
-        v.owners.insert(pg.string(b, "name"), pg.string(b, "owner"));
+    for d in pg.managed("postgresql_database") {
+        v.owners.insert(vs(d, "name"), vs(d, "owner"));
     }
     v
 }
@@ -402,7 +414,10 @@ fn vault_problems(tf: &VaultTf, apps: &BTreeMap<String, AppSide>) -> Vec<String>
 /// `credentials_editor` like Vault; the user must land in the owner role of
 /// the app's database, and the revocation statement must drop it.
 fn run_creation_statements(lab: &Lab, tf: &VaultTf, apps: &BTreeMap<String, AppSide>) -> usize {
-    let server = apply_sql(lab);
+    // The same PostgreSQL objects, made by the other manager: the scripts.
+    let twin = sql_twin(lab);
+    twin.build();
+    let server = apply_sql(&twin);
     let (editor, _) = login_roles(&catalog_state(&server));
     server.set_password(&editor, "editor-secret");
     let mut ran = 0;
@@ -452,7 +467,7 @@ fn run_creation_statements(lab: &Lab, tf: &VaultTf, apps: &BTreeMap<String, AppS
 fn vault_agree(lab: &Lab) -> (usize, usize) {
     lab.build();
     let texts = lab.files();
-    let tf = vault_tf(&modules(&texts));
+    let tf = vault_tf(&factory(lab), &evaluated(lab));
     let apps = apps(&texts);
     assert_eq!(vault_problems(&tf, &apps), Vec::<String>::new());
     let with_vault = apps.values().filter(|a| !a.vso.is_empty()).count();
@@ -493,7 +508,8 @@ fn vault_disagreements_are_noticed() {
     let lab = Lab::named("big-cluster");
     lab.build();
     let texts = lab.files();
-    let tf = vault_tf(&modules(&texts));
+    let pg = evaluated(&lab);
+    let tf = vault_tf(&factory(&lab), &pg);
     let apps = apps(&texts);
     assert_eq!(vault_problems(&tf, &apps), Vec::<String>::new());
 
@@ -717,22 +733,17 @@ fn vault_disagreements_are_noticed() {
         );
     }
 
-    // A name broken in the generated HCL itself is noticed too.
-    let mut edited = texts.clone();
-    let vault_tf_path = edited
-        .keys()
-        .find(|p| p.starts_with("tofu/") && p.ends_with("/vault.tf"))
-        .expect("vault.tf")
-        .clone();
-    let text = edited.get_mut(&vault_tf_path).unwrap();
+    // A name broken in the module's data is noticed too, through Terraform.
+    let data = lab.generated().join("tofu/platform/labc.auto.tfvars.json");
+    let text = std::fs::read_to_string(&data).unwrap();
     let broken = text.replacen(
-        "bound_service_account_namespaces = [\"monitoring\"]",
-        "bound_service_account_namespaces = [\"status-page\"]",
+        "\"namespace\": \"monitoring\"",
+        "\"namespace\": \"status-page\"",
         1,
     );
-    assert_ne!(&broken, text);
-    *text = broken;
-    let found = vault_problems(&vault_tf(&modules(&edited)), &apps);
+    assert_ne!(broken, text);
+    std::fs::write(&data, broken).unwrap();
+    let found = vault_problems(&vault_tf(&factory(&lab), &pg), &apps);
     assert!(
         found
             .iter()

@@ -167,6 +167,23 @@ impl Lab {
         self.dir.path()
     }
 
+    /// This lab compiled with the other PostgreSQL manager:
+    /// `postgres.manager = 'sql` and no module of kind `'postgres` (a Nickel
+    /// file importing the lab and changing just that, so the rest is the
+    /// same lab).
+    pub fn sql_twin(&self) -> Lab {
+        assert_eq!(self.file, "lab.ncl", "{}: a Nickel lab", self.name);
+        let twin = Lab::from_text(
+            "twin.ncl",
+            "let lab = import \"lab.ncl\" in\n\
+             lab\n\
+             |> std.record.update \"postgres\" (std.record.update \"manager\" 'sql lab.postgres)\n\
+             |> std.record.update \"tofu\" (std.record.update \"modules\" (std.record.filter (fun _name m => m.kind != 'postgres) lab.tofu.modules) lab.tofu)\n",
+        );
+        std::fs::write(twin.path().join("lab.ncl"), self.text()).expect("copy the lab");
+        twin
+    }
+
     /// The text of the lab file.
     pub fn text(&self) -> String {
         std::fs::read_to_string(self.path().join(&self.file)).expect("lab readable")

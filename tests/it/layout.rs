@@ -105,8 +105,13 @@ fn problems(path: &str, text: &str, src: &str) -> Vec<String> {
 fn every_generated_file_has_its_header_lf_and_one_trailing_newline() {
     let mut failures = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    for name in lab_names() {
-        let lab = Lab::named(&name);
+    // The labs, and the reference lab with the other PostgreSQL manager
+    // (the only way to the `.sql` scripts).
+    let labs = lab_names()
+        .into_iter()
+        .map(|name| (name.clone(), Lab::named(&name)))
+        .chain([("reference-sql".to_string(), Lab::reference().sql_twin())]);
+    for (name, lab) in labs {
         lab.build();
         let files = lab.files();
         assert!(files.len() > 1, "{name}: nothing generated");

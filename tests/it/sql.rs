@@ -1,4 +1,5 @@
-//! SQL scripts, proven on a real PostgreSQL 15: each test starts a throwaway
+//! SQL scripts (of labs whose `postgres.manager` is `'sql`: the fixture
+//! labs' twins), proven on a real PostgreSQL 15: each test starts a throwaway
 //! server (stopped and removed by a guard, also when the test fails),
 //! applies every generated script three times, and asserts through the
 //! catalogs what exists: roles and their LOGIN flags, database owners,
@@ -404,7 +405,9 @@ fn check_vault_user(server: &Server, expect: &Expect, db: &str, owner: &str) {
 
 #[test]
 fn reference_scripts_build_what_the_lab_says_on_postgres_15() {
-    let lab = Lab::reference();
+    // The reference lab has OpenTofu manage PostgreSQL: its twin with
+    // `postgres.manager = 'sql` has the scripts.
+    let lab = Lab::reference().sql_twin();
     lab.build();
     let server = prove(&lab, &REFERENCE);
     let dir = lab.generated().join("sql");
@@ -505,7 +508,7 @@ fn reference_scripts_build_what_the_lab_says_on_postgres_15() {
 
 #[test]
 fn big_cluster_scripts_use_its_overridden_names() {
-    let lab = Lab::named("big-cluster");
+    let lab = Lab::named("big-cluster").sql_twin();
     lab.build();
     prove(&lab, &BIG_CLUSTER);
 }

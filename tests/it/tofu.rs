@@ -196,7 +196,9 @@ fn check_references(m: &Module) -> usize {
 /// attribute names of `lifecycle.ignore_changes`, and the `provider`
 /// meta-argument (checked against the pinned providers instead).
 fn collect(block: &Block, refs: &mut Refs, providers: &BTreeMap<String, (String, String)>) {
-    if block.ident.as_str() == "lifecycle" {
+    // `lifecycle` names attributes; a `variable`'s `type` is a type
+    // expression (`map(object({ name = string }))`), not references.
+    if matches!(block.ident.as_str(), "lifecycle" | "variable") {
         return;
     }
     for s in block.body.iter() {

@@ -269,21 +269,6 @@ fn args(f: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// The lab compiled with the other manager: `postgres.manager = 'sql` and
-/// no module of kind `'postgres` (a Nickel file importing the lab and
-/// changing just that, so the rest is the same lab).
-pub(super) fn sql_twin(lab: &Lab) -> Lab {
-    assert_eq!(lab.file, "lab.ncl", "{}: a Nickel lab", lab.name);
-    let twin = Lab::from_text(
-        "twin.ncl",
-        "let lab = import \"lab.ncl\" in\n\
-         lab\n\
-         |> std.record.update \"postgres\" (std.record.update \"manager\" 'sql lab.postgres)\n\
-         |> std.record.update \"tofu\" (std.record.update \"modules\" (std.record.filter (fun _name m => m.kind != 'postgres) lab.tofu.modules) lab.tofu)\n",
-    );
-    std::fs::write(twin.path().join("lab.ncl"), lab.text()).expect("copy the lab");
-    twin
-}
 
 /// Applies the lab's SQL scripts (`_apply.sql`) to a fresh server.
 pub(super) fn apply_sql(lab: &Lab) -> Server {
@@ -418,7 +403,7 @@ fn postgres_agree(lab: &Lab) {
     );
     let e = evaluated(lab);
     let tofu = tofu_state(&e);
-    let twin = sql_twin(lab);
+    let twin = lab.sql_twin();
     twin.build();
     assert!(
         !twin

@@ -8,7 +8,7 @@
 //! text of the statements, then by running them on PostgreSQL as
 //! `credentials_editor`, as Vault does).
 
-use super::postgres_state::{apply_sql, catalog_state, evaluated, login_roles, sql_twin};
+use super::postgres_state::{apply_sql, catalog_state, evaluated, login_roles};
 use crate::common::{Lab, REFERENCE, labs, stderr, yaml_docs};
 use crate::pg::{literal, vault_fill};
 use crate::terraform::{Evaluated, s as vs, ss};
@@ -61,12 +61,11 @@ fn factory(lab: &Lab) -> Evaluated {
 /// variable resolved by Terraform).
 fn vault_tf(m: &Evaluated, pg: &Evaluated) -> VaultTf {
     let mut v = VaultTf::default();
-    for (kind, name) in [
-        ("vault_policy", "app"),
-        ("vault_policy", "longhorn_backups"),
-    ] {
-        let docs = m.data("vault_policy_document", name);
-        for p in m.named(kind, name) {
+    // The apps' objects (Longhorn's own policy and role are checked with
+    // the module, in tests/it/tofu.rs).
+    {
+        let docs = m.data("vault_policy_document", "app");
+        for p in m.named("vault_policy", "app") {
             // The policy is its document's text: find the document by it.
             let (_, doc) = docs
                 .iter()
@@ -81,7 +80,7 @@ fn vault_tf(m: &Evaluated, pg: &Evaluated) -> VaultTf {
             v.policies.insert(vs(p, "name"), rules);
         }
     }
-    for b in m.managed("vault_kubernetes_auth_backend_role") {
+    for b in m.named("vault_kubernetes_auth_backend_role", "app") {
         let role = AuthRole {
             service_accounts: ss(b, "bound_service_account_names").into_iter().collect(),
             namespaces: ss(b, "bound_service_account_namespaces")
@@ -415,7 +414,7 @@ fn vault_problems(tf: &VaultTf, apps: &BTreeMap<String, AppSide>) -> Vec<String>
 /// the app's database, and the revocation statement must drop it.
 fn run_creation_statements(lab: &Lab, tf: &VaultTf, apps: &BTreeMap<String, AppSide>) -> usize {
     // The same PostgreSQL objects, made by the other manager: the scripts.
-    let twin = sql_twin(lab);
+    let twin = lab.sql_twin();
     twin.build();
     let server = apply_sql(&twin);
     let (editor, _) = login_roles(&catalog_state(&server));

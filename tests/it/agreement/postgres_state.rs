@@ -269,7 +269,6 @@ fn args(f: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-
 /// Applies the lab's SQL scripts (`_apply.sql`) to a fresh server.
 pub(super) fn apply_sql(lab: &Lab) -> Server {
     let server = Server::start();

@@ -840,10 +840,9 @@ impl Cx<'_> {
         })
     }
 
-    /// TLS that must be verified against the lab's CA needs `pki`: an
-    /// sslmode that verifies, and the Vault and Gitea endpoints OpenTofu's
-    /// providers (and the runners) reach when their host is under the
-    /// internal domain, which step-ca signs.
+    /// An sslmode that verifies the server's certificate needs the lab's CA
+    /// (`pki`). Without `pki`, OpenTofu's providers and the runners trust the
+    /// public roots only.
     fn pki_needed(&mut self, raw: &raw::Lab) {
         if raw.pki.is_some() {
             return;
@@ -858,33 +857,6 @@ impl Cx<'_> {
             .at(self.span("/postgres/sslmode"), "verifies against pki.root_ca_file")
             .note("add `pki = { root_ca_file = \"<step-ca's root certificate>\" }`");
             self.error(d);
-        }
-        let step_ca = raw.hosts.values().any(|h| {
-            h.services
-                .iter()
-                .any(|s| matches!(s, Service::StepCaPrimary | Service::StepCaReplica))
-        });
-        if !step_ca {
-            return;
-        }
-        let internal = format!(".{}", raw.domains.internal);
-        for (at, url) in [
-            ("/vault/address", &raw.vault.address),
-            ("/gitea/url", &raw.gitea.url),
-        ] {
-            let host = url
-                .trim_start_matches("https://")
-                .split(['/', ':'])
-                .next()
-                .unwrap_or_default();
-            if host.ends_with(&internal) {
-                let d = Diagnostic::error(format!(
-                    "`{host}` is under the internal domain, whose certificates step-ca signs, but the lab has no `pki`"
-                ))
-                .at(self.span(at), "OpenTofu's provider and the runners could not verify it")
-                .note("add `pki = { root_ca_file = \"<step-ca's root certificate>\" }`");
-                self.error(d);
-            }
         }
     }
 

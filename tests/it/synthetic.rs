@@ -40,13 +40,15 @@ fn a_generated_lab_of_fifty_apps_builds_and_checks() {
         );
     }
 
-    // One SQL script per database: 17 PostgreSQL apps (every third of 50)
-    // plus 5 databases of no app.
-    let databases = files
+    // One database in OpenTofu's data per database of the lab: 17
+    // PostgreSQL apps (every third of 50) plus 5 databases of no app.
+    let pg = files
         .keys()
-        .filter(|p| p.starts_with("sql/") && !p.starts_with("sql/_"))
-        .count();
-    assert_eq!(databases, 17 + 5);
+        .find(|p| p.starts_with("tofu/") && p.ends_with("/databases.tf"))
+        .expect("a postgres module")
+        .replace("databases.tf", "labc.auto.tfvars.json");
+    let data: serde_json::Value = serde_json::from_str(&files[&pg]).expect("data");
+    assert_eq!(data["databases"].as_object().expect("databases").len(), 17 + 5);
 
     // max(3, 50 / 20) = 3 hosts, all in the inventory.
     let inventory = lab.read("ansible/inventory/hosts.yml");

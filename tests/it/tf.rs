@@ -1,10 +1,8 @@
 //! The generated OpenTofu modules, read back with `hcl-edit` (a real HCL
 //! parser, not labc's writer): blocks by kind, the `terraform` block's
-//! backend and provider pins, and attribute values with references
-//! (`postgresql_role.x.name`, `data.vault_policy_document.p.hcl`) resolved
-//! to what they name. Used by `tofu` (what each module declares) and
-//! `agreement` (what the modules agree with).
-
+//! backend and provider pins, provider blocks and attributes. What the
+//! resources evaluate to (`for_each` over the data, references) is read
+//! from Terraform itself, in [`crate::terraform`].
 use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::structure::{Block, BlockLabel, Body};
 use std::collections::BTreeMap;

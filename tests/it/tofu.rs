@@ -1,17 +1,18 @@
-//! OpenTofu modules, read back by a real HCL parser and checked by the real
-//! formatter.
+//! OpenTofu modules, read back by a real HCL parser, evaluated by Terraform
+//! and checked by the real formatter.
 //!
 //! Every generated `.tf` is parsed with `hcl-edit` and walked: each
-//! reference (`type.name.attr`, `data.type.name.attr`, `var.x`) must name a
-//! block declared in the same module and an attribute that block sets (or
-//! one the provider computes); the postgres module declares exactly the
-//! lab's databases and roles; backends, provider pins and the factory
-//! module's Vault, Gitea and Google objects are those of the lab. `terraform
-//! fmt` (hclwrite, the formatter `tofu fmt` uses) must change nothing on the
-//! whole `generated/tofu` tree, and must notice a file that is off.
-//! `terraform validate` needs the providers, which are not available
-//! offline, so it is not run.
-
+//! reference (`type.name.attr`, `type.name[key].attr`, `data.type.name.attr`,
+//! `var.x`, `local.x`) must name a block declared in the same module, indexed
+//! exactly when that block has `for_each`, and an attribute that block sets
+//! (or one the provider computes). What the modules declare is read from
+//! Terraform's state after applying them with the stand-in providers
+//! ([`crate::terraform`]): the postgres module holds exactly the lab's
+//! databases and roles, the factory module the lab's Vault, Gitea, Google
+//! and Longhorn objects; backends, provider pins and provider blocks (TLS,
+//! sslmode) are those of the lab. `terraform fmt` (hclwrite, the formatter
+//! `tofu fmt` uses) must change nothing on the whole `generated/tofu` tree,
+//! and must notice a file that is off.
 use crate::common::{Lab, REFERENCE, lab_text, labs, stderr};
 use crate::terraform::{Evaluated, b, s, ss};
 use crate::tf::{Module, attr, labels, modules, string};
@@ -880,8 +881,12 @@ fn names_opentofu_cannot_take_are_rejected_with_their_position() {
             "        kind = 'factory,\n        state_prefix = \"factory/main\",\n",
             1,
         );
-    // No CA for step-ca's certificates.
-    let edited = remove_record(&edited, "  pki = {\n");
+    // A certificate checked against the lab's CA, and no CA.
+    let edited = remove_record(&edited, "  pki = {\n").replacen(
+        "sslmode = 'disable",
+        "sslmode = 'verify_full",
+        1,
+    );
     assert!(edited.contains("\"my_ovh\"]"));
     let lab = Lab::from_text("lab.ncl", &edited);
     let o = lab.run(&["build"]);
@@ -904,12 +909,8 @@ fn names_opentofu_cannot_take_are_rejected_with_their_position() {
             "state_prefix = \"factory/main\"",
         ),
         (
-            "`vault.arcodange.lab` is under the internal domain",
-            "address = \"https://vault",
-        ),
-        (
-            "`gitea.arcodange.lab` is under the internal domain",
-            "url = \"https://gitea",
+            "`postgres.sslmode` is `'verify_full`, which checks the server's certificate against the lab's CA, but the lab has no `pki`",
+            "sslmode = 'verify_full",
         ),
     ] {
         assert!(err.contains(message), "{message}:\n{err}");

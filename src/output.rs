@@ -265,7 +265,7 @@ fn is_link_error(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|inner| inner.is::<Linked>())
 }
 
-/// Reads a file into a buffer reused across calls, refusing a symbolic link
+/// Reads a file, refusing a symbolic link
 /// as its last component, and hands its bytes to `f`.
 ///
 /// Not `fs::read`: that one follows links, and it stats the file for a size
@@ -285,16 +285,10 @@ fn read_no_follow<T>(path: &Path, f: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
         }
     }
     let mut file = options.open(path)?;
-    BUFFER.with_borrow_mut(|buf| {
-        buf.clear();
-        // Through `Take`, `read_to_end` reads straight away, without the stat.
-        io::Read::read_to_end(&mut io::Read::take(&mut file, u64::MAX), buf)?;
-        Ok(f(buf))
-    })
-}
-
-thread_local! {
-    static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    let mut buf = Vec::new();
+    // Through `Take`, `read_to_end` reads straight away, without the stat.
+    io::Read::read_to_end(&mut io::Read::take(&mut file, u64::MAX), &mut buf)?;
+    Ok(f(&buf))
 }
 
 impl Target {

@@ -377,6 +377,38 @@ impl Target {
         Ok(changes)
     }
 
+    /// Files in the folder that labc does not write and never wrote: neither
+    /// generated now nor listed in the previous manifest (`listed`). Build
+    /// leaves them alone; `check` warns about them. Symbolic links are
+    /// reported, never followed.
+    pub fn stray(&self, listed: &BTreeSet<String>) -> Result<Vec<String>, OutputError> {
+        let mut found = Vec::new();
+        let mut pending = vec![(self.dir.clone(), String::new())];
+        while let Some((dir, prefix)) = pending.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(OutputError::Io(dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(io_err(&dir))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let rel = format!("{prefix}{name}");
+                let kind = entry.file_type().map_err(io_err(&dir))?;
+                if kind.is_dir() {
+                    pending.push((entry.path(), format!("{rel}/")));
+                } else if rel != MANIFEST
+                    && !self.files.contains_key(&rel)
+                    && !listed.contains(&rel)
+                {
+                    found.push(rel);
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
     /// Makes the folder hold exactly the files (plus files labc never wrote).
     pub fn apply(&self) -> Result<Changes, OutputError> {
         let changes = self.changes()?;
@@ -476,4 +508,15 @@ pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
         .context_radius(3)
         .header(&format!("a/{path}"), &format!("b/{path}"))
         .to_string()
+}
+
+/// Lines added and removed between two texts, as `git diff --stat` counts.
+pub fn line_counts(old: &str, new: &str) -> (usize, usize) {
+    let diff = similar::TextDiff::from_lines(old, new);
+    diff.iter_all_changes()
+        .fold((0, 0), |(a, r), c| match c.tag() {
+            similar::ChangeTag::Insert => (a + 1, r),
+            similar::ChangeTag::Delete => (a, r + 1),
+            similar::ChangeTag::Equal => (a, r),
+        })
 }

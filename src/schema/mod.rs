@@ -568,6 +568,12 @@ pub fn files() -> std::collections::BTreeMap<String, String> {
     .collect()
 }
 
+/// The text of `schemas/lab.ncl`: the contracts labc evaluates every
+/// `lab.ncl` under.
+pub fn nickel_contracts_text() -> &'static str {
+    &schema_files()[1]
+}
+
 /// The texts of [`files`], built once per process.
 fn schema_files() -> &'static [String; 2] {
     static FILES: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();

@@ -53,9 +53,17 @@ pub(crate) const K3S_VERSION: &str = r"^v[0-9]+\.[0-9]+\.[0-9]+\+k3s[0-9]+$";
 /// A DNS domain, e.g. `arcodange.lab`.
 pub(crate) const DOMAIN: &str = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$";
 /// An `https://` URL with no trailing slash.
-pub(crate) const HTTPS_URL: &str = r"^https://[a-z0-9.-]+(:[0-9]+)?(/[^/\s]+)*$";
+pub(crate) const HTTPS_URL: &str =
+    r"^https://[a-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$";
 /// An absolute POSIX path.
-pub(crate) const ABS_PATH: &str = r"^/([^\x00]*[^/\x00])?$";
+pub(crate) const ABS_PATH: &str =
+    r"^/([^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^/\x00-\x1f\x7f-\x9f\u2028\u2029])?$";
+/// A Google Cloud project id, e.g. `arcodange`.
+pub(crate) const GCP_PROJECT: &str = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$";
+/// A Google Cloud region, e.g. `europe-west1`.
+pub(crate) const GCP_REGION: &str = r"^[a-z]+-[a-z]+[0-9]+$";
+/// An OpenTofu state prefix: `/`-separated names, e.g. `factory/main`.
+pub(crate) const STATE_PREFIX: &str = r"^/?[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/?$";
 /// A five-field cron schedule.
 pub(crate) const CRON: &str = r"^\S+ \S+ \S+ \S+ \S+$";
 /// An IPv4 address in dotted-quad form, each octet 0-255 without leading zeros.
@@ -490,8 +498,10 @@ pub struct Tofu {
     #[schemars(regex(pattern = NAME))]
     pub state_bucket: String,
     /// Google Cloud project of the state and backup buckets.
+    #[schemars(regex(pattern = GCP_PROJECT))]
     pub gcp_project: String,
     /// Region of the Google resources, e.g. `europe-west1`.
+    #[schemars(regex(pattern = GCP_REGION))]
     pub gcp_region: String,
     /// Pinned providers, keyed by local name.
     pub providers: BTreeMap<String, Provider>,
@@ -519,6 +529,7 @@ pub struct Module {
     pub kind: ModuleKind,
     /// State prefix in the bucket. Default `<name>/main`.
     #[serde(default)]
+    #[schemars(regex(pattern = STATE_PREFIX))]
     pub state_prefix: Option<String>,
     /// Local names of the providers (from `tofu.providers`) it pins.
     pub providers: Vec<String>,

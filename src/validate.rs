@@ -93,9 +93,31 @@ impl Cx<'_> {
                 .cloned()
                 .unwrap_or_default(),
         };
+        for (i, label) in raw.runner.labels.iter().enumerate() {
+            let at = format!("/runner/labels/{i}");
+            self.check_name(
+                &at,
+                label,
+                "a runner label",
+                names::runner_label_problem(label),
+            );
+        }
+        if let Some(revision) = &raw.argocd.target_revision {
+            let problem = names::git_revision_problem(revision);
+            self.check_name(
+                "/argocd/target_revision",
+                revision,
+                "a Git revision",
+                problem,
+            );
+        }
         let step_ca = self.step_ca(&placement, &raw.domains.internal);
         let tofu = self.tofu(&raw.tofu);
         let backups = self.backups(&raw.backups, &hosts);
+        self.host_ports(&hosts, &k3s, &gitea, &postgres);
+        self.env_files(&gitea, &postgres, &runner);
+        self.dns_names(&raw, &apps, &gitea);
+        self.state_prefixes(&tofu);
         // Both end up as Kubernetes object names (an AppProject, a
         // StorageClass), which the lab's NAME pattern alone doesn't guarantee.
         if let Some(project) = &raw.argocd.project {
@@ -349,14 +371,29 @@ impl Cx<'_> {
             agent_args.push("--docker".to_string());
         }
         for (i, component) in raw.disable.iter().flatten().enumerate() {
-            if component.is_empty() || component.contains(char::is_whitespace) {
-                let d = Diagnostic::error(format!("`{component}` is not a k3s component name")).at(
+            if names::dns1123_label_problem(component).is_some() {
+                let d = Diagnostic::error(format!(
+                    "`{}` is not a k3s component name",
+                    component.escape_debug()
+                ))
+                .at(
                     self.span(&format!("/k3s/disable/{i}")),
                     "expected one word, like `traefik`",
                 );
                 self.error(d);
             }
             server_args.push(format!("--disable {component}"));
+        }
+        // Each argument ends up in one `ExecStart=` line, joined with spaces.
+        for (field, args) in [
+            ("extra_server_args", &raw.extra_server_args),
+            ("extra_agent_args", &raw.extra_agent_args),
+        ] {
+            for (i, arg) in args.iter().flatten().enumerate() {
+                let at = format!("/k3s/{field}/{i}");
+                let problem = names::k3s_arg_problem(arg);
+                self.check_name(&at, arg, "a k3s argument", problem);
+            }
         }
         server_args.extend(raw.extra_server_args.iter().flatten().cloned());
         agent_args.extend(raw.extra_agent_args.iter().flatten().cloned());
@@ -421,13 +458,7 @@ impl Cx<'_> {
 
     fn gitea(&mut self, raw: &raw::Lab, placed: &BTreeMap<Service, Vec<String>>) -> Gitea {
         let g = &raw.gitea;
-        let domain = g
-            .url
-            .trim_start_matches("https://")
-            .split(['/', ':'])
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let domain = url_host(&g.url);
         let database = raw
             .postgres
             .gitea_database
@@ -438,6 +469,12 @@ impl Cx<'_> {
             &database,
             "a SQL identifier",
             names::sql_ident_problem(&database),
+        );
+        self.check_name(
+            "/postgres/gitea_database",
+            &database,
+            "Gitea's database",
+            names::sql_database_problem(&database),
         );
         let database_user = names::gitea_database_user(&database);
         self.check_name(
@@ -488,6 +525,12 @@ impl Cx<'_> {
                 names::sql_ident_problem(role),
             );
             self.check_name(&at, role, "a role", names::sql_role_problem(role));
+            self.check_name(
+                &at,
+                role,
+                "a role Vault uses",
+                names::vault_template_problem(role),
+            );
         }
         if credentials_editor == pgbouncer_auth {
             let d = Diagnostic::error(format!(
@@ -531,6 +574,10 @@ impl Cx<'_> {
             postgres.pgbouncer_auth.clone(),
             "/postgres/pgbouncer_auth".into(),
         );
+        // Gitea's login role, which the Compose init script creates.
+        roles
+            .entry(gitea.database_user.clone())
+            .or_insert_with(|| "/postgres/gitea_database".into());
         // OpenTofu resource names of the databases, which must differ.
         let mut tf_names: BTreeMap<String, String> = BTreeMap::new();
         for (name, db) in &raw.databases {
@@ -579,6 +626,12 @@ impl Cx<'_> {
                 &owner_role,
                 "a role",
                 names::sql_role_problem(&owner_role),
+            );
+            self.check_name(
+                &owner_ptr,
+                &owner_role,
+                "a role Vault's statements name",
+                names::vault_template_problem(&owner_role),
             );
             if let Some(first) = roles.get(&owner_role) {
                 let d = Diagnostic::error(format!("role `{owner_role}` would be created twice"))
@@ -909,6 +962,17 @@ impl Cx<'_> {
         {
             self.unknown("/backups/nfs_host", "host", h, hosts.keys());
         }
+        for (name, job) in [
+            ("postgres", &raw.postgres),
+            ("gitea", &raw.gitea),
+            ("k3s_pvc", &raw.k3s_pvc),
+        ] {
+            if let Some(job) = job {
+                let at = format!("/backups/{name}/schedule");
+                let problem = names::cron_problem(&job.schedule);
+                self.check_name(&at, &job.schedule, "a cron schedule", problem);
+            }
+        }
         let job = |j: &Option<raw::BackupJob>| {
             j.as_ref().map(|j| {
                 let f: Vec<&str> = j.schedule.split(' ').collect();
@@ -931,6 +995,222 @@ impl Cx<'_> {
             k3s_pvc: job(&raw.k3s_pvc),
         }
     }
+}
+
+/// Something that claims a resource (a port on a host, a path), and where
+/// the lab says so: the field, or the record that leaves it to its default.
+struct Claim {
+    what: String,
+    at: Option<Span>,
+}
+
+impl Cx<'_> {
+    /// The span of `field` of the record at `record`, or of the record when
+    /// the field is left to its default.
+    fn field_or_record(&self, record: &str, field: &str) -> Option<Span> {
+        let at = format!("{record}/{field}");
+        match self.loaded.value.pointer(&at) {
+            Some(_) => self.span(&at),
+            None => self.span(record),
+        }
+    }
+
+    /// Reports every second claim of one key, with the first claim shown.
+    fn unique<K: Ord + std::fmt::Display>(&mut self, kind: &str, claims: Vec<(K, Claim)>) {
+        let mut first: BTreeMap<K, Claim> = BTreeMap::new();
+        for (key, claim) in claims {
+            match first.get(&key) {
+                Some(earlier) => {
+                    let d = Diagnostic::error(format!(
+                        "{kind} {key} is claimed twice: by {} and by {}",
+                        earlier.what, claim.what
+                    ))
+                    .at(claim.at, format!("{} claims it here", claim.what))
+                    .also(earlier.at, format!("{} claims it here", earlier.what));
+                    self.error(d);
+                }
+                None => {
+                    first.insert(key, claim);
+                }
+            }
+        }
+    }
+
+    /// Every port labc places on a host's network: what Compose publishes,
+    /// the k3s API on servers, and SSH (22, what Ansible connects to). A
+    /// port claimed twice on one host would stop a service from starting.
+    fn host_ports(
+        &mut self,
+        hosts: &BTreeMap<String, Host>,
+        k3s: &K3s,
+        gitea: &Gitea,
+        postgres: &Postgres,
+    ) {
+        let mut claims = Vec::new();
+        for h in hosts.keys() {
+            let at = self.loaded.key_span(&ptr(&["hosts", h]));
+            let what = "SSH (Ansible's connection)".to_string();
+            claims.push(((h.clone(), names::SSH_PORT), Claim { what, at }));
+        }
+        for s in &k3s.servers {
+            let at = self.field_or_record("/k3s", "api_port");
+            let what = "the k3s API".to_string();
+            claims.push(((s.clone(), k3s.api_port), Claim { what, at }));
+        }
+        let pg_at = self.field_or_record("/postgres", "port");
+        let what = "PostgreSQL".to_string();
+        claims.push((
+            (postgres.host.clone(), postgres.port),
+            Claim { what, at: pg_at },
+        ));
+        for (field, port, what) in [
+            ("http_port", gitea.http_port, "Gitea's web UI"),
+            ("ssh_port", gitea.ssh_port, "Gitea's SSH"),
+        ] {
+            let at = self.field_or_record("/gitea", field);
+            let claim = Claim {
+                what: what.to_string(),
+                at,
+            };
+            claims.push(((gitea.host.clone(), port), claim));
+        }
+        let claims = claims
+            .into_iter()
+            .map(|((host, port), c)| (HostPort(host, port), c))
+            .collect();
+        self.unique("port", claims);
+    }
+
+    /// Env files of the services on one host must differ: a shared one hands
+    /// each service the others' secrets (Gitea would get POSTGRES_PASSWORD).
+    fn env_files(&mut self, gitea: &Gitea, postgres: &Postgres, runner: &Runner) {
+        let mut claims = vec![
+            (
+                (postgres.host.clone(), postgres.env_file.clone()),
+                "PostgreSQL",
+                "/postgres/env_file",
+            ),
+            (
+                (gitea.host.clone(), gitea.env_file.clone()),
+                "Gitea",
+                "/gitea/env_file",
+            ),
+        ];
+        for h in &runner.hosts {
+            claims.push((
+                (h.clone(), runner.env_file.clone()),
+                "a runner",
+                "/runner/env_file",
+            ));
+        }
+        let claims = claims
+            .into_iter()
+            .map(|((host, path), what, at)| {
+                let claim = Claim {
+                    what: what.to_string(),
+                    at: self.span(at),
+                };
+                (HostPath(host, path), claim)
+            })
+            .collect();
+        self.unique("env file", claims);
+    }
+
+    /// Host names the lab puts in DNS must be distinct and valid: each
+    /// app's ingress hosts, ArgoCD's, Gitea's and Vault's.
+    fn dns_names(&mut self, raw: &raw::Lab, apps: &BTreeMap<String, App>, gitea: &Gitea) {
+        let vault_host = url_host(&raw.vault.address);
+        let mut claims = vec![
+            (
+                raw.argocd.host.clone(),
+                Claim {
+                    what: "ArgoCD".into(),
+                    at: self.span("/argocd/host"),
+                },
+            ),
+            (
+                gitea.domain.clone(),
+                Claim {
+                    what: "Gitea".into(),
+                    at: self.span("/gitea/url"),
+                },
+            ),
+        ];
+        if vault_host != gitea.domain && vault_host != raw.argocd.host {
+            claims.push((
+                vault_host,
+                Claim {
+                    what: "Vault".into(),
+                    at: self.span("/vault/address"),
+                },
+            ));
+        }
+        for app in apps.values() {
+            for (i, (_, host)) in app.ingress.iter().enumerate() {
+                let at = self.span(&format!("{}/ingress/{i}", ptr(&["apps", &app.name])));
+                if let Some(problem) = names::dns_name_problem(host) {
+                    let d = Diagnostic::error(format!(
+                        "ingress host `{host}` is not a DNS name: it {problem}"
+                    ))
+                    .at(at, "this ingress");
+                    self.error(d);
+                }
+                let what = format!("app `{}`'s ingress", app.name);
+                claims.push((host.clone(), Claim { what, at }));
+            }
+        }
+        self.unique("host name", claims);
+    }
+}
+
+impl Cx<'_> {
+    /// Modules keep their state in one bucket: two prefixes the GCS backend
+    /// reads as one (it trims `/` and adds one) would share a state.
+    fn state_prefixes(&mut self, tofu: &Tofu) {
+        let claims = tofu
+            .modules
+            .values()
+            .map(|m| {
+                let p = ptr(&["tofu", "modules", &m.name]);
+                let at = match self.loaded.value.pointer(&format!("{p}/state_prefix")) {
+                    Some(_) => self.span(&format!("{p}/state_prefix")),
+                    None => self.loaded.key_span(&p),
+                };
+                let what = format!("module `{}`", m.name);
+                (names::state_prefix_key(&m.state_prefix), Claim { what, at })
+            })
+            .collect();
+        self.unique("state prefix", claims);
+    }
+}
+
+/// A port on a host, as the collision report names it.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct HostPort(String, u16);
+
+impl std::fmt::Display for HostPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} on host `{}`", self.1, self.0)
+    }
+}
+
+/// A path on a host, as the collision report names it.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct HostPath(String, String);
+
+impl std::fmt::Display for HostPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} on host `{}`", self.1.escape_debug(), self.0)
+    }
+}
+
+/// The host of an `https://` URL (the schema's pattern guarantees the form).
+fn url_host(url: &str) -> String {
+    url.trim_start_matches("https://")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn link_databases(

@@ -145,7 +145,7 @@ pub fn compare(global: &Global) -> Result<Compared, Exit> {
     })?;
     let color = render::color(global);
     let reader = Reader::start(&paths);
-    let compiled = compile::compile(&paths.lab).map_err(|f| {
+    let compiled = compile_on_big_stack(&paths.lab).map_err(|f| {
         render::failure(&paths.lab, &f, color);
         match f {
             compile::Failed::Io(_) => Exit::Io,
@@ -164,6 +164,30 @@ pub fn compare(global: &Global) -> Result<Compared, Exit> {
         lab: paths.lab,
         color,
         folders,
+    })
+}
+
+/// Stack of the thread that compiles: Nickel's passes recurse once per
+/// level of a lab's syntax, which `load` bounds; this is the room that bound
+/// was measured against (a debug build needs ~9 MiB at the bound; the main
+/// thread has 8 MiB). Reserved, not used: pages are touched only as needed.
+const COMPILE_STACK: usize = 64 << 20;
+
+/// [`compile::compile`], on a thread with [`COMPILE_STACK`] (or on this
+/// one if no thread can be had, as before).
+fn compile_on_big_stack(lab: &Path) -> Result<Compiled, compile::Failed> {
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("compile".into())
+            .stack_size(COMPILE_STACK)
+            .spawn_scoped(scope, || compile::compile(lab))
+        {
+            Ok(handle) => match handle.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            Err(_) => compile::compile(lab),
+        }
     })
 }
 

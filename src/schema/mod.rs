@@ -30,7 +30,26 @@ const PATTERNS: &[(&str, &str, &str)] = &[
     ),
     (raw::DOMAIN, "domain name", "Domain"),
     (raw::HTTPS_URL, "https URL", "HttpsUrl"),
-    (raw::ABS_PATH, "absolute path", "AbsolutePath"),
+    (
+        raw::ABS_PATH,
+        "absolute path (no control characters)",
+        "AbsolutePath",
+    ),
+    (
+        raw::GCP_PROJECT,
+        "Google Cloud project id (like `arcodange`)",
+        "GcpProject",
+    ),
+    (
+        raw::GCP_REGION,
+        "Google Cloud region (like `europe-west1`)",
+        "GcpRegion",
+    ),
+    (
+        raw::STATE_PREFIX,
+        "state prefix (like `factory/main`)",
+        "StatePrefix",
+    ),
     (
         raw::CRON,
         "cron schedule (`minute hour day month weekday`)",
@@ -566,6 +585,12 @@ pub fn files() -> std::collections::BTreeMap<String, String> {
     ]
     .into_iter()
     .collect()
+}
+
+/// The text of `schemas/lab.ncl`: the contracts labc evaluates every
+/// `lab.ncl` under.
+pub fn nickel_contracts_text() -> &'static str {
+    &schema_files()[1]
 }
 
 /// The texts of [`files`], built once per process.

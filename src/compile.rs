@@ -2,7 +2,7 @@
 //! against the schema, deserialize, validate, emit. Nothing here writes.
 //!
 //! Invariant: either every stage succeeds and all files exist in memory, or
-//! the result is the rendered report of every problem found.
+//! the result is the report of every problem found (rendered by `cmd`).
 
 use crate::diag::{self, Diagnostic};
 use crate::emit::{self, EMITTERS};
@@ -18,30 +18,44 @@ pub struct Compiled {
     pub files: BTreeMap<String, String>,
 }
 
-/// A lab that could not be compiled: the report to print, and how many
-/// problems it holds (0 when the count is unknown, as for Nickel's errors).
-pub struct Failed {
-    pub report: String,
-    pub count: usize,
+/// Why a lab could not be compiled. Nothing is rendered here: the command
+/// line decides how (and in what colour) to show it.
+pub enum Failed {
+    /// The lab file could not be read.
+    Io(String),
+    /// Every problem found, each with its place in the sources.
+    Invalid(Report),
 }
 
-pub fn compile(path: &Path, color: bool) -> Result<Compiled, Failed> {
-    let loaded = match load::load(path, color) {
+/// Diagnostics and the sources they point into.
+pub struct Report {
+    pub sources: diag::Sources,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl Report {
+    /// How many errors (not notes) the report holds.
+    pub fn errors(&self) -> usize {
+        self.diags
+            .iter()
+            .filter(|d| d.severity == diag::Severity::Error)
+            .count()
+    }
+}
+
+pub fn compile(path: &Path) -> Result<Compiled, Failed> {
+    let loaded = match load::load(path) {
         Ok(l) => l,
-        Err(LoadError::Io(msg)) => {
-            return Err(Failed {
-                report: format!("error: {msg}\n"),
-                count: 1,
-            });
+        Err(LoadError::Io(msg)) => return Err(Failed::Io(msg)),
+        // Nickel's report keeps its order: an error, then what explains it.
+        Err(LoadError::Nickel(sources, diags)) => {
+            return Err(Failed::Invalid(Report { sources, diags }));
         }
-        Err(LoadError::Rendered(report)) => return Err(Failed { report, count: 0 }),
-        Err(LoadError::Diagnostics(sources, diags)) => {
-            return Err(failed(&sources, diags, color));
-        }
+        Err(LoadError::Diagnostics(sources, diags)) => return Err(invalid(sources, diags)),
     };
     let diags = schema::check(&loaded);
     if !diags.is_empty() {
-        return Err(failed(&loaded.sources, diags, color));
+        return Err(invalid(loaded.sources, diags));
     }
     let raw = match <raw::Lab as serde::Deserialize>::deserialize(&loaded.value) {
         Ok(r) => r,
@@ -52,31 +66,34 @@ pub fn compile(path: &Path, color: bool) -> Result<Compiled, Failed> {
                 "labc bug: the schema accepted this lab but reading it failed: {e}"
             ))
             .at(loaded.span(""), "this lab");
-            return Err(failed(&loaded.sources, vec![d], color));
+            return Err(invalid(loaded.sources, vec![d]));
         }
     };
     let source = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
-    let lab = validate::validate(&loaded, raw, &source)
-        .map_err(|diags| failed(&loaded.sources, diags, color))?;
+    let lab = match validate::validate(&loaded, raw, &source) {
+        Ok(lab) => lab,
+        Err(diags) => return Err(invalid(loaded.sources, diags)),
+    };
     // Positions are no longer needed: free them before the output is built.
     drop(loaded);
-    let files = emit_all(&lab).map_err(|msg| Failed {
-        report: format!("error: {msg}\n"),
-        count: 1,
+    let files = emit_all(&lab).map_err(|msg| {
+        let report = Report {
+            sources: diag::Sources::default(),
+            diags: vec![Diagnostic::error(msg)],
+        };
+        Failed::Invalid(report)
     })?;
     Ok(Compiled { lab, files })
 }
 
-fn failed(sources: &diag::Sources, mut diags: Vec<Diagnostic>, color: bool) -> Failed {
+/// labc's own diagnostics, in source order and without repeats.
+fn invalid(sources: diag::Sources, mut diags: Vec<Diagnostic>) -> Failed {
     diag::sort(&mut diags);
     diags.dedup();
-    Failed {
-        report: diag::render(sources, &diags, color),
-        count: diags.len(),
-    }
+    Failed::Invalid(Report { sources, diags })
 }
 
 /// Runs every emitter. Two emitters claiming one path is a labc bug.
@@ -106,8 +123,12 @@ pub fn emit_all(lab: &Lab) -> Result<BTreeMap<String, String>, String> {
 #[cfg(test)]
 pub(crate) fn repo_lab(rel: &str) -> Lab {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
-    match compile(&path, false) {
+    match compile(&path) {
         Ok(c) => c.lab,
-        Err(f) => panic!("{rel} fails:\n{}", f.report),
+        Err(Failed::Io(e)) => panic!("{rel} fails: {e}"),
+        Err(Failed::Invalid(r)) => panic!(
+            "{rel} fails:\n{}",
+            diag::render(&r.sources, &r.diags, false)
+        ),
     }
 }

@@ -62,10 +62,21 @@ impl Sources {
     }
 }
 
+/// How serious a diagnostic is. labc's own checks only report errors;
+/// Nickel's reports also carry notes and help alongside its errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+    Help,
+}
+
 /// One problem in the lab. `primary` is where it is; `secondary` labels point
 /// at related places (the first definition of a duplicate, say).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
+    pub severity: Severity,
     pub message: String,
     pub primary: Option<(Span, String)>,
     pub secondary: Vec<(Span, String)>,
@@ -74,7 +85,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(message: impl Into<String>) -> Self {
+        Diagnostic::new(Severity::Error, message)
+    }
+
+    pub fn new(severity: Severity, message: impl Into<String>) -> Self {
         Diagnostic {
+            severity,
             message: message.into(),
             primary: None,
             secondary: Vec::new(),
@@ -129,7 +145,13 @@ pub fn render(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
         for (span, msg) in &d.secondary {
             labels.push(Label::secondary(span.file, span.start..span.end).with_message(msg));
         }
-        let cs = CsDiagnostic::error()
+        let cs = match d.severity {
+            Severity::Error => CsDiagnostic::error(),
+            Severity::Warning => CsDiagnostic::warning(),
+            Severity::Note => CsDiagnostic::note(),
+            Severity::Help => CsDiagnostic::help(),
+        };
+        let cs = cs
             .with_message(&d.message)
             .with_labels(labels)
             .with_notes(d.notes.clone());
@@ -148,4 +170,15 @@ pub fn render(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
 fn buffer_push(buffer: &mut termcolor::Buffer, text: &str) {
     use std::io::Write;
     let _ = buffer.write_all(text.as_bytes());
+}
+
+/// The known name closest to a misspelt one, if any is close enough to be a
+/// plausible typo.
+pub fn closest<'a>(name: &str, known: &'a [String]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(name, k), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min()
+        .map(|(_, k)| k.as_str())
 }

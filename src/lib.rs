@@ -21,11 +21,11 @@ use std::process::ExitCode;
 /// Runs the `labc` command line.
 pub fn run() -> ExitCode {
     let cli = cli::Cli::parse();
-    let code = match cli.command {
+    let exit = match cli.command {
         cli::Command::Build => cmd::build::run(&cli.global),
         cli::Command::Check => cmd::check::run(&cli.global),
         cli::Command::Diff => cmd::diff::run(&cli.global),
         cli::Command::Schema => cmd::schema::run(&cli.global),
     };
-    ExitCode::from(code)
+    ExitCode::from(exit)
 }

@@ -5,7 +5,8 @@
 //! declarations and the in-cluster Vault Secrets Operator resources; the
 //! OpenTofu postgres module and the SQL scripts) get it from the model, which
 //! was filled from these functions; the checks on where a name ends up
-//! (DNS-1123, SQL identifier, Ansible group) live here too.
+//! (DNS-1123, SQL identifier, Ansible group) live here too. Statement text
+//! (quoting, Vault's SQL) is not a name: it lives in `emit/postgres.rs`.
 
 /// Owner role of a database: `<db>_role`.
 pub fn owner_role(database: &str) -> String {
@@ -87,27 +88,6 @@ pub fn vault_creds_path(database_role: &str) -> String {
     format!("creds/{database_role}")
 }
 
-/// The SQL statements Vault runs to create a dynamic user for `owner_role`:
-/// a login role in the owner role, which objects it creates belong to (so
-/// revoking is a plain `DROP ROLE`). Shared by the OpenTofu and SQL emitters.
-pub fn vault_creation_statements(owner_role: &str) -> Vec<String> {
-    let role = sql_ident(owner_role);
-    vec![
-        format!(
-            "CREATE ROLE \"{{{{name}}}}\" WITH LOGIN PASSWORD '{{{{password}}}}' VALID UNTIL '{{{{expiration}}}}' IN ROLE {role} INHERIT;"
-        ),
-        format!(
-            "ALTER ROLE \"{{{{name}}}}\" SET role = {};",
-            sql_literal(owner_role)
-        ),
-    ]
-}
-
-/// The statement Vault runs to revoke a dynamic user.
-pub fn vault_revocation_statements() -> Vec<String> {
-    vec!["DROP ROLE IF EXISTS \"{{name}}\";".to_string()]
-}
-
 /// OpenTofu resource name (a `resource` block's second label, and the step
 /// references use) for an app or database: every character outside
 /// `[A-Za-z0-9_]` becomes `_`, with `_` prepended when the name starts with
@@ -136,16 +116,6 @@ pub fn tf_provider_name_problem(name: &str) -> Option<String> {
     name.chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
         .map(|c| format!("contains `{c}`; only lowercase letters, digits and `-` are allowed"))
-}
-
-/// A SQL identifier, always double-quoted (names may hold `-`).
-pub fn sql_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// A SQL string literal.
-pub fn sql_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// PostgreSQL's identifier limit: longer names are silently truncated.
@@ -228,13 +198,6 @@ pub fn sql_database_problem(name: &str) -> Option<String> {
 /// Scripts of `generated/sql/` that are not a database's `<db>.sql`: the
 /// shared roles, and the one running every script in order.
 pub const SQL_SHARED_SCRIPTS: &[&str] = &["_roles", "_apply"];
-
-/// Schema holding pgbouncer's `user_lookup()` in every database (the SQL
-/// scripts and the OpenTofu postgres module must agree on it).
-pub const USER_LOOKUP_SCHEMA: &str = "public";
-
-/// pgbouncer's `auth_query` function, created in every database.
-pub const USER_LOOKUP_FUNCTION: &str = "user_lookup";
 
 /// Why `name` can't be an Ansible group or variable name (a Python
 /// identifier), or `None` if it can.
@@ -372,14 +335,6 @@ mod tests {
     }
 
     #[test]
-    fn sql_quoting() {
-        assert_eq!(sql_ident("url-shortener_role"), "\"url-shortener_role\"");
-        assert_eq!(sql_ident("a\"b"), "\"a\"\"b\"");
-        assert_eq!(sql_literal("it's"), "'it''s'");
-        assert!(sql_ident_problem(&"x".repeat(64)).is_some());
-    }
-
-    #[test]
     fn sql_names_postgres_refuses() {
         assert!(sql_ident_problem("web\napp").is_some());
         assert_eq!(sql_ident_problem(&"x".repeat(63)), None);
@@ -405,18 +360,5 @@ mod tests {
         assert_eq!(tf_provider_name_problem("postgresql"), None);
         assert!(tf_provider_name_problem("my_vault").is_some());
         assert!(tf_provider_name_problem("1vault").is_some());
-    }
-
-    #[test]
-    fn vault_statements_name_the_owner_role() {
-        let s = vault_creation_statements("dance-lessons-coach_role");
-        assert_eq!(
-            s[0],
-            "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}' IN ROLE \"dance-lessons-coach_role\" INHERIT;"
-        );
-        assert_eq!(
-            s[1],
-            "ALTER ROLE \"{{name}}\" SET role = 'dance-lessons-coach_role';"
-        );
     }
 }

@@ -15,6 +15,33 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+/// Declares an input enum whose every variant is spelt once: the string
+/// after `=` is both what serde reads (and both schemas offer) and what
+/// [`as_str`](Service::as_str) gives back to messages and emitters.
+macro_rules! spelt_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $spelling:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
+        pub enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $spelling)] $variant, )+
+        }
+
+        impl $name {
+            /// The spelling of this value in lab files.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $spelling, )+
+                }
+            }
+        }
+    };
+}
+
 /// A name that ends up as a Kubernetes name, a SQL identifier, an Ansible
 /// variable or a file name. Lowercase letters, digits, `-` and `_`.
 pub(crate) const NAME: &str = "^[a-z0-9]([-_a-z0-9]*[a-z0-9])?$";
@@ -39,6 +66,36 @@ pub(crate) const QUANTITY: &str = r"^[1-9][0-9]*(Ki|Mi|Gi|Ti)$";
 pub(crate) const VERSION_CONSTRAINT: &str = r"^(~> |>= |= )?[0-9]+(\.[0-9]+){0,2}$";
 /// A Terraform registry source, `namespace/type`.
 pub(crate) const PROVIDER_SOURCE: &str = r"^[a-z0-9-]+/[a-z0-9-]+$";
+
+/// The value of each optional field a lab leaves out. Each is written here
+/// only: `validate` applies it and both schemas show it as the field's
+/// `default`, so editors, docs and labc agree.
+pub mod defaults {
+    use super::WriteBack;
+    pub const API_PORT: u16 = 6443;
+    pub const GITEA_HTTP_PORT: u16 = 3000;
+    pub const GITEA_SSH_PORT: u16 = 2222;
+    pub const POSTGRES_PORT: u16 = 5432;
+    pub const CREDENTIALS_EDITOR: &str = "credentials_editor";
+    pub const PGBOUNCER_AUTH: &str = "pgbouncer_auth";
+    pub const GITEA_DATABASE: &str = "gitea";
+    pub const ARGOCD_PROJECT: &str = "default";
+    pub const TARGET_REVISION: &str = "HEAD";
+    pub const WRITE_BACK: WriteBack = WriteBack::Argocd;
+    pub const APP_PORT: u16 = 8080;
+    pub const REPLICAS: u32 = 1;
+    pub const VOLUME_SIZE: &str = "1Gi";
+    pub const PRUNE: bool = true;
+    pub const SELF_HEAL: bool = true;
+    pub const DATABASE_VAULT: bool = true;
+    pub const KUBERNETES_MOUNT: &str = "kubernetes";
+    pub const KV_MOUNT: &str = "kvv2";
+    pub const DATABASE_MOUNT: &str = "postgres";
+    pub const DATABASE_CONNECTION: &str = "postgres";
+    pub const DATABASE_TTL: u32 = 3600;
+    pub const STORAGE_CLASS: &str = "longhorn";
+    pub const K3S_DOCKER: bool = false;
+}
 
 /// The whole lab.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -110,26 +167,26 @@ pub struct Host {
     pub services: Vec<Service>,
 }
 
-/// A service a host can carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Service {
-    /// A k3s server (control plane) node.
-    K3sServer,
-    /// A k3s agent (worker) node.
-    K3sAgent,
-    /// The PostgreSQL server (Compose, outside k3s). Exactly one host.
-    Postgres,
-    /// The Gitea server (Compose, outside k3s). Exactly one host.
-    Gitea,
-    /// A Pi-hole internal DNS resolver.
-    Pihole,
-    /// The step-ca primary. Exactly one host when step-ca is used.
-    StepCaPrimary,
-    /// A step-ca replica.
-    StepCaReplica,
-    /// A Gitea Actions runner (Compose).
-    CiRunner,
+spelt_enum! {
+    /// A service a host can carry.
+    pub enum Service {
+        /// A k3s server (control plane) node.
+        K3sServer = "k3s_server",
+        /// A k3s agent (worker) node.
+        K3sAgent = "k3s_agent",
+        /// The PostgreSQL server (Compose, outside k3s). Exactly one host.
+        Postgres = "postgres",
+        /// The Gitea server (Compose, outside k3s). Exactly one host.
+        Gitea = "gitea",
+        /// A Pi-hole internal DNS resolver.
+        Pihole = "pihole",
+        /// The step-ca primary. Exactly one host when step-ca is used.
+        StepCaPrimary = "step_ca_primary",
+        /// A step-ca replica.
+        StepCaReplica = "step_ca_replica",
+        /// A Gitea Actions runner (Compose).
+        CiRunner = "ci_runner",
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -140,6 +197,7 @@ pub struct K3s {
     pub version: String,
     /// Run every node on Docker (cri-dockerd) instead of containerd.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::K3S_DOCKER))]
     pub docker: Option<bool>,
     /// Packaged components the servers must not deploy, e.g. `traefik`.
     #[serde(default)]
@@ -150,8 +208,9 @@ pub struct K3s {
     /// Further `k3s agent` arguments, passed verbatim.
     #[serde(default)]
     pub extra_agent_args: Option<Vec<String>>,
-    /// Port of the Kubernetes API on the servers. Default 6443.
+    /// Port of the Kubernetes API on the servers.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::API_PORT))]
     #[schemars(range(min = 1, max = 65535))]
     pub api_port: Option<u32>,
 }
@@ -168,12 +227,14 @@ pub struct Gitea {
     /// Gitea server image, with an explicit tag.
     #[schemars(regex(pattern = IMAGE))]
     pub image: String,
-    /// Port Gitea's web UI and API listen on, on its host. Default 3000.
+    /// Port Gitea's web UI and API listen on, on its host.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::GITEA_HTTP_PORT))]
     #[schemars(range(min = 1, max = 65535))]
     pub http_port: Option<u32>,
-    /// Port Gitea's SSH server is published on, on its host. Default 2222.
+    /// Port Gitea's SSH server is published on, on its host.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::GITEA_SSH_PORT))]
     #[schemars(range(min = 1, max = 65535))]
     pub ssh_port: Option<u32>,
     /// Env file on the Gitea host holding its secrets
@@ -188,29 +249,31 @@ pub struct Postgres {
     /// PostgreSQL server image, with an explicit tag.
     #[schemars(regex(pattern = IMAGE))]
     pub image: String,
-    /// Port PostgreSQL is published on. Default 5432.
+    /// Port PostgreSQL is published on.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::POSTGRES_PORT))]
     #[schemars(range(min = 1, max = 65535))]
     pub port: Option<u32>,
     /// Env file on the PostgreSQL host holding `POSTGRES_PASSWORD`.
     #[schemars(regex(pattern = ABS_PATH))]
     pub env_file: String,
     /// Shared login role that holds every owner role with admin option.
-    /// Default `credentials_editor`.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::CREDENTIALS_EDITOR))]
     #[schemars(regex(pattern = NAME))]
     pub credentials_editor: Option<String>,
     /// Login role pgbouncer authenticates with to call `user_lookup()`.
-    /// Default `pgbouncer_auth`.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::PGBOUNCER_AUTH))]
     #[schemars(regex(pattern = NAME))]
     pub pgbouncer_auth: Option<String>,
     /// The app whose namespace runs pgbouncer, the pooler that calls each
     /// database's `user_lookup()` as `pgbouncer_auth`.
     #[serde(default)]
     pub pooler_app: Option<String>,
-    /// Database Gitea keeps its data in. Default `gitea`.
+    /// Database Gitea keeps its data in.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::GITEA_DATABASE))]
     #[schemars(regex(pattern = NAME))]
     pub gitea_database: Option<String>,
 }
@@ -234,25 +297,28 @@ pub struct ArgoCd {
     /// Host name ArgoCD (and its Image Updater) is reached on.
     #[schemars(regex(pattern = DOMAIN))]
     pub host: String,
-    /// ArgoCD project of every Application. Default `default`.
+    /// ArgoCD project of every Application.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::ARGOCD_PROJECT))]
     #[schemars(regex(pattern = NAME))]
     pub project: Option<String>,
-    /// Git revision every Application tracks. Default `HEAD`.
+    /// Git revision every Application tracks.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::TARGET_REVISION))]
     pub target_revision: Option<String>,
-    /// How the Image Updater writes new digests back. Default `'argocd`.
+    /// How the Image Updater writes new digests back.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::WRITE_BACK.as_str()))]
     pub write_back: Option<WriteBack>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum WriteBack {
-    /// Parameter overrides on the Application (no commit).
-    Argocd,
-    /// A commit to the app's repository.
-    Git,
+spelt_enum! {
+    pub enum WriteBack {
+        /// Parameter overrides on the Application (no commit).
+        Argocd = "argocd",
+        /// A commit to the app's repository.
+        Git = "git",
+    }
 }
 
 /// One app deployed by ArgoCD.
@@ -287,19 +353,22 @@ pub struct App {
     /// `'internal` is `<app>.<domains.internal>`.
     #[serde(default)]
     pub ingress: Option<Vec<Exposure>>,
-    /// Port the app's container listens on. Default 8080.
+    /// Port the app's container listens on.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::APP_PORT))]
     #[schemars(range(min = 1, max = 65535))]
     pub port: Option<u32>,
-    /// Pod replicas. Default 1; a `'sqlite` app must have exactly 1.
+    /// Pod replicas; a `'sqlite` app must have exactly 1.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::REPLICAS))]
     #[schemars(range(min = 0, max = 100))]
     pub replicas: Option<u32>,
     /// Database of a `'postgres` app. Default: the app name.
     #[serde(default)]
     pub database: Option<String>,
-    /// Size of a `'sqlite` app's Longhorn volume. Default `1Gi`.
+    /// Size of a `'sqlite` app's Longhorn volume.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::VOLUME_SIZE))]
     #[schemars(regex(pattern = QUANTITY))]
     pub volume_size: Option<String>,
     /// Whether the app reads Vault (Kubernetes auth role, KV policy, and
@@ -309,48 +378,50 @@ pub struct App {
     pub vault: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Archetype {
-    /// State in its PostgreSQL database, credentials from Vault.
-    Postgres,
-    /// State in SQLite on a Longhorn ReadWriteOnce volume: one replica.
-    Sqlite,
-    /// No state of its own.
-    Stateless,
+spelt_enum! {
+    pub enum Archetype {
+        /// State in its PostgreSQL database, credentials from Vault.
+        Postgres = "postgres",
+        /// State in SQLite on a Longhorn ReadWriteOnce volume: one replica.
+        Sqlite = "sqlite",
+        /// No state of its own.
+        Stateless = "stateless",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UpdateStrategy {
-    /// Follow the digest of the image's (mutable) tag.
-    Digest,
-    /// Highest semantic version.
-    Semver,
-    /// Most recently built image.
-    NewestBuild,
-    /// Last tag in alphabetical order.
-    Alphabetical,
+spelt_enum! {
+    pub enum UpdateStrategy {
+        /// Follow the digest of the image's (mutable) tag.
+        Digest = "digest",
+        /// Highest semantic version.
+        Semver = "semver",
+        /// Most recently built image.
+        NewestBuild = "newest_build",
+        /// Last tag in alphabetical order.
+        Alphabetical = "alphabetical",
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Sync {
-    /// Delete resources no longer in the chart. Default true.
+    /// Delete resources no longer in the chart.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::PRUNE))]
     pub prune: Option<bool>,
-    /// Revert changes made outside Git. Default true.
+    /// Revert changes made outside Git.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::SELF_HEAL))]
     pub self_heal: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Exposure {
-    /// `<app>.<domains.public>`, reachable from the internet.
-    Public,
-    /// `<app>.<domains.internal>`, reachable inside the lab.
-    Internal,
+spelt_enum! {
+    pub enum Exposure {
+        /// `<app>.<domains.public>`, reachable from the internet.
+        Public = "public",
+        /// `<app>.<domains.internal>`, reachable inside the lab.
+        Internal = "internal",
+    }
 }
 
 /// One PostgreSQL database.
@@ -360,8 +431,9 @@ pub struct Database {
     /// Non-login role owning the database. Default `<name>_role`.
     #[serde(default)]
     pub owner_role: Option<String>,
-    /// Issue dynamic credentials for it through Vault. Default true.
+    /// Issue dynamic credentials for it through Vault.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::DATABASE_VAULT))]
     pub vault: Option<bool>,
 }
 
@@ -371,24 +443,29 @@ pub struct Vault {
     /// Vault's address, as apps and OpenTofu reach it.
     #[schemars(regex(pattern = HTTPS_URL))]
     pub address: String,
-    /// Kubernetes auth mount. Default `kubernetes`.
+    /// Kubernetes auth mount.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::KUBERNETES_MOUNT))]
     #[schemars(regex(pattern = NAME))]
     pub kubernetes_mount: Option<String>,
-    /// KV v2 secrets engine mount. Default `kvv2`.
+    /// KV v2 secrets engine mount.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::KV_MOUNT))]
     #[schemars(regex(pattern = NAME))]
     pub kv_mount: Option<String>,
-    /// Database secrets engine mount. Default `postgres`.
+    /// Database secrets engine mount.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::DATABASE_MOUNT))]
     #[schemars(regex(pattern = NAME))]
     pub database_mount: Option<String>,
-    /// Name of the PostgreSQL connection in the database engine. Default `postgres`.
+    /// Name of the PostgreSQL connection in the database engine.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::DATABASE_CONNECTION))]
     #[schemars(regex(pattern = NAME))]
     pub database_connection: Option<String>,
-    /// Lifetime of dynamic database credentials, in seconds. Default 3600.
+    /// Lifetime of dynamic database credentials, in seconds.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::DATABASE_TTL))]
     #[schemars(range(min = 60, max = 31536000))]
     pub database_ttl: Option<u32>,
     /// How CI (and OpenTofu) log in: Gitea's OIDC tokens on a JWT mount.
@@ -447,18 +524,19 @@ pub struct Module {
     pub providers: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ModuleKind {
-    Factory,
-    Postgres,
+spelt_enum! {
+    pub enum ModuleKind {
+        Factory = "factory",
+        Postgres = "postgres",
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Longhorn {
-    /// Storage class apps' volumes use. Default `longhorn`.
+    /// Storage class apps' volumes use.
     #[serde(default)]
+    #[schemars(extend("default" = defaults::STORAGE_CLASS))]
     #[schemars(regex(pattern = NAME))]
     pub storage_class: Option<String>,
     /// GCS bucket Longhorn backs volumes up to (through its S3 interop).

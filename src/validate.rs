@@ -13,7 +13,7 @@ use crate::diag::{Diagnostic, Span};
 use crate::load::{Loaded, pointer_segment};
 use crate::model::*;
 use crate::names;
-use crate::raw;
+use crate::raw::{self, defaults};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
@@ -42,25 +42,6 @@ fn ptr(segments: &[&str]) -> String {
         .iter()
         .map(|s| format!("/{}", pointer_segment(s)))
         .collect()
-}
-
-const SERVICE_NAMES: &[(Service, &str)] = &[
-    (Service::K3sServer, "k3s_server"),
-    (Service::K3sAgent, "k3s_agent"),
-    (Service::Postgres, "postgres"),
-    (Service::Gitea, "gitea"),
-    (Service::Pihole, "pihole"),
-    (Service::StepCaPrimary, "step_ca_primary"),
-    (Service::StepCaReplica, "step_ca_replica"),
-    (Service::CiRunner, "ci_runner"),
-];
-
-fn service_name(s: Service) -> &'static str {
-    SERVICE_NAMES
-        .iter()
-        .find(|(x, _)| *x == s)
-        .map(|(_, n)| *n)
-        .unwrap_or("?")
 }
 
 impl Cx<'_> {
@@ -155,13 +136,13 @@ impl Cx<'_> {
                     .argocd
                     .project
                     .clone()
-                    .unwrap_or_else(|| "default".into()),
+                    .unwrap_or_else(|| defaults::ARGOCD_PROJECT.into()),
                 target_revision: raw
                     .argocd
                     .target_revision
                     .clone()
-                    .unwrap_or_else(|| "HEAD".into()),
-                write_back: raw.argocd.write_back.unwrap_or(WriteBack::Argocd),
+                    .unwrap_or_else(|| defaults::TARGET_REVISION.into()),
+                write_back: raw.argocd.write_back.unwrap_or(defaults::WRITE_BACK),
             },
             apps,
             databases,
@@ -170,17 +151,20 @@ impl Cx<'_> {
                 kubernetes_mount: v
                     .kubernetes_mount
                     .clone()
-                    .unwrap_or_else(|| "kubernetes".into()),
-                kv_mount: v.kv_mount.clone().unwrap_or_else(|| "kvv2".into()),
+                    .unwrap_or_else(|| defaults::KUBERNETES_MOUNT.into()),
+                kv_mount: v
+                    .kv_mount
+                    .clone()
+                    .unwrap_or_else(|| defaults::KV_MOUNT.into()),
                 database_mount: v
                     .database_mount
                     .clone()
-                    .unwrap_or_else(|| "postgres".into()),
+                    .unwrap_or_else(|| defaults::DATABASE_MOUNT.into()),
                 database_connection: v
                     .database_connection
                     .clone()
-                    .unwrap_or_else(|| "postgres".into()),
-                database_ttl: v.database_ttl.unwrap_or(3600),
+                    .unwrap_or_else(|| defaults::DATABASE_CONNECTION.into()),
+                database_ttl: v.database_ttl.unwrap_or(defaults::DATABASE_TTL),
                 jwt_mount: v.ci_jwt.mount.clone(),
                 jwt_role: v.ci_jwt.role.clone(),
             },
@@ -190,7 +174,7 @@ impl Cx<'_> {
                     .longhorn
                     .storage_class
                     .clone()
-                    .unwrap_or_else(|| "longhorn".into()),
+                    .unwrap_or_else(|| defaults::STORAGE_CLASS.into()),
                 backup_bucket: raw.longhorn.backup_bucket.clone(),
                 backup_target: names::longhorn_backup_target(
                     &raw.longhorn.backup_bucket,
@@ -244,11 +228,9 @@ impl Cx<'_> {
             for (i, s) in h.services.iter().enumerate() {
                 let sp = format!("{p}/services/{i}");
                 if !services.insert(*s) {
-                    let d = Diagnostic::error(format!(
-                        "host `{name}` lists `'{}` twice",
-                        service_name(*s)
-                    ))
-                    .at(self.span(&sp), "listed again here");
+                    let d =
+                        Diagnostic::error(format!("host `{name}` lists `'{}` twice", s.as_str()))
+                            .at(self.span(&sp), "listed again here");
                     self.error(d);
                 }
             }
@@ -264,8 +246,8 @@ impl Cx<'_> {
                         .unwrap_or(0);
                     let d = Diagnostic::error(format!(
                         "host `{name}` can't carry both `'{}` and `'{}`",
-                        service_name(a),
-                        service_name(b)
+                        a.as_str(),
+                        b.as_str()
                     ))
                     .at(
                         self.span(&format!("{p}/services/{i}")),
@@ -305,7 +287,7 @@ impl Cx<'_> {
         ];
         for (service, required, single) in rules {
             let on = placed.get(&service).cloned().unwrap_or_default();
-            let name = service_name(service);
+            let name = service.as_str();
             if required && on.is_empty() {
                 let d = Diagnostic::error(format!("no host carries `'{name}`"))
                     .at(
@@ -340,7 +322,7 @@ impl Cx<'_> {
     /// The span of `service` in the services list of `host`.
     fn service_span(&self, host: &str, service: Service) -> Option<Span> {
         let base = ptr(&["hosts", host, "services"]);
-        let name = service_name(service);
+        let name = service.as_str();
         (0..)
             .map(|i| format!("{base}/{i}"))
             .take_while(|p| self.loaded.value.pointer(p).is_some())
@@ -357,7 +339,7 @@ impl Cx<'_> {
     ) -> K3s {
         let servers = placed.get(&Service::K3sServer).cloned().unwrap_or_default();
         let agents = placed.get(&Service::K3sAgent).cloned().unwrap_or_default();
-        let docker = raw.docker.unwrap_or(false);
+        let docker = raw.docker.unwrap_or(defaults::K3S_DOCKER);
         let mut server_args = Vec::new();
         let mut agent_args = Vec::new();
         if docker {
@@ -387,7 +369,7 @@ impl Cx<'_> {
             version: raw.version.clone(),
             servers,
             agents,
-            api_port: port(raw.api_port, 6443),
+            api_port: port(raw.api_port, defaults::API_PORT),
             api_endpoint,
             server_args,
             agent_args,
@@ -450,7 +432,7 @@ impl Cx<'_> {
             .postgres
             .gitea_database
             .clone()
-            .unwrap_or_else(|| "gitea".into());
+            .unwrap_or_else(|| defaults::GITEA_DATABASE.into());
         self.check_name(
             "/postgres/gitea_database",
             &database,
@@ -469,8 +451,8 @@ impl Cx<'_> {
             domain,
             default_org: g.default_org.clone(),
             image: self.image("/gitea/image", &g.image),
-            http_port: port(g.http_port, 3000),
-            ssh_port: port(g.ssh_port, 2222),
+            http_port: port(g.http_port, defaults::GITEA_HTTP_PORT),
+            ssh_port: port(g.ssh_port, defaults::GITEA_SSH_PORT),
             env_file: g.env_file.clone(),
             host: first(placed, Service::Gitea),
             database,
@@ -489,11 +471,11 @@ impl Cx<'_> {
         let credentials_editor = p
             .credentials_editor
             .clone()
-            .unwrap_or_else(|| "credentials_editor".into());
+            .unwrap_or_else(|| defaults::CREDENTIALS_EDITOR.into());
         let pgbouncer_auth = p
             .pgbouncer_auth
             .clone()
-            .unwrap_or_else(|| "pgbouncer_auth".into());
+            .unwrap_or_else(|| defaults::PGBOUNCER_AUTH.into());
         for (field, role) in [
             ("credentials_editor", &credentials_editor),
             ("pgbouncer_auth", &pgbouncer_auth),
@@ -519,7 +501,7 @@ impl Cx<'_> {
         Postgres {
             image,
             major_version,
-            port: port(p.port, 5432),
+            port: port(p.port, defaults::POSTGRES_PORT),
             env_file: p.env_file.clone(),
             address: hosts
                 .get(&host)
@@ -613,7 +595,7 @@ impl Cx<'_> {
                     owner_role,
                     vault_role: db
                         .vault
-                        .unwrap_or(true)
+                        .unwrap_or(defaults::DATABASE_VAULT)
                         .then(|| names::vault_database_role(name)),
                     apps: BTreeSet::new(),
                 },
@@ -682,7 +664,7 @@ impl Cx<'_> {
                             "app `{name}` needs database `{db}`, which the lab does not declare"
                         ))
                         .at(self.span(&at), "needs a database");
-                        if let Some(best) = crate::schema::closest(&db, &known) {
+                        if let Some(best) = crate::diag::closest(&db, &known) {
                             d = d.note(format!("did you mean `{best}`?"));
                         }
                         d = d.note(format!(
@@ -696,7 +678,7 @@ impl Cx<'_> {
                 (other, Some(_)) => {
                     let d = Diagnostic::error(format!(
                         "app `{name}` has a database but its archetype is `'{}`",
-                        archetype_name(other)
+                        other.as_str()
                     ))
                     .at(
                         self.span(&format!("{p}/database")),
@@ -707,7 +689,7 @@ impl Cx<'_> {
                 }
                 _ => None,
             };
-            let replicas = a.replicas.unwrap_or(1);
+            let replicas = a.replicas.unwrap_or(defaults::REPLICAS);
             if a.archetype == Archetype::Sqlite && replicas != 1 {
                 let d = Diagnostic::error(format!(
                     "app `{name}` keeps SQLite on a ReadWriteOnce volume, so it runs exactly 1 replica, not {replicas}"
@@ -718,7 +700,7 @@ impl Cx<'_> {
             if a.archetype != Archetype::Sqlite && a.volume_size.is_some() {
                 let d = Diagnostic::error(format!(
                     "app `{name}` has a volume size but its archetype is `'{}`",
-                    archetype_name(a.archetype)
+                    a.archetype.as_str()
                 ))
                 .at(
                     self.span(&format!("{p}/volume_size")),
@@ -774,14 +756,25 @@ impl Cx<'_> {
                         .unwrap_or_else(|| names::repo_url(&gitea.url, &org, name)),
                     image,
                     image_updater: a.image_updater,
-                    prune: a.sync.as_ref().and_then(|s| s.prune).unwrap_or(true),
-                    self_heal: a.sync.as_ref().and_then(|s| s.self_heal).unwrap_or(true),
+                    prune: a
+                        .sync
+                        .as_ref()
+                        .and_then(|s| s.prune)
+                        .unwrap_or(defaults::PRUNE),
+                    self_heal: a
+                        .sync
+                        .as_ref()
+                        .and_then(|s| s.self_heal)
+                        .unwrap_or(defaults::SELF_HEAL),
                     archetype: a.archetype,
                     database,
-                    volume_size: (a.archetype == Archetype::Sqlite)
-                        .then(|| a.volume_size.clone().unwrap_or_else(|| "1Gi".into())),
+                    volume_size: (a.archetype == Archetype::Sqlite).then(|| {
+                        a.volume_size
+                            .clone()
+                            .unwrap_or_else(|| defaults::VOLUME_SIZE.into())
+                    }),
                     replicas,
-                    port: port(a.port, 8080),
+                    port: port(a.port, defaults::APP_PORT),
                     ingress,
                     vault,
                 },
@@ -808,7 +801,7 @@ impl Cx<'_> {
         let known: Vec<String> = known.cloned().collect();
         let mut d = Diagnostic::error(format!("unknown {what} `{name}`"))
             .at(self.span(pointer), format!("no {what} with this name"));
-        if let Some(best) = crate::schema::closest(name, &known) {
+        if let Some(best) = crate::diag::closest(name, &known) {
             d = d.note(format!("did you mean `{best}`?"));
         }
         d = d.note(format!("known {what}s: {}", known.join(", ")));
@@ -838,10 +831,7 @@ impl Cx<'_> {
         for (name, m) in &raw.modules {
             let p = ptr(&["tofu", "modules", name]);
             self.check_name(&p, name, "a directory name", names::file_name_problem(name));
-            let kind = match m.kind {
-                ModuleKind::Factory => "factory",
-                ModuleKind::Postgres => "postgres",
-            };
+            let kind = m.kind.as_str();
             if let Some(first) = kinds.insert(kind, name) {
                 let d = Diagnostic::error(format!(
                     "modules `{first}` and `{name}` are both of kind `'{kind}`; the lab has one of each at most"
@@ -966,12 +956,4 @@ fn first(placed: &BTreeMap<Service, Vec<String>>, s: Service) -> String {
 /// A port the schema already range-checked (1..=65535).
 fn port(value: Option<u32>, default: u16) -> u16 {
     value.and_then(|v| u16::try_from(v).ok()).unwrap_or(default)
-}
-
-fn archetype_name(a: Archetype) -> &'static str {
-    match a {
-        Archetype::Postgres => "postgres",
-        Archetype::Sqlite => "sqlite",
-        Archetype::Stateless => "stateless",
-    }
 }

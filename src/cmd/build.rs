@@ -3,16 +3,16 @@
 
 use super::*;
 
-pub fn run(global: &Global) -> u8 {
+pub fn run(global: &Global) -> Exit {
     let Compared { folders, .. } = match compare(global) {
         Ok(c) => c,
-        Err(code) => return code,
+        Err(exit) => return exit,
     };
     let mut summary = Vec::new();
     for (t, c) in folders {
         match t.apply_changes(c) {
             Ok(c) => summary.push((t.dir, c)),
-            Err(e) => return report_output_error(&e),
+            Err(e) => return output_error(&e),
         }
     }
     if !global.quiet {
@@ -35,5 +35,5 @@ pub fn run(global: &Global) -> u8 {
             }
         }
     }
-    OK
+    Exit::Ok
 }

@@ -4,14 +4,14 @@
 
 use super::*;
 
-pub fn run(global: &Global) -> u8 {
+pub fn run(global: &Global) -> Exit {
     let Compared {
         lab,
         color,
         folders,
     } = match compare(global) {
         Ok(c) => c,
-        Err(code) => return code,
+        Err(exit) => return exit,
     };
     let mut stale = false;
     let mut total = 0;
@@ -21,7 +21,7 @@ pub fn run(global: &Global) -> u8 {
             continue;
         }
         stale = true;
-        print!("{}", render_diff(&t.dir, &changes, color));
+        print!("{}", render::diff(&t.dir, &changes, color));
         let show = |p: &str| format!("{}/{p}", t.dir.display());
         if !changes.modified.is_empty() {
             eprintln!("labc: differing files:");
@@ -48,7 +48,7 @@ pub fn run(global: &Global) -> u8 {
             lab.display(),
             lab.display()
         );
-        DIFFERS
+        Exit::Differs
     } else {
         if !global.quiet {
             eprintln!(
@@ -56,6 +56,6 @@ pub fn run(global: &Global) -> u8 {
                 lab.display()
             );
         }
-        OK
+        Exit::Ok
     }
 }

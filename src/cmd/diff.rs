@@ -3,18 +3,18 @@
 
 use super::*;
 
-pub fn run(global: &Global) -> u8 {
+pub fn run(global: &Global) -> Exit {
     let Compared { color, folders, .. } = match compare(global) {
         Ok(c) => c,
-        Err(code) => return code,
+        Err(exit) => return exit,
     };
     let mut any = false;
     for (t, c) in folders {
         any |= !c.is_empty();
-        print!("{}", render_diff(&t.dir, &c, color));
+        print!("{}", render::diff(&t.dir, &c, color));
     }
     if !any && !global.quiet {
         eprintln!("labc: no changes");
     }
-    OK
+    Exit::Ok
 }

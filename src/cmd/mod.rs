@@ -1,21 +1,47 @@
-//! One file per subcommand. Each returns the process exit code; shared
-//! plumbing (finding the lab, compiling, printing) lives here.
+//! One file per subcommand, each returning an [`Exit`]; the plumbing they
+//! share (finding the lab, compiling, comparing the folders) lives here,
+//! what they print in `render.rs`, the reader thread in `reader.rs`.
+//!
+//! Invariants: the only module that prints or decides an exit code; it
+//! writes files only through [`crate::output`].
 
 pub mod build;
 pub mod check;
 pub mod diff;
+mod reader;
+pub mod render;
 pub mod schema;
 
-use crate::cli::{Color, Global};
+use crate::cli::Global;
 use crate::compile::{self, Compiled};
-use crate::output::{Changes, OutputError, Snapshot, Target};
-use std::io::IsTerminal;
+use crate::output::{Changes, OutputError, Target};
+use reader::Reader;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-pub const OK: u8 = 0;
-pub const DIFFERS: u8 = 1;
-pub const INVALID: u8 = 2;
-pub const IO: u8 = 3;
+/// How a command ends, as documented in the README.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Done; for `check`, everything is current.
+    Ok,
+    /// `check` found generated files that differ from what build would write.
+    Differs,
+    /// The lab is invalid, or the output folder is not labc's to write.
+    Invalid,
+    /// A file could not be read or written.
+    Io,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(match e {
+            Exit::Ok => 0,
+            Exit::Differs => 1,
+            Exit::Invalid => 2,
+            Exit::Io => 3,
+        })
+    }
+}
 
 /// Where a command reads and writes, resolved once.
 pub struct Paths {
@@ -24,61 +50,34 @@ pub struct Paths {
     pub schemas: PathBuf,
 }
 
-pub fn paths(global: &Global) -> Result<Paths, String> {
-    let lab = match &global.lab {
-        Some(p) => p.clone(),
-        None => ["lab.ncl", "lab.toml"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists())
-            .ok_or("no lab.ncl or lab.toml in the current folder; pass --lab PATH")?,
-    };
-    let dir = lab.parent().unwrap_or(Path::new("")).to_path_buf();
-    Ok(Paths {
-        out: global.out.clone().unwrap_or_else(|| dir.join("generated")),
-        schemas: dir.join("schemas"),
-        lab,
-    })
-}
-
-pub fn color(global: &Global) -> bool {
-    match global.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stderr().is_terminal()
-        }
+impl Paths {
+    /// The lab file (`--lab`, else `lab.ncl`, else `lab.toml` here), the
+    /// output folder (`--out`, else `generated/` beside the lab) and the
+    /// schemas folder beside the lab.
+    pub fn resolve(global: &Global) -> Result<Paths, String> {
+        let lab = match &global.lab {
+            Some(p) => p.clone(),
+            None => ["lab.ncl", "lab.toml"]
+                .iter()
+                .map(PathBuf::from)
+                .find(|p| p.exists())
+                .ok_or("no lab.ncl or lab.toml in the current folder; pass --lab PATH")?,
+        };
+        let dir = lab.parent().unwrap_or(Path::new("")).to_path_buf();
+        Ok(Paths {
+            out: global.out.clone().unwrap_or_else(|| dir.join("generated")),
+            schemas: schemas_dir(global),
+            lab,
+        })
     }
 }
 
-/// What build, check and diff work on: the compiled lab and what its two
-/// folders (output, schemas) held before.
-struct Prepared {
-    paths: Paths,
-    color: bool,
-    compiled: Compiled,
-    /// Snapshots of the output folder and of schemas/, in that order.
-    snapshots: [Result<Snapshot, OutputError>; 2],
-}
-
-/// What build, check and diff all start with: find the paths, decide on
-/// colour, compile, and read both folders. On failure the report is printed
-/// and the exit code returned.
-fn prepare(global: &Global) -> Result<Prepared, u8> {
-    let paths = paths(global).map_err(|e| {
-        eprintln!("error: {e}");
-        INVALID
-    })?;
-    let color = color(global);
-    let reader = Reader::start(&paths);
-    let compiled = compile_or_report(&paths, color)?;
-    Ok(Prepared {
-        snapshots: reader.finish(),
-        paths,
-        color,
-        compiled,
-    })
+/// The schemas folder: beside the lab file, or `./schemas` without `--lab`.
+pub fn schemas_dir(global: &Global) -> PathBuf {
+    match &global.lab {
+        Some(lab) => lab.parent().unwrap_or(Path::new("")).join("schemas"),
+        None => PathBuf::from("schemas"),
+    }
 }
 
 /// What build, check and diff share once compiled: each folder (the output,
@@ -89,22 +88,30 @@ pub struct Compared {
     pub folders: Vec<(Target, Changes)>,
 }
 
-/// Compiles the lab and compares both folders with what they must hold.
-/// Both are compared before anything is written, so a refused folder
-/// leaves the other untouched too. On failure the report is printed and
-/// the exit code returned.
-pub fn compare(global: &Global) -> Result<Compared, u8> {
-    let Prepared {
-        paths,
-        color,
-        compiled,
-        snapshots,
-    } = prepare(global)?;
+/// Compiles the lab (while the reader thread takes the folders' snapshots)
+/// and compares both folders with what they must hold. Both are compared
+/// before anything is written, so a refused folder leaves the other
+/// untouched too. On failure the report is printed and the exit returned.
+pub fn compare(global: &Global) -> Result<Compared, Exit> {
+    let paths = Paths::resolve(global).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Invalid
+    })?;
+    let color = render::color(global);
+    let reader = Reader::start(&paths);
+    let compiled = compile::compile(&paths.lab).map_err(|f| {
+        render::failure(&paths.lab, &f, color);
+        match f {
+            compile::Failed::Io(_) => Exit::Io,
+            compile::Failed::Invalid(_) => Exit::Invalid,
+        }
+    })?;
+    let snapshots = reader.finish();
     let mut folders = Vec::new();
     for (target, snapshot) in targets(&paths, compiled).into_iter().zip(snapshots) {
         match snapshot.and_then(|s| target.changes_from(s)) {
             Ok(changes) => folders.push((target, changes)),
-            Err(e) => return Err(report_output_error(&e)),
+            Err(e) => return Err(output_error(&e)),
         }
     }
     Ok(Compared {
@@ -114,82 +121,9 @@ pub fn compare(global: &Global) -> Result<Compared, u8> {
     })
 }
 
-/// Below this many generated files, the folders are read after compiling,
-/// on the main thread; from it on, on a second thread while Nickel
-/// evaluates, which also compiles the schema check meanwhile. Measured on
-/// 2 vCPUs (BENCHMARKS.md): a thread costs about 1.5 ms (its start, its
-/// allocator arena, the shared core), and reading 2,800 files costs about
-/// 20 ms, mostly in the kernel, which overlaps with the evaluation. 46 files
-/// (the reference lab) are read in well under a millisecond, so there the
-/// thread would only slow labc down.
-const READ_ON_A_THREAD: usize = 250;
-
-/// Reads the output folder and schemas/ while or after the lab compiles.
-enum Reader {
-    /// Both manifests read; their files are read one at a time when compared.
-    Later(Box<[Result<Snapshot, OutputError>; 2]>),
-    Thread(std::thread::JoinHandle<[Result<Snapshot, OutputError>; 2]>),
-}
-
-impl Reader {
-    fn start(paths: &Paths) -> Reader {
-        let read_both = |out: &Path, schemas: &Path| [Snapshot::read(out), Snapshot::read(schemas)];
-        let snapshots = read_both(&paths.out, &paths.schemas);
-        let listed: usize = snapshots
-            .iter()
-            .map(|s| s.as_ref().map_or(0, Snapshot::size_hint))
-            .sum();
-        if listed < READ_ON_A_THREAD {
-            return Reader::Later(Box::new(snapshots));
-        }
-        let spawned = std::thread::Builder::new()
-            .name("read-output".into())
-            .spawn(move || {
-                // Work the main thread would do after Nickel, done here:
-                // this thread has time to spare.
-                crate::schema::prepare();
-                snapshots.map(|s| {
-                    s.map(|mut s| {
-                        s.digest_listed();
-                        s
-                    })
-                })
-            });
-        match spawned {
-            Ok(handle) => Reader::Thread(handle),
-            // No thread to be had (the snapshots went with the closure):
-            // read again, and the files one at a time when compared.
-            Err(_) => Reader::Later(Box::new(read_both(&paths.out, &paths.schemas))),
-        }
-    }
-
-    fn finish(self) -> [Result<Snapshot, OutputError>; 2] {
-        match self {
-            Reader::Later(m) => *m,
-            Reader::Thread(handle) => match handle.join() {
-                Ok(s) => s,
-                Err(panic) => std::panic::resume_unwind(panic),
-            },
-        }
-    }
-}
-
-/// Compiles the lab, printing the report and returning the exit code on failure.
-pub fn compile_or_report(paths: &Paths, color: bool) -> Result<Compiled, u8> {
-    compile::compile(&paths.lab, color).map_err(|f| {
-        eprint!("{}", f.report);
-        let n = match f.count {
-            0 | 1 => "an error".to_string(),
-            n => format!("{n} errors"),
-        };
-        eprintln!("labc: {} has {n}; nothing was written", paths.lab.display());
-        INVALID
-    })
-}
-
 /// The two folders labc keeps: the output and the schemas.
 /// Takes the compiled files by value: they move into the target, uncopied.
-pub fn targets(paths: &Paths, compiled: Compiled) -> [Target; 2] {
+fn targets(paths: &Paths, compiled: Compiled) -> [Target; 2] {
     let src = &compiled.lab.source;
     [
         Target {
@@ -212,61 +146,11 @@ pub fn schema_target(dir: &Path) -> Target {
     }
 }
 
-pub fn report_output_error(e: &OutputError) -> u8 {
+/// Prints a refused or failed write and says how the command ends.
+pub fn output_error(e: &OutputError) -> Exit {
     eprintln!("error: {e}");
     match e {
-        OutputError::Io(..) => IO,
-        _ => INVALID,
+        OutputError::Io(..) => Exit::Io,
+        _ => Exit::Invalid,
     }
-}
-
-/// The diff of all changes, as `git diff` would show it.
-pub fn render_diff(dir: &Path, changes: &Changes, color: bool) -> String {
-    let mut out = String::new();
-    let prefix = |p: &str| format!("{}/{p}", dir.display().to_string().trim_end_matches('/'));
-    for (p, new) in &changes.created {
-        out.push_str(&paint(
-            &crate::output::unified_diff(&prefix(p), "", new),
-            color,
-        ));
-    }
-    for (p, old, new) in &changes.modified {
-        out.push_str(&paint(
-            &crate::output::unified_diff(&prefix(p), old, new),
-            color,
-        ));
-    }
-    for (p, old) in &changes.deleted {
-        out.push_str(&paint(
-            &crate::output::unified_diff(&prefix(p), old, ""),
-            color,
-        ));
-    }
-    out
-}
-
-fn paint(diff: &str, color: bool) -> String {
-    if !color {
-        return diff.to_string();
-    }
-    diff.lines()
-        .map(|l| {
-            let code = if l.starts_with("+++") || l.starts_with("---") {
-                "1"
-            } else if l.starts_with('+') {
-                "32"
-            } else if l.starts_with('-') {
-                "31"
-            } else if l.starts_with("@@") {
-                "36"
-            } else {
-                ""
-            };
-            if code.is_empty() {
-                format!("{l}\n")
-            } else {
-                format!("\x1b[{code}m{l}\x1b[0m\n")
-            }
-        })
-        .collect()
 }

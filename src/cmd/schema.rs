@@ -4,11 +4,8 @@
 
 use super::*;
 
-pub fn run(global: &Global) -> u8 {
-    let dir = match &global.lab {
-        Some(lab) => lab.parent().unwrap_or(Path::new("")).join("schemas"),
-        None => PathBuf::from("schemas"),
-    };
+pub fn run(global: &Global) -> Exit {
+    let dir = schemas_dir(global);
     match schema_target(&dir).apply() {
         Ok(c) => {
             if !global.quiet {
@@ -19,8 +16,8 @@ pub fn run(global: &Global) -> u8 {
                     c.unchanged
                 );
             }
-            OK
+            Exit::Ok
         }
-        Err(e) => report_output_error(&e),
+        Err(e) => output_error(&e),
     }
 }

@@ -24,9 +24,6 @@ use crate::names;
 
 const DIR: &str = "ansible/inventory";
 
-/// k3s-ansible's default API port: `api_port` is written only when it differs.
-const K3S_DEFAULT_API_PORT: u16 = 6443;
-
 pub fn emit(lab: &Lab) -> Vec<File> {
     let head = header("#", lab);
     let file = |path: String, value: &Yaml| File {
@@ -157,7 +154,9 @@ fn k3s_vars(lab: &Lab) -> Yaml<'_> {
     let mut vars = Yaml::map()
         .with("k3s_version", &k.version)
         .with("api_endpoint", k.api_endpoint.to_string());
-    if k.api_port != K3S_DEFAULT_API_PORT {
+    // labc's default port is k3s-ansible's: write it only when the lab
+    // departs from it.
+    if k.api_port != crate::raw::defaults::API_PORT {
         vars.insert("api_port", k.api_port);
     }
     if !k.server_args.is_empty() {

@@ -1,7 +1,5 @@
-//! ArgoCD and Helm: the app-of-apps chart's values, the Application each app
-//! gets (as the chart renders it), the Image Updater resources, each app's
-//! Helm values, and the Vault Secrets Operator resources of apps that read
-//! Vault.
+//! ArgoCD: the app-of-apps chart's values, the Application each app gets
+//! (as the chart renders it) and the Image Updater resources.
 //!
 //! Files:
 //! - `argocd/values.yaml`: the app-of-apps values (`gitea_applications`,
@@ -11,20 +9,15 @@
 //!   Application per app, in namespace `argocd`;
 //! - `argocd/image-updater.yaml`: one `ImageUpdater` per app that follows its
 //!   image (v1 reads no annotations without one), absent when none does;
-//! - `apps/<app>/values.yaml`: the values the app's own chart needs;
-//! - `apps/<app>/vault-secrets.yaml`: VaultConnection, VaultAuth,
-//!   VaultStaticSecret and, with a database, VaultDynamicSecret.
 //!
-//! Invariants: every Kubernetes name and every Vault name comes from the
-//! model (already checked DNS-1123 where Kubernetes needs it, and shared
-//! with the OpenTofu emitter for Vault); the constants below are fixed names
+//! Invariants: every Kubernetes name comes from the model (already checked
+//! DNS-1123 where Kubernetes needs it); the constants below are fixed names
 //! of this layout, not derived from the lab. The Helm keys the Image Updater
-//! writes (`image.repository`, `image.tag`) are the ones the per-app values
-//! use, so both always agree.
+//! writes are [`helm`]'s, so what it writes back is what the values hold.
 
 use super::yaml::{self, Yaml};
-use super::{File, header};
-use crate::model::{App, AppVault, Exposure, Lab, UpdateStrategy, WriteBack};
+use super::{File, header, helm, k8s_metadata};
+use crate::model::{App, Lab, UpdateStrategy};
 use crate::names;
 use std::collections::BTreeMap;
 
@@ -41,19 +34,8 @@ const SYNC_OPTIONS: &[&str] = &["CreateNamespace=true"];
 /// Alias of the app's one image in its ImageUpdater (an alias is local to
 /// the resource, so a fixed one can't clash).
 const IMAGE_ALIAS: &str = "app";
-/// Helm value keys holding the image, in the per-app values and in what the
-/// Image Updater writes back.
-const HELM_IMAGE_NAME: &str = "image.repository";
-const HELM_IMAGE_TAG: &str = "image.tag";
-/// Name of the VaultConnection in each app namespace (one per namespace, so
-/// each app carries the lab's Vault address with it).
-const VAULT_CONNECTION: &str = "vault";
-/// How often VSO re-reads a KV secret: without it a change in Vault is
-/// never picked up.
-const KV_REFRESH: &str = "1h";
 
 const IMAGE_UPDATER_API: &str = "argocd-image-updater.argoproj.io/v1alpha1";
-const VSO_API: &str = "secrets.hashicorp.com/v1beta1";
 
 pub fn emit(lab: &Lab) -> Vec<File> {
     let head = header("#", lab);
@@ -66,16 +48,6 @@ pub fn emit(lab: &Lab) -> Vec<File> {
             path: format!("argocd/applications/{}.yaml", app.name),
             contents: yaml::document(&head, &application(lab, app)),
         });
-        files.push(File {
-            path: format!("apps/{}/values.yaml", app.name),
-            contents: yaml::document(&head, &app_values(lab, app)),
-        });
-        if let Some(vault) = &app.vault {
-            files.push(File {
-                path: format!("apps/{}/vault-secrets.yaml", app.name),
-                contents: yaml::documents(&head, &vault_resources(lab, app, vault)),
-            });
-        }
     }
     let updaters: Vec<Yaml> = lab
         .apps
@@ -91,6 +63,16 @@ pub fn emit(lab: &Lab) -> Vec<File> {
     files
 }
 
+fn helm_image_target() -> Yaml<'static> {
+    Yaml::map().with(
+        "helm",
+        Yaml::map()
+            .with("name", helm::IMAGE_REPOSITORY_KEY)
+            .with("tag", helm::IMAGE_TAG_KEY),
+    )
+}
+
+/// The Image Updater's name for a strategy (its own spelling, not the lab's).
 fn strategy(s: UpdateStrategy) -> &'static str {
     match s {
         UpdateStrategy::Digest => "digest",
@@ -98,33 +80,6 @@ fn strategy(s: UpdateStrategy) -> &'static str {
         UpdateStrategy::NewestBuild => "newest-build",
         UpdateStrategy::Alphabetical => "alphabetical",
     }
-}
-
-fn write_back(w: WriteBack) -> &'static str {
-    match w {
-        WriteBack::Argocd => "argocd",
-        WriteBack::Git => "git",
-    }
-}
-
-fn exposure(e: Exposure) -> &'static str {
-    match e {
-        Exposure::Public => "public",
-        Exposure::Internal => "internal",
-    }
-}
-
-fn metadata<'a>(name: &'a str, namespace: &'a str) -> Yaml<'a> {
-    Yaml::map().with("name", name).with("namespace", namespace)
-}
-
-fn helm_image_target() -> Yaml<'static> {
-    Yaml::map().with(
-        "helm",
-        Yaml::map()
-            .with("name", HELM_IMAGE_NAME)
-            .with("tag", HELM_IMAGE_TAG),
-    )
 }
 
 /// The app-of-apps values. Each app's entry holds only what departs from
@@ -172,7 +127,7 @@ fn app_of_apps_values(lab: &Lab) -> Yaml<'_> {
             "image_updater",
             Yaml::map()
                 .with("argocd_host", &lab.argocd.host)
-                .with("write_back_method", write_back(lab.argocd.write_back)),
+                .with("write_back_method", lab.argocd.write_back.as_str()),
         )
         .with("longhorn_backup_target", &lab.longhorn.backup_target)
         .with("project", &lab.argocd.project)
@@ -185,7 +140,7 @@ fn application<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
         .with("kind", "Application")
         .with(
             "metadata",
-            metadata(&app.name, ARGOCD_NAMESPACE).with("finalizers", Yaml::strs([FINALIZER])),
+            k8s_metadata(&app.name, ARGOCD_NAMESPACE).with("finalizers", Yaml::strs([FINALIZER])),
         )
         .with(
             "spec",
@@ -233,7 +188,7 @@ fn image_updater<'a>(lab: &'a Lab, app: &'a App, s: UpdateStrategy) -> Yaml<'a> 
     Yaml::map()
         .with("apiVersion", IMAGE_UPDATER_API)
         .with("kind", "ImageUpdater")
-        .with("metadata", metadata(&app.name, ARGOCD_NAMESPACE))
+        .with("metadata", k8s_metadata(&app.name, ARGOCD_NAMESPACE))
         .with(
             "spec",
             Yaml::map()
@@ -247,147 +202,9 @@ fn image_updater<'a>(lab: &'a Lab, app: &'a App, s: UpdateStrategy) -> Yaml<'a> 
                 )
                 .with(
                     "writeBackConfig",
-                    Yaml::map().with("method", write_back(lab.argocd.write_back)),
+                    Yaml::map().with("method", lab.argocd.write_back.as_str()),
                 ),
         )
-}
-
-/// What the app's chart needs from the lab.
-fn app_values<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
-    let hosts: BTreeMap<String, Yaml> = app
-        .ingress
-        .iter()
-        .map(|(e, host)| (exposure(*e).to_string(), Yaml::str(host)))
-        .collect();
-    let persistence = match &app.volume_size {
-        Some(size) => Yaml::map()
-            .with("enabled", true)
-            .with("storageClass", &lab.longhorn.storage_class)
-            .with("accessMode", "ReadWriteOnce")
-            .with("size", size),
-        None => Yaml::map().with("enabled", false),
-    };
-    let mut values = Yaml::map()
-        .with(
-            "image",
-            Yaml::map()
-                .with("repository", &app.image.repository)
-                .with("tag", &app.image.tag),
-        )
-        .with(
-            "ingress",
-            Yaml::map()
-                .with("enabled", !hosts.is_empty())
-                .with("hosts", hosts),
-        )
-        .with("persistence", persistence)
-        .with("replicaCount", app.replicas)
-        .with("service", Yaml::map().with("port", app.port));
-    if let Some(db) = &app.database {
-        values.insert("database", Yaml::map().with("name", db));
-    }
-    if let Some(v) = &app.vault {
-        values.insert(
-            "serviceAccount",
-            Yaml::map()
-                .with("create", true)
-                .with("name", &v.service_account),
-        );
-        let mut vault = Yaml::map()
-            .with("authRole", &v.auth_role)
-            .with("enabled", true)
-            .with("kubernetesMount", &lab.vault.kubernetes_mount)
-            .with(
-                "kv",
-                Yaml::map()
-                    .with("mount", &lab.vault.kv_mount)
-                    .with("path", &v.kv_path)
-                    .with("secretName", &v.kv_secret),
-            );
-        if let (Some(role), Some(path), Some(secret)) =
-            (&v.database_role, &v.database_creds_path, &v.database_secret)
-        {
-            vault.insert(
-                "database",
-                Yaml::map()
-                    .with("mount", &lab.vault.database_mount)
-                    .with("path", path)
-                    .with("role", role)
-                    .with("secretName", secret),
-            );
-        }
-        values.insert("vault", vault);
-    }
-    values
-}
-
-fn vso<'a>(kind: &'a str, name: &'a str, namespace: &'a str, spec: Yaml<'a>) -> Yaml<'a> {
-    Yaml::map()
-        .with("apiVersion", VSO_API)
-        .with("kind", kind)
-        .with("metadata", metadata(name, namespace))
-        .with("spec", spec)
-}
-
-fn destination(secret: &str) -> Yaml<'_> {
-    Yaml::map().with("create", true).with("name", secret)
-}
-
-/// The VSO resources of an app, in its namespace: the connection, the auth
-/// on the app's Kubernetes role (named after the app), the KV secret and,
-/// with a database, the dynamic credentials.
-fn vault_resources<'a>(lab: &'a Lab, app: &'a App, v: &'a AppVault) -> Vec<Yaml<'a>> {
-    let ns = &app.namespace;
-    let mut docs = vec![
-        vso(
-            "VaultConnection",
-            VAULT_CONNECTION,
-            ns,
-            Yaml::map()
-                .with("address", &lab.vault.address)
-                .with("skipTLSVerify", false),
-        ),
-        vso(
-            "VaultAuth",
-            &app.name,
-            ns,
-            Yaml::map()
-                .with(
-                    "kubernetes",
-                    Yaml::map()
-                        .with("role", &v.auth_role)
-                        .with("serviceAccount", &v.service_account),
-                )
-                .with("method", "kubernetes")
-                .with("mount", &lab.vault.kubernetes_mount)
-                .with("vaultConnectionRef", VAULT_CONNECTION),
-        ),
-        vso(
-            "VaultStaticSecret",
-            &v.kv_secret,
-            ns,
-            Yaml::map()
-                .with("destination", destination(&v.kv_secret))
-                .with("mount", &lab.vault.kv_mount)
-                .with("path", &v.kv_path)
-                .with("refreshAfter", KV_REFRESH)
-                .with("type", "kv-v2")
-                .with("vaultAuthRef", &app.name),
-        ),
-    ];
-    if let (Some(path), Some(secret)) = (&v.database_creds_path, &v.database_secret) {
-        docs.push(vso(
-            "VaultDynamicSecret",
-            secret,
-            ns,
-            Yaml::map()
-                .with("destination", destination(secret))
-                .with("mount", &lab.vault.database_mount)
-                .with("path", path)
-                .with("vaultAuthRef", &app.name),
-        ));
-    }
-    docs
 }
 
 #[cfg(test)]
@@ -399,20 +216,10 @@ mod tests {
     }
 
     #[test]
-    fn files_are_headed_lf_and_end_with_one_newline() {
+    fn output_is_deterministic() {
+        // Headers, LF and newlines: tests/it/layout.rs, over every file.
         let lab = reference();
-        let files = emit(&lab);
-        assert!(files.iter().any(|f| f.path == "argocd/image-updater.yaml"));
-        for f in &files {
-            assert!(f.contents.starts_with("# Generated by labc"), "{}", f.path);
-            assert!(!f.contents.contains('\r'), "{}", f.path);
-            assert!(
-                f.contents.ends_with('\n') && !f.contents.ends_with("\n\n"),
-                "{}",
-                f.path
-            );
-        }
-        assert_eq!(files, emit(&lab), "output is deterministic");
+        assert_eq!(emit(&lab), emit(&lab));
     }
 
     #[test]

@@ -14,11 +14,15 @@ pub mod ansible;
 pub mod argocd;
 pub mod compose;
 pub mod hcl;
+pub mod helm;
+pub mod postgres;
 pub mod sql;
 pub mod tofu;
+pub mod vso;
 pub mod yaml;
 
 use crate::model::Lab;
+use yaml::Yaml;
 
 /// One generated file: a path relative to the output folder, `/`-separated,
 /// and its complete text.
@@ -46,6 +50,14 @@ pub const EMITTERS: &[Emitter] = &[
         emit: argocd::emit,
     },
     Emitter {
+        name: "helm",
+        emit: helm::emit,
+    },
+    Emitter {
+        name: "vso",
+        emit: vso::emit,
+    },
+    Emitter {
         name: "compose",
         emit: compose::emit,
     },
@@ -67,4 +79,9 @@ pub fn header(comment: &str, lab: &Lab) -> String {
          {comment} Change {src} and run `labc build` instead.\n",
         src = lab.source
     )
+}
+
+/// A Kubernetes object's `metadata`: its name and namespace.
+pub fn k8s_metadata<'a>(name: &'a str, namespace: &'a str) -> Yaml<'a> {
+    Yaml::map().with("name", name).with("namespace", namespace)
 }

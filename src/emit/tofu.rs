@@ -28,6 +28,7 @@
 //!   comments), passwords of login roles are set out of band and ignored.
 
 use super::hcl::{self, Block, Body, Expr};
+use super::postgres;
 use super::{File, header};
 use crate::model::{App, Database, Lab, Module, ModuleKind};
 use crate::names;
@@ -256,19 +257,6 @@ fn ignore(attrs: &[&str]) -> Expr<'static> {
     Expr::List(attrs.iter().map(|a| Expr::raw(a.to_string())).collect())
 }
 
-/// pgbouncer's `auth_query` function (pgbouncer's doc/config.md). The
-/// provider can't add `SET search_path`, so every name is schema-qualified,
-/// operators included: a caller's search_path can't substitute any of them.
-const USER_LOOKUP_BODY: &str = "\
-BEGIN
-  SELECT rolname, CASE WHEN rolvaliduntil OPERATOR(pg_catalog.<) pg_catalog.now() THEN NULL ELSE rolpassword END
-  FROM pg_catalog.pg_authid
-  WHERE rolname OPERATOR(pg_catalog.=) i_username AND rolcanlogin
-  INTO uname, phash;
-  RETURN;
-END;
-";
-
 fn database<'a>(body: &mut Body<'a>, lab: &'a Lab, db: &'a Database, pg: &ProviderRef) {
     let base = names::tf_resource_name(&db.name);
     let owner = format!("{base}_owner");
@@ -307,13 +295,13 @@ fn database<'a>(body: &mut Body<'a>, lab: &'a Lab, db: &'a Database, pg: &Provid
             "pgbouncer's auth_query: runs as its owner, the superuser applying this\n\
              module, to read pg_authid.",
         )
-        .attr("name", names::USER_LOOKUP_FUNCTION)
-        .attr("schema", names::USER_LOOKUP_SCHEMA)
+        .attr("name", postgres::USER_LOOKUP_FUNCTION)
+        .attr("schema", postgres::USER_LOOKUP_SCHEMA)
         .attr("database", db_name.clone())
         .attr("returns", "record")
         .attr("language", "plpgsql")
         .attr("security_definer", true)
-        .attr("body", USER_LOOKUP_BODY)
+        .attr("body", postgres::USER_LOOKUP_BODY)
         .blank()
         .block(arg("IN", "i_username"))
         .block(arg("OUT", "uname"))
@@ -527,11 +515,11 @@ fn database_role<'a>(lab: &'a Lab, db: &'a Database, vault: &ProviderRef) -> Opt
         .attr("db_name", &lab.vault.database_connection)
         .attr(
             "creation_statements",
-            Expr::list(names::vault_creation_statements(&db.owner_role)),
+            Expr::list(postgres::vault_creation_statements(&db.owner_role)),
         )
         .attr(
             "revocation_statements",
-            Expr::list(names::vault_revocation_statements()),
+            Expr::list(postgres::vault_revocation_statements()),
         )
         .attr("default_ttl", lab.vault.database_ttl),
     )
@@ -603,16 +591,6 @@ mod tests {
                 "tofu/postgres/databases.tf",
             ]
         );
-    }
-
-    #[test]
-    fn headed_lf_one_trailing_newline() {
-        let lab = compile("lab.ncl");
-        for f in emit(&lab) {
-            assert!(f.contents.starts_with(&header("#", &lab)), "{}", f.path);
-            assert!(f.contents.ends_with('\n') && !f.contents.ends_with("\n\n"));
-            assert!(!f.contents.contains('\r'), "{}", f.path);
-        }
     }
 
     #[test]

@@ -228,17 +228,17 @@ pub(super) fn key_positions(text: &str, key: &str) -> Vec<(usize, usize)> {
 pub enum LoadError {
     /// The file could not be read at all.
     Io(String),
-    /// An error already rendered by Nickel, in Nickel's own style.
-    Rendered(String),
-    /// Errors with positions, rendered by labc.
+    /// Nickel's report, in its own words and its own order (an error
+    /// followed by the notes that explain it).
+    Nickel(Sources, Vec<Diagnostic>),
+    /// Errors labc found while loading, in any order.
     Diagnostics(Sources, Vec<Diagnostic>),
 }
 
 /// Loads `path`, choosing the format from its extension (`.ncl` or `.toml`).
-/// `color` only affects errors Nickel renders itself.
-pub fn load(path: &Path, color: bool) -> Result<Loaded, LoadError> {
+pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     match path.extension().and_then(|e| e.to_str()) {
-        Some("ncl") => nickel::load(path, color),
+        Some("ncl") => nickel::load(path),
         Some("toml") => toml::load(path),
         _ => Err(LoadError::Io(format!(
             "{}: unknown lab format; expected a `.ncl` or `.toml` file",

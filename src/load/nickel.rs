@@ -3,7 +3,7 @@
 //!
 //! The file is evaluated by path, so `import "schemas/lab.ncl"` resolves
 //! next to it. Errors Nickel detects (syntax, contract violations, missing or
-//! unknown fields) are rendered by Nickel itself, in its own words.
+//! unknown fields) are reported in Nickel's own words, as labc diagnostics.
 //!
 //! Invariants:
 //! - every pointer in [`Loaded::value`] has a span in [`Loaded::spans`] (a
@@ -19,9 +19,9 @@
 //!   (and paths next to it), never Nickel's absolute normalised paths.
 
 use super::{LoadError, Loaded, Spans};
-use crate::diag::{Diagnostic, FileId, Sources, Span};
-use codespan_reporting::files::{Error as FilesError, Files as CsFiles};
-use codespan_reporting::term::{self, termcolor};
+use crate::diag::{Diagnostic, FileId, Severity, Sources, Span};
+use codespan_reporting::diagnostic::{LabelStyle, Severity as CsSeverity};
+use codespan_reporting::files::Files as CsFiles;
 use nickel_lang_core::cache::normalize_path;
 use nickel_lang_core::error::{Error as NickelError, IntoDiagnostics};
 use nickel_lang_core::eval::cache::CacheImpl;
@@ -33,7 +33,7 @@ use nickel_lang_core::term::{IsInteger, Number, RoundingFrom, RoundingMode};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-pub(super) fn load(path: &Path, color: bool) -> Result<Loaded, LoadError> {
+pub(super) fn load(path: &Path) -> Result<Loaded, LoadError> {
     let naming = Naming::new(path);
     let mut program: Program<CacheImpl> = ProgramBuilder::new()
         .add_path(path.as_os_str())
@@ -46,12 +46,8 @@ pub(super) fn load(path: &Path, color: bool) -> Result<Loaded, LoadError> {
     let value = match program.eval_full_for_export() {
         Ok(value) => value,
         Err(err) => {
-            return Err(LoadError::Rendered(render(
-                &program.files(),
-                err,
-                &naming,
-                color,
-            )));
+            let (sources, diags) = diagnostics(&program.files(), err, &naming);
+            return Err(LoadError::Nickel(sources, diags));
         }
     };
 
@@ -285,37 +281,60 @@ impl Naming {
     }
 }
 
-/// Renders a Nickel error as `nickel` would (what `report_as_str` does),
-/// but with file names as the user knows them.
-fn render(files: &NickelFiles, err: NickelError, naming: &Naming, color: bool) -> String {
+/// Nickel's report of an error, as labc diagnostics: its messages, labels
+/// and notes unchanged (what `nickel` itself would print), with file names as
+/// the user knows them. Rendering (and colour) is the command line's job.
+fn diagnostics(
+    files: &NickelFiles,
+    err: NickelError,
+    naming: &Naming,
+) -> (Sources, Vec<Diagnostic>) {
     // Diagnostics may add snippets to the files they refer to.
     let mut files = files.clone();
-    let mut diagnostics = err.into_diagnostics(&mut files);
-    for d in &mut diagnostics {
-        point_at_extra_field(&files, d);
-        drop_generated_labels(&files, d);
-    }
-    let view = Renamed {
-        files: &files,
-        naming,
-    };
-    let mut buffer = if color {
-        termcolor::Buffer::ansi()
-    } else {
-        termcolor::Buffer::no_color()
-    };
-    let config = term::Config::default();
-    let mut text = String::new();
-    for d in &diagnostics {
-        if let Err(e) = term::emit_to_write_style(&mut buffer, &config, &view, d) {
-            // A bad position must not hide the error itself.
-            text.push_str(&format!(
-                "error: {} (position unavailable: {e})\n",
-                d.message
-            ));
+    let reports = err.into_diagnostics(&mut files);
+    let mut sources = Sources::default();
+    let mut ids: HashMap<NickelFileId, FileId> = HashMap::new();
+    let mut out = Vec::new();
+    for mut d in reports {
+        point_at_extra_field(&files, &mut d);
+        drop_generated_labels(&files, &mut d);
+        let severity = match d.severity {
+            CsSeverity::Bug | CsSeverity::Error => Severity::Error,
+            CsSeverity::Warning => Severity::Warning,
+            CsSeverity::Note => Severity::Note,
+            CsSeverity::Help => Severity::Help,
+        };
+        let mut diag = Diagnostic::new(severity, d.message);
+        diag.notes = d.notes;
+        for label in d.labels {
+            let file = match ids.get(&label.file_id) {
+                Some(&f) => f,
+                None => {
+                    let (Ok(name), Ok(text)) = (
+                        CsFiles::name(&files, label.file_id),
+                        CsFiles::source(&files, label.file_id),
+                    ) else {
+                        continue;
+                    };
+                    let f = sources.add(naming.display(&name.to_string()), text);
+                    ids.insert(label.file_id, f);
+                    f
+                }
+            };
+            let span = Span {
+                file,
+                start: label.range.start,
+                end: label.range.end,
+            };
+            if label.style == LabelStyle::Primary && diag.primary.is_none() {
+                diag.primary = Some((span, label.message));
+            } else {
+                diag.secondary.push((span, label.message));
+            }
         }
+        out.push(diag);
     }
-    String::from_utf8_lossy(buffer.as_slice()).into_owned() + &text
+    (sources, out)
 }
 
 /// Nickel blames an unknown field on the whole record that holds it (the
@@ -368,38 +387,6 @@ fn drop_generated_labels(
     };
     if d.labels.iter().any(|l| !generated(l.file_id)) {
         d.labels.retain(|l| !generated(l.file_id));
-    }
-}
-
-/// Nickel's files, with the names [`Naming`] gives them.
-struct Renamed<'f> {
-    files: &'f NickelFiles,
-    naming: &'f Naming,
-}
-
-impl<'a> codespan_reporting::files::Files<'a> for Renamed<'_> {
-    type FileId = NickelFileId;
-    type Name = String;
-    type Source = &'a str;
-
-    fn name(&'a self, id: NickelFileId) -> Result<String, FilesError> {
-        Ok(self.naming.display(&CsFiles::name(self.files, id)?))
-    }
-
-    fn source(&'a self, id: NickelFileId) -> Result<&'a str, FilesError> {
-        CsFiles::source(self.files, id)
-    }
-
-    fn line_index(&'a self, id: NickelFileId, byte: usize) -> Result<usize, FilesError> {
-        CsFiles::line_index(self.files, id, byte)
-    }
-
-    fn line_range(
-        &'a self,
-        id: NickelFileId,
-        line: usize,
-    ) -> Result<std::ops::Range<usize>, FilesError> {
-        CsFiles::line_range(self.files, id, line)
     }
 }
 
@@ -459,21 +446,23 @@ mod tests {
 
     fn loaded(lab: &str) -> (tempfile::TempDir, PathBuf, Loaded) {
         let (dir, path) = lab_dir(lab);
-        match load(&path, false) {
+        match load(&path) {
             Ok(l) => (dir, path, l),
-            Err(LoadError::Io(e) | LoadError::Rendered(e)) => panic!("{e}"),
-            Err(LoadError::Diagnostics(s, d)) => panic!("{}", crate::diag::render(&s, &d, false)),
+            Err(LoadError::Io(e)) => panic!("{e}"),
+            Err(LoadError::Nickel(s, d) | LoadError::Diagnostics(s, d)) => {
+                panic!("{}", crate::diag::render(&s, &d, false))
+            }
         }
     }
 
     fn rendered(lab: &str, color: bool) -> (PathBuf, String) {
         let (_dir, path) = lab_dir(lab);
-        match load(&path, color) {
-            Err(LoadError::Rendered(text)) => (path, text),
-            Err(LoadError::Io(e)) => panic!("expected a rendered error, got I/O: {e}"),
+        match load(&path) {
+            Err(LoadError::Nickel(s, d)) => (path, crate::diag::render(&s, &d, color)),
+            Err(LoadError::Io(e)) => panic!("expected Nickel's error, got I/O: {e}"),
             Err(LoadError::Diagnostics(s, d)) => {
                 panic!(
-                    "expected a rendered error, got:\n{}",
+                    "expected Nickel's error, got labc's:\n{}",
                     crate::diag::render(&s, &d, false)
                 )
             }
@@ -483,11 +472,13 @@ mod tests {
 
     fn diagnostics(lab: &str) -> (Sources, Vec<Diagnostic>) {
         let (_dir, path) = lab_dir(lab);
-        match load(&path, false) {
+        match load(&path) {
             Err(LoadError::Diagnostics(s, d)) => (s, d),
-            Err(LoadError::Io(e) | LoadError::Rendered(e)) => {
-                panic!("expected diagnostics, got:\n{e}")
-            }
+            Err(LoadError::Io(e)) => panic!("expected diagnostics, got:\n{e}"),
+            Err(LoadError::Nickel(s, d)) => panic!(
+                "expected labc's diagnostics, got Nickel's:\n{}",
+                crate::diag::render(&s, &d, false)
+            ),
             Ok(l) => panic!("expected an error, got {}", l.value),
         }
     }
@@ -668,7 +659,7 @@ mod tests {
     fn unreadable_file_is_an_io_error_naming_it() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("nope.ncl");
-        match load(&path, false) {
+        match load(&path) {
             Err(LoadError::Io(msg)) => assert!(msg.contains(&path.display().to_string()), "{msg}"),
             _ => panic!("expected an I/O error"),
         }

@@ -173,8 +173,10 @@ path = "/srv"
         let (_dir, path) = write(text);
         match load(&path) {
             Ok(l) => l,
-            Err(LoadError::Io(e) | LoadError::Rendered(e)) => panic!("{e}"),
-            Err(LoadError::Diagnostics(s, d)) => panic!("{}", crate::diag::render(&s, &d, false)),
+            Err(LoadError::Io(e)) => panic!("{e}"),
+            Err(LoadError::Nickel(s, d) | LoadError::Diagnostics(s, d)) => {
+                panic!("{}", crate::diag::render(&s, &d, false))
+            }
         }
     }
 
@@ -182,9 +184,11 @@ path = "/srv"
         let (_dir, path) = write(text);
         match load(&path) {
             Err(LoadError::Diagnostics(s, d)) => (s, d),
-            Err(LoadError::Io(e) | LoadError::Rendered(e)) => {
-                panic!("expected diagnostics, got {e}")
-            }
+            Err(LoadError::Io(e)) => panic!("expected diagnostics, got {e}"),
+            Err(LoadError::Nickel(s, d)) => panic!(
+                "expected labc's diagnostics, got Nickel's:\n{}",
+                crate::diag::render(&s, &d, false)
+            ),
             Ok(l) => panic!("expected an error, got {}", l.value),
         }
     }

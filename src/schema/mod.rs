@@ -113,6 +113,11 @@ fn strip_null(value: &mut Value) {
             if let Some(Value::Array(options)) = map.get_mut("enum") {
                 options.retain(|o| !o.is_null());
             }
+            // A field without a fixed default is derived or absent; `null`
+            // would tell an editor to write null, which no lab may hold.
+            if map.get("default").is_some_and(Value::is_null) {
+                map.remove("default");
+            }
             for v in map.values_mut() {
                 strip_null(v);
             }
@@ -202,7 +207,7 @@ fn describe(
                 let known = known_fields(schema, error.schema_path().as_str());
                 let mut d = Diagnostic::error(format!("unknown field `{key}`"))
                     .at(loaded.span(&child), "not a field here");
-                if let Some(best) = closest(key, &known) {
+                if let Some(best) = crate::diag::closest(key, &known) {
                     d = d.note(format!("did you mean `{best}`?"));
                 }
                 if !known.is_empty() {
@@ -355,17 +360,6 @@ fn bounds(schema: &Value, schema_path: &str) -> (Option<Value>, Option<Value>) {
         node.and_then(|n| n.get("minimum")).cloned(),
         node.and_then(|n| n.get("maximum")).cloned(),
     )
-}
-
-/// The known name closest to a misspelt one, if any is close enough to be a
-/// plausible typo.
-pub fn closest<'a>(name: &str, known: &'a [String]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (strsim::damerau_levenshtein(name, k), k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-        .min()
-        .map(|(_, k)| k.as_str())
 }
 
 /// `schemas/lab.ncl`: Nickel contracts equivalent to the JSON Schema.
@@ -533,8 +527,15 @@ fn record(props: &Map<String, Value>, node: &Value, depth: usize) -> String {
     for key in keys {
         let prop = &props[key];
         let _ = write!(out, "{pad}{key}");
-        if let Some(doc) = prop.get("description").and_then(Value::as_str) {
-            let _ = write!(out, "\n{pad}  | doc {}\n{pad} ", nickel_string(doc));
+        let doc = prop.get("description").and_then(Value::as_str);
+        // The default is shown in the doc: a Nickel `default` would merge
+        // into the lab's value and hide what labc applies.
+        let doc = match (doc, prop.get("default")) {
+            (Some(d), Some(v)) => Some(format!("{d}\n\nDefault: `{v}`.")),
+            (d, _) => d.map(str::to_owned),
+        };
+        if let Some(doc) = doc {
+            let _ = write!(out, "\n{pad}  | doc {}\n{pad} ", nickel_string(&doc));
         }
         if !required.contains(&key.as_str()) {
             out.push_str(" | optional");
@@ -580,9 +581,9 @@ mod tests {
     #[test]
     fn closest_finds_typos_only() {
         let known = vec!["address".to_string(), "services".to_string()];
-        assert_eq!(closest("adress", &known), Some("address"));
-        assert_eq!(closest("servcies", &known), Some("services"));
-        assert_eq!(closest("colour", &known), None);
+        assert_eq!(crate::diag::closest("adress", &known), Some("address"));
+        assert_eq!(crate::diag::closest("servcies", &known), Some("services"));
+        assert_eq!(crate::diag::closest("colour", &known), None);
     }
 
     #[test]

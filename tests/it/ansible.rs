@@ -3,8 +3,8 @@
 //! the generated `hosts.yml` with the strict settings (unparsed inventory
 //! fails, duplicate keys fail, any stderr output fails), over the reference
 //! lab and the big-cluster fixture; yamllint with the truthy and octal rules
-//! over every generated Ansible YAML file; and labc refusing a host name
-//! Ansible would confuse with a group.
+//! over every generated Ansible YAML file of every lab; and labc refusing a
+//! host name Ansible would confuse with a group.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::common::{Lab, stderr, stdout, tool};
+use crate::common::{Lab, labs, stderr, stdout, tool, yamllint};
 
 const INVENTORY: &str = "ansible/inventory";
 
@@ -100,7 +100,7 @@ fn assert_known_groups(inv: &Value) {
     }
 }
 
-fn yamllint(dir: &Path) {
+fn assert_yamllint_clean(dir: &Path) {
     let files: Vec<_> = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
@@ -113,11 +113,7 @@ fn yamllint(dir: &Path) {
         .map(|e| e.into_path())
         .collect();
     assert!(!files.is_empty(), "no YAML under {}", dir.display());
-    let o = Command::new(tool("target/tools/venv/bin/yamllint"))
-        .args(["-s", "-f", "parsable", "-d", YAMLLINT_CONFIG])
-        .args(&files)
-        .output()
-        .expect("yamllint runs");
+    let o = yamllint(YAMLLINT_CONFIG, &files);
     assert!(
         o.status.success(),
         "yamllint:\n{}{}",
@@ -246,7 +242,7 @@ fn reference_graph_and_the_runner_pattern() {
 
 #[test]
 fn big_cluster_inventory() {
-    let lab = Lab::fixture("big-cluster");
+    let lab = Lab::named("big-cluster");
     lab.build();
     let dir = lab.generated().join(INVENTORY);
     let inv = list(&dir, false);
@@ -317,9 +313,9 @@ fn big_cluster_inventory() {
 
 #[test]
 fn yamllint_passes_on_every_generated_ansible_file() {
-    for lab in [Lab::reference(), Lab::fixture("big-cluster")] {
+    for lab in labs() {
         lab.build();
-        yamllint(&lab.generated().join("ansible"));
+        assert_yamllint_clean(&lab.generated().join("ansible"));
     }
 }
 
@@ -370,11 +366,7 @@ fn consumers_reject_broken_inventories() {
         ),
     )
     .unwrap();
-    let o = Command::new(tool("target/tools/venv/bin/yamllint"))
-        .args(["-s", "-f", "parsable", "-d", YAMLLINT_CONFIG])
-        .arg(lint.path().join("bad.yml"))
-        .output()
-        .unwrap();
+    let o = yamllint(YAMLLINT_CONFIG, &[lint.path().join("bad.yml")]);
     assert!(
         !o.status.success() && stdout(&o).contains("truthy"),
         "{}",

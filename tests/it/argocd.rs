@@ -1,14 +1,13 @@
-//! The ArgoCD and Helm family: every generated Kubernetes document passes its
-//! kind's strict schema (`tests/schemas/`, unknown fields rejected), every
-//! Application passes `@kubernetes-models/argo-cd` through
-//! `tests/validators/validate-application.mjs`, yamllint finds nothing a
-//! YAML 1.1 reader would misread, and the facts of the guidebook hold for
-//! the reference lab and for the big-cluster fixture. Vault names are
+//! The ArgoCD and Helm family: in every lab, every generated Kubernetes
+//! document passes its kind's strict schema (`tests/schemas/`, unknown
+//! fields rejected), every Application passes `@kubernetes-models/argo-cd`
+//! through `tests/validators/validate-application.mjs`, and yamllint finds
+//! nothing a YAML 1.1 reader would misread; the facts of the guidebook hold
+//! for the reference lab and for the big-cluster fixture. Vault names are
 //! compared with the validated model, the one source the OpenTofu emitter
 //! declares them from.
 
-use crate::common::{Lab, root, stderr, stdout, tool};
-use serde::Deserialize;
+use crate::common::{Lab, labs, root, stderr, stdout, tool, yaml_docs, yamllint};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -23,16 +22,8 @@ const REFERENCE_APPS: &[&str] = &[
     "webapp",
 ];
 
-/// Every YAML document of a file, as JSON values (empty documents dropped).
-fn docs(text: &str) -> Vec<Value> {
-    serde_norway::Deserializer::from_str(text)
-        .map(|d| Value::deserialize(d).expect("generated YAML parses"))
-        .filter(|v| !v.is_null())
-        .collect()
-}
-
 fn doc(lab: &Lab, rel: &str) -> Value {
-    let mut all = docs(&lab.read(rel));
+    let mut all = yaml_docs(&lab.read(rel));
     assert_eq!(all.len(), 1, "{rel}: one document expected");
     all.remove(0)
 }
@@ -67,30 +58,48 @@ fn k8s_documents(lab: &Lab) -> Vec<(String, Value)> {
     lab.files()
         .into_iter()
         .filter(|(p, _)| p.starts_with("argocd/") || p.starts_with("apps/"))
-        .flat_map(|(p, text)| docs(&text).into_iter().map(move |d| (p.clone(), d)))
+        .flat_map(|(p, text)| yaml_docs(&text).into_iter().map(move |d| (p.clone(), d)))
         .filter(|(_, d)| d.get("kind").is_some())
         .collect()
 }
 
-/// Validates every Kubernetes document against its strict schema; returns
-/// how many of each kind there were.
-fn assert_all_strictly_valid(lab: &Lab) -> BTreeMap<String, usize> {
+/// How many documents of each kind the lab has.
+fn kinds(lab: &Lab) -> BTreeMap<String, usize> {
     let mut kinds = BTreeMap::new();
-    let mut failures = Vec::new();
-    for (path, d) in k8s_documents(lab) {
+    for (_, d) in k8s_documents(lab) {
         *kinds
             .entry(d["kind"].as_str().unwrap().to_string())
             .or_insert(0) += 1;
+    }
+    kinds
+}
+
+/// Validates every Kubernetes document against its strict schema.
+fn assert_all_strictly_valid(lab: &Lab) {
+    let mut failures = Vec::new();
+    for (path, d) in k8s_documents(lab) {
         for e in schema_errors(&d) {
             failures.push(format!("{path} ({}): {e}", d["kind"]));
         }
     }
     assert!(
         failures.is_empty(),
-        "strict schema errors:\n{}",
+        "{}: strict schema errors:\n{}",
+        lab.name,
         failures.join("\n")
     );
-    kinds
+}
+
+/// The apps whose Application the lab generated.
+fn applications(lab: &Lab) -> Vec<String> {
+    lab.files()
+        .into_keys()
+        .filter_map(|p| {
+            p.strip_prefix("argocd/applications/")?
+                .strip_suffix(".yaml")
+                .map(str::to_string)
+        })
+        .collect()
 }
 
 fn node_validator(files: &[std::path::PathBuf]) -> std::process::Output {
@@ -104,7 +113,7 @@ fn node_validator(files: &[std::path::PathBuf]) -> std::process::Output {
 
 /// Runs the Application validator on every generated Application and checks
 /// it reports each one valid by name.
-fn assert_applications_valid(lab: &Lab, apps: &[&str]) {
+fn assert_applications_valid(lab: &Lab, apps: &[String]) {
     let files: Vec<_> = apps
         .iter()
         .map(|a| {
@@ -138,17 +147,10 @@ fn assert_yamllint_clean(lab: &Lab) {
         .filter(|p| p.starts_with("argocd/") || p.starts_with("apps/"))
         .map(|p| lab.generated().join(p))
         .collect();
-    let o = Command::new(tool("target/tools/venv/bin/yamllint"))
-        .args([
-            "-s",
-            "-f",
-            "parsable",
-            "-d",
-            "{extends: default, rules: {truthy: enable, octal-values: enable, line-length: disable}}",
-        ])
-        .args(&files)
-        .output()
-        .expect("yamllint runs");
+    let o = yamllint(
+        "{extends: default, rules: {truthy: enable, octal-values: enable, line-length: disable}}",
+        &files,
+    );
     assert!(
         o.status.success() && stdout(&o).is_empty(),
         "yamllint:\n{}{}",
@@ -159,9 +161,13 @@ fn assert_yamllint_clean(lab: &Lab) {
 
 /// The validated model of a lab laid out by the harness.
 fn model(lab: &Lab) -> labc::model::Lab {
-    match labc::compile::compile(&lab.path().join(&lab.file), false) {
+    match labc::compile::compile(&lab.path().join(&lab.file)) {
         Ok(c) => c.lab,
-        Err(f) => panic!("lab fails:\n{}", f.report),
+        Err(labc::compile::Failed::Io(e)) => panic!("lab fails: {e}"),
+        Err(labc::compile::Failed::Invalid(r)) => panic!(
+            "lab fails:\n{}",
+            labc::diag::render(&r.sources, &r.diags, false)
+        ),
     }
 }
 
@@ -176,10 +182,22 @@ fn by_kind<'a>(all: &'a [Value], kind: &str) -> Vec<&'a Value> {
 }
 
 #[test]
-fn reference_documents_pass_their_strict_schemas_and_the_argo_validator() {
+fn every_lab_s_documents_pass_their_strict_schemas_the_argo_validator_and_yamllint() {
+    for lab in labs() {
+        lab.build();
+        assert_all_strictly_valid(&lab);
+        let apps = applications(&lab);
+        assert!(!apps.is_empty(), "{}: no Application", lab.name);
+        assert_applications_valid(&lab, &apps);
+        assert_yamllint_clean(&lab);
+    }
+}
+
+#[test]
+fn reference_documents_are_the_lab_s() {
     let lab = Lab::reference();
     lab.build();
-    let kinds = assert_all_strictly_valid(&lab);
+    let kinds = kinds(&lab);
     // webapp, erp and dance-lessons-coach read Vault, all with a database.
     let expected: BTreeMap<String, usize> = [
         ("Application", 7),
@@ -193,15 +211,14 @@ fn reference_documents_pass_their_strict_schemas_and_the_argo_validator() {
     .map(|(k, n)| (k.to_string(), n))
     .collect();
     assert_eq!(kinds, expected);
-    assert_applications_valid(&lab, REFERENCE_APPS);
-    assert_yamllint_clean(&lab);
+    assert_eq!(applications(&lab), REFERENCE_APPS);
 }
 
 #[test]
-fn big_cluster_documents_pass_their_strict_schemas_and_the_argo_validator() {
-    let lab = Lab::fixture("big-cluster");
+fn big_cluster_documents_are_the_lab_s() {
+    let lab = Lab::named("big-cluster");
     lab.build();
-    let kinds = assert_all_strictly_valid(&lab);
+    let kinds = kinds(&lab);
     assert_eq!(kinds["Application"], 3);
     assert_eq!(kinds["ImageUpdater"], 2);
     assert_eq!(
@@ -209,8 +226,7 @@ fn big_cluster_documents_pass_their_strict_schemas_and_the_argo_validator() {
         "only billing has database credentials"
     );
     assert_eq!(kinds["VaultAuth"], 2, "billing and status-page read Vault");
-    assert_applications_valid(&lab, &["billing", "status-page", "wiki"]);
-    assert_yamllint_clean(&lab);
+    assert_eq!(applications(&lab), ["billing", "status-page", "wiki"]);
 }
 
 #[test]
@@ -230,10 +246,10 @@ fn the_validators_reject_broken_documents() {
         "{}",
         stderr(&o)
     );
-    assert!(!schema_errors(&docs(&broken)[0]).is_empty());
+    assert!(!schema_errors(&yaml_docs(&broken)[0]).is_empty());
 
     // VaultConnection without skipTLSVerify, and an unknown ImageUpdater strategy field.
-    let vso = docs(&lab.read("apps/webapp/vault-secrets.yaml"));
+    let vso = yaml_docs(&lab.read("apps/webapp/vault-secrets.yaml"));
     let mut conn = by_kind(&vso, "VaultConnection")[0].clone();
     conn["spec"]
         .as_object_mut()
@@ -244,7 +260,7 @@ fn the_validators_reject_broken_documents() {
         errors.iter().any(|e| e.contains("skipTLSVerify")),
         "{errors:?}"
     );
-    let mut updater = docs(&lab.read("argocd/image-updater.yaml"))[0].clone();
+    let mut updater = yaml_docs(&lab.read("argocd/image-updater.yaml"))[0].clone();
     updater["spec"]["applicationRefs"][0]["images"][0]["strategy"] = "digest".into();
     assert!(!schema_errors(&updater).is_empty());
 }
@@ -298,7 +314,7 @@ fn reference_applications_follow_the_guidebook() {
 fn reference_digest_updaters_track_an_explicit_tag() {
     let lab = Lab::reference();
     lab.build();
-    let updaters = docs(&lab.read("argocd/image-updater.yaml"));
+    let updaters = yaml_docs(&lab.read("argocd/image-updater.yaml"));
     let mut followed = BTreeSet::new();
     for u in &updaters {
         assert_eq!(
@@ -420,7 +436,7 @@ fn assert_vso_matches_model(lab: &Lab) -> usize {
             continue;
         };
         checked += 1;
-        let all = docs(&lab.read(&path));
+        let all = yaml_docs(&lab.read(&path));
         for d in &all {
             assert_eq!(s(d, "/metadata/namespace"), app.namespace, "{path}");
         }
@@ -489,7 +505,7 @@ fn reference_vso_resources_name_the_model_vault_objects() {
     lab.build();
     assert_eq!(assert_vso_matches_model(&lab), 3);
     // Spelled out once, so a change of convention is a visible decision.
-    let all = docs(&lab.read("apps/dance-lessons-coach/vault-secrets.yaml"));
+    let all = yaml_docs(&lab.read("apps/dance-lessons-coach/vault-secrets.yaml"));
     let db = by_kind(&all, "VaultDynamicSecret")[0];
     assert_eq!(s(db, "/spec/mount"), "postgres");
     assert_eq!(s(db, "/spec/path"), "creds/dance-lessons-coach");
@@ -505,7 +521,7 @@ fn reference_vso_resources_name_the_model_vault_objects() {
 
 #[test]
 fn big_cluster_overrides_reach_the_manifests() {
-    let lab = Lab::fixture("big-cluster");
+    let lab = Lab::named("big-cluster");
     lab.build();
     assert_eq!(assert_vso_matches_model(&lab), 2);
 
@@ -517,7 +533,7 @@ fn big_cluster_overrides_reach_the_manifests() {
     );
     assert_eq!(s(&status, "/spec/project"), "platform");
     assert_eq!(s(&status, "/spec/source/targetRevision"), "main");
-    let vso = docs(&lab.read("apps/status-page/vault-secrets.yaml"));
+    let vso = yaml_docs(&lab.read("apps/status-page/vault-secrets.yaml"));
     assert!(
         vso.iter()
             .all(|d| s(d, "/metadata/namespace") == "monitoring")
@@ -547,7 +563,7 @@ fn big_cluster_overrides_reach_the_manifests() {
     assert_eq!(s(&billing, "/vault/database/path"), "creds/ledger");
     assert_eq!(s(&billing, "/vault/database/mount"), "db");
 
-    let updaters = docs(&lab.read("argocd/image-updater.yaml"));
+    let updaters = yaml_docs(&lab.read("argocd/image-updater.yaml"));
     let strategies: BTreeMap<&str, &str> = updaters
         .iter()
         .map(|u| {

@@ -1,10 +1,16 @@
-//! Shared test plumbing: running labc, laying out a lab in a scratch folder,
-//! finding the consumer tools.
+//! Shared test plumbing: running labc, the labs the suite compiles (the
+//! repository's lab.ncl and the folders of `tests/fixtures/valid/`), laying
+//! a lab out in a scratch folder, reading what it generated, finding the
+//! consumer tools.
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use serde::Deserialize;
+use serde_json::Value;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -42,9 +48,72 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A scratch folder holding a lab: `lab_file` (copied from `source`) and
-/// the repository's `schemas/` beside it, as in a user's repository.
+/// The name of the repository's own lab.ncl among the labs.
+pub const REFERENCE: &str = "reference";
+
+/// Where fixture labs live: `valid/<name>/` (labs that compile) and
+/// `invalid/<case>/` (labs broken one way each); see its README.md.
+pub fn fixtures() -> PathBuf {
+    root().join("tests/fixtures")
+}
+
+/// The sub-folders of `dir`, by name, sorted.
+pub fn folders(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("readable folder entry"))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every valid lab, by name: [`REFERENCE`] and each folder of
+/// `tests/fixtures/valid/`. A new folder there joins every test that loops
+/// over the labs.
+pub fn lab_names() -> Vec<String> {
+    let fixtures = folders(&fixtures().join("valid"));
+    assert!(
+        !fixtures.iter().any(|f| f == REFERENCE),
+        "tests/fixtures/valid/{REFERENCE} would shadow the repository's lab"
+    );
+    std::iter::once(REFERENCE.to_string())
+        .chain(fixtures)
+        .collect()
+}
+
+/// The lab whose output `name`'s equals, headers aside, as its folder's
+/// `same-output-as` file says (e.g. lab.ncl's TOML twin says `reference`).
+pub fn twin_of(name: &str) -> Option<String> {
+    let file = fixtures().join("valid").join(name).join("same-output-as");
+    let text = std::fs::read_to_string(file).ok()?;
+    let twin = text.trim().to_string();
+    assert!(
+        lab_names().contains(&twin),
+        "tests/fixtures/valid/{name}/same-output-as names `{twin}`, which is no lab"
+    );
+    Some(twin)
+}
+
+/// Every lab whose output is its own (the twins, proven equal to the lab
+/// they name, add nothing to check), unbuilt: what the snapshot and
+/// consumer tests loop over.
+pub fn labs() -> Vec<Lab> {
+    lab_names()
+        .iter()
+        .filter(|n| twin_of(n).is_none())
+        .map(|n| Lab::named(n))
+        .collect()
+}
+
+/// A scratch folder holding a lab: `file` (lab.ncl or lab.toml), whatever
+/// else its source folder holds, and the repository's `schemas/` beside
+/// it, as in a user's repository.
 pub struct Lab {
+    /// [`REFERENCE`], a fixture's folder name, or `scratch` for a lab
+    /// made from text.
+    pub name: String,
     pub dir: tempfile::TempDir,
     pub file: String,
 }
@@ -52,31 +121,43 @@ pub struct Lab {
 impl Lab {
     /// The repository's own lab.ncl.
     pub fn reference() -> Lab {
-        Lab::from_file(&root().join("lab.ncl"))
+        Lab::named(REFERENCE)
     }
 
-    /// A fixture lab: `tests/fixtures/<name>/lab.ncl` (or `lab.toml`).
-    pub fn fixture(name: &str) -> Lab {
-        let dir = root().join("tests/fixtures").join(name);
-        let file = ["lab.ncl", "lab.toml"]
-            .iter()
-            .map(|f| dir.join(f))
-            .find(|p| p.exists())
-            .unwrap_or_else(|| panic!("no lab in {}", dir.display()));
-        Lab::from_file(&file)
+    /// A valid lab by name: [`REFERENCE`] or a folder of
+    /// `tests/fixtures/valid/`.
+    pub fn named(name: &str) -> Lab {
+        if name == REFERENCE {
+            let lab = Lab::empty(name, "lab.ncl");
+            std::fs::copy(root().join("lab.ncl"), lab.path().join("lab.ncl"))
+                .expect("copy lab.ncl");
+            lab
+        } else {
+            Lab::from_dir(name, &fixtures().join("valid").join(name))
+        }
     }
 
-    pub fn from_file(source: &Path) -> Lab {
-        let text = std::fs::read_to_string(source).expect("lab readable");
-        let name = source.file_name().unwrap().to_string_lossy().into_owned();
-        Lab::from_text(&name, &text)
+    /// A fixture folder laid out in a scratch folder: every file of `dir`
+    /// (its lab file and what that imports), then `schemas/`.
+    pub fn from_dir(name: &str, dir: &Path) -> Lab {
+        let lab = Lab::empty(name, &lab_file(dir));
+        copy_dir(dir, lab.path());
+        lab
     }
 
+    /// A lab written from `text` as `file`.
     pub fn from_text(file: &str, text: &str) -> Lab {
+        let lab = Lab::empty("scratch", file);
+        std::fs::write(lab.path().join(file), text).expect("write lab");
+        lab
+    }
+
+    /// A scratch folder with only `schemas/` in it.
+    fn empty(name: &str, file: &str) -> Lab {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join(file), text).expect("write lab");
         copy_dir(&root().join("schemas"), &dir.path().join("schemas"));
         Lab {
+            name: name.to_string(),
             dir,
             file: file.to_string(),
         }
@@ -84,6 +165,11 @@ impl Lab {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The text of the lab file.
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(self.path().join(&self.file)).expect("lab readable")
     }
 
     pub fn generated(&self) -> PathBuf {
@@ -100,12 +186,17 @@ impl Lab {
     /// `labc build`, asserting success.
     pub fn build(&self) -> &Self {
         let o = self.run(&["build"]);
-        assert!(o.status.success(), "labc build failed:\n{}", stderr(&o));
+        assert!(
+            o.status.success(),
+            "{}: labc build failed:\n{}",
+            self.name,
+            stderr(&o)
+        );
         self
     }
 
     /// Every generated file (manifest included), by relative path.
-    pub fn files(&self) -> std::collections::BTreeMap<String, String> {
+    pub fn files(&self) -> BTreeMap<String, String> {
         read_tree(&self.generated())
     }
 
@@ -115,8 +206,39 @@ impl Lab {
     }
 }
 
+/// The file of a valid lab in the repository: lab.ncl for [`REFERENCE`],
+/// `tests/fixtures/valid/<name>/lab.{ncl,toml}` for a fixture.
+pub fn lab_source(name: &str) -> PathBuf {
+    if name == REFERENCE {
+        return root().join("lab.ncl");
+    }
+    let dir = fixtures().join("valid").join(name);
+    dir.join(lab_file(&dir))
+}
+
+/// The text of a valid lab's file, for tests that edit it.
+pub fn lab_text(name: &str) -> String {
+    let path = lab_source(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The lab file of a fixture folder: its one `lab.ncl` or `lab.toml`.
+pub fn lab_file(dir: &Path) -> String {
+    let found: Vec<&str> = ["lab.ncl", "lab.toml"]
+        .into_iter()
+        .filter(|f| dir.join(f).exists())
+        .collect();
+    match found.as_slice() {
+        [one] => one.to_string(),
+        _ => panic!(
+            "{} must hold one of lab.ncl and lab.toml, not {found:?}",
+            dir.display()
+        ),
+    }
+}
+
 /// Every file under `dir`, by `/`-separated relative path.
-pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<String, String> {
+pub fn read_tree(dir: &Path) -> BTreeMap<String, String> {
     walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
@@ -134,6 +256,20 @@ pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<String, String> {
         .collect()
 }
 
+/// Replaces the one `from` in the file at `path` with `to`, as a hand edit
+/// would; returns the text before.
+pub fn edit_file(path: &Path, from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "`{from}` once in {}",
+        path.display()
+    );
+    std::fs::write(path, text.replacen(from, to, 1)).expect("write edit");
+    text
+}
+
 pub fn copy_dir(from: &Path, to: &Path) {
     for e in walkdir::WalkDir::new(from)
         .into_iter()
@@ -147,4 +283,22 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), &dest).unwrap();
         }
     }
+}
+
+/// yamllint, strict (warnings fail) and one problem a line, with `config`
+/// on `files`.
+pub fn yamllint(config: &str, files: &[PathBuf]) -> Output {
+    Command::new(tool("target/tools/venv/bin/yamllint"))
+        .args(["-s", "-f", "parsable", "-d", config])
+        .args(files)
+        .output()
+        .expect("yamllint runs")
+}
+
+/// Every YAML document of a file, as JSON values (empty documents dropped).
+pub fn yaml_docs(text: &str) -> Vec<Value> {
+    serde_norway::Deserializer::from_str(text)
+        .map(|d| Value::deserialize(d).expect("generated YAML parses"))
+        .filter(|v| !v.is_null())
+        .collect()
 }

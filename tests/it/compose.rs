@@ -12,15 +12,15 @@
 //! and variants of them.
 //!
 //! The init script `initdb/10-gitea.sh` goes with the postgres stack and is
-//! run for real, with bash, against a throwaway PostgreSQL 15 (the guard of
-//! the SQL tests), in the environment the image gives it (POSTGRES_USER,
+//! run for real, with bash, against a throwaway PostgreSQL 15
+//! ([`crate::pg::Server`]), in the environment the image gives it (POSTGRES_USER,
 //! POSTGRES_DB, psql on the local socket through PGHOST/PGPORT/PGUSER):
 //! twice and again with a new password, executed and sourced as the image's
 //! entrypoint does; the catalog then says Gitea's role logs in over TCP with
 //! a password full of quotes, `$` and command substitutions (none of which
 //! ran), owns its UTF8 database and holds no superuser, CREATEROLE or
 //! CREATEDB. Without `GITEA_DB_PASSWORD` it fails naming the env file and
-//! creates nothing. ShellCheck passes it, and flags a broken copy.
+//! creates nothing. ShellCheck passes every lab's, and flags a broken copy.
 //!
 //! Compose refuses an `env_file` that doesn't exist, and the lab's are
 //! absolute paths on the Pis, so each lab is built a second time with its
@@ -34,8 +34,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::common::{Lab, root, stderr, stdout, tool};
-use crate::sql::{Server, literal};
+use crate::common::{Lab, REFERENCE, lab_text, labs, root, stderr, stdout, tool};
+use crate::pg::{Server, literal};
 
 /// Set in Compose's environment, so an unescaped `$LABC_TEST_VAR` would
 /// visibly interpolate.
@@ -246,11 +246,11 @@ fn assert_secrets_only_from(model: &Value, service: &str, env_file: &str) {
 }
 
 fn reference_text() -> String {
-    std::fs::read_to_string(root().join("lab.ncl")).unwrap()
+    lab_text(REFERENCE)
 }
 
 fn big_cluster_text() -> String {
-    std::fs::read_to_string(root().join("tests/fixtures/big-cluster/lab.ncl")).unwrap()
+    lab_text("big-cluster")
 }
 
 /// `text` with `from` replaced once, asserting it was there.
@@ -801,7 +801,7 @@ fn reference_init_script_creates_giteas_role_and_database_on_postgres_15() {
 
 #[test]
 fn big_cluster_init_script_goes_with_postgres_and_creates_forge() {
-    let lab = Lab::fixture("big-cluster");
+    let lab = Lab::named("big-cluster");
     lab.build();
     let rel = "compose/node1/postgres/initdb/10-gitea.sh";
     assert_eq!(initdb_scripts(&lab), [rel]);
@@ -827,39 +827,35 @@ fn init_scripts_pass_shellcheck_and_a_broken_one_does_not() {
             .output()
             .expect("shellcheck runs")
     };
-    for (lab, rel) in [
-        (
-            Lab::reference(),
-            "compose/pi2/postgres-gitea/initdb/10-gitea.sh",
-        ),
-        (
-            Lab::fixture("big-cluster"),
-            "compose/node1/postgres/initdb/10-gitea.sh",
-        ),
-    ] {
+    let mut checked = 0;
+    for lab in labs() {
         lab.build();
-        let file = lab.generated().join(rel);
-        let o = shellcheck(&file);
-        assert!(
-            o.status.success() && o.stdout.is_empty(),
-            "shellcheck {rel}:\n{}{}",
-            stdout(&o),
-            stderr(&o)
-        );
-        // An unquoted expansion, as a careless edit would leave it.
-        let text = std::fs::read_to_string(&file).unwrap();
-        let broken = file.with_file_name("broken.sh");
-        std::fs::write(
-            &broken,
-            edit(
-                &text,
-                "--set=password=\"$GITEA_DB_PASSWORD\"",
-                "--set=password=$GITEA_DB_PASSWORD",
-            ),
-        )
-        .unwrap();
-        let o = shellcheck(&broken);
-        assert!(!o.status.success());
-        assert!(stdout(&o).contains("SC2086"), "{}", stdout(&o));
+        for rel in initdb_scripts(&lab) {
+            checked += 1;
+            let file = lab.generated().join(&rel);
+            let o = shellcheck(&file);
+            assert!(
+                o.status.success() && o.stdout.is_empty(),
+                "shellcheck {rel}:\n{}{}",
+                stdout(&o),
+                stderr(&o)
+            );
+            // An unquoted expansion, as a careless edit would leave it.
+            let text = std::fs::read_to_string(&file).unwrap();
+            let broken = file.with_file_name("broken.sh");
+            std::fs::write(
+                &broken,
+                edit(
+                    &text,
+                    "--set=password=\"$GITEA_DB_PASSWORD\"",
+                    "--set=password=$GITEA_DB_PASSWORD",
+                ),
+            )
+            .unwrap();
+            let o = shellcheck(&broken);
+            assert!(!o.status.success());
+            assert!(stdout(&o).contains("SC2086"), "{}", stdout(&o));
+        }
     }
+    assert!(checked > 0, "no init script in any lab");
 }

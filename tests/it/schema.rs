@@ -6,7 +6,7 @@
 //! same fields in both, and, by mutating real labs field by field, that both
 //! reject the same wrong values and accept the same right ones.
 
-use crate::common::{Lab, root};
+use crate::common::{labs, root};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -41,10 +41,12 @@ fn resolve<'a>(schema: &'a Value, node: &'a Value) -> (&'a Value, Option<String>
 fn nickel_accepts(dir: &Path, text: &str) -> Result<Value, String> {
     let path = dir.join("probe.ncl");
     std::fs::write(&path, text).unwrap();
-    match labc::load::load(&path, false) {
+    match labc::load::load(&path) {
         Ok(l) => Ok(l.value),
-        Err(labc::load::LoadError::Rendered(e)) | Err(labc::load::LoadError::Io(e)) => Err(e),
-        Err(labc::load::LoadError::Diagnostics(_, d)) => Err(format!("{d:?}")),
+        Err(labc::load::LoadError::Io(e)) => Err(e),
+        Err(labc::load::LoadError::Nickel(_, d) | labc::load::LoadError::Diagnostics(_, d)) => {
+            Err(format!("{d:?}"))
+        }
     }
 }
 
@@ -238,8 +240,8 @@ fn both_schemas_reject_and_accept_the_same_values() {
     let mut disagreements = Vec::new();
     let mut probes = 0;
     let mut fast_probes = 0;
-    for lab in [Lab::reference(), Lab::fixture("big-cluster")] {
-        let base = labc::load::load(&lab.path().join(&lab.file), false)
+    for lab in labs() {
+        let base = labc::load::load(&lab.path().join(&lab.file))
             .ok()
             .expect("lab loads")
             .value;

@@ -8,177 +8,10 @@
 //! (and that `credentials_editor` can drop it again). Also: the names
 //! validation rejects, with their position.
 
-use crate::common::{Lab, stderr};
+use crate::common::{self, Lab, stderr};
+use crate::pg::{Server, ident, literal, vault_fill};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
-
-/// A PostgreSQL binary from Debian's `postgresql` package (installed by
-/// tests/tools/install.sh). Missing fails the test: a skip proves nothing.
-fn pg_bin(name: &str) -> PathBuf {
-    let p = Path::new(PG_BIN).join(name);
-    assert!(
-        p.exists(),
-        "{} is missing: run tests/tools/install.sh first",
-        p.display()
-    );
-    p
-}
-
-/// A throwaway server: data and socket in a temp dir owned by `postgres`,
-/// listening on a free port of 127.0.0.1 with password (SCRAM) auth over
-/// TCP and trust on the socket. Dropping it stops the server and removes
-/// the dir. Also used by the agreement tests.
-pub(crate) struct Server {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Server {
-    pub(crate) fn start() -> Server {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let chown = Command::new("chown")
-            .args(["postgres:postgres"])
-            .arg(dir.path())
-            .status()
-            .expect("chown runs");
-        assert!(chown.success(), "chown postgres failed");
-        let data = dir.path().join("data");
-        let o = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(pg_bin("initdb"))
-            .arg("-D")
-            .arg(&data)
-            .args([
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--auth-local=trust",
-                "--auth-host=scram-sha-256",
-            ])
-            .output()
-            .expect("initdb runs");
-        assert!(o.status.success(), "initdb failed:\n{}", stderr(&o));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let server = Server { dir, port };
-        let o = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(pg_bin("pg_ctl"))
-            .arg("-D")
-            .arg(&data)
-            .arg("-l")
-            .arg(server.dir.path().join("log"))
-            .args(["-w", "-o"])
-            .arg(format!(
-                "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off",
-                server.dir.path().display()
-            ))
-            .arg("start")
-            .output()
-            .expect("pg_ctl runs");
-        assert!(
-            o.status.success(),
-            "pg_ctl start failed:\n{}\n{}",
-            stderr(&o),
-            std::fs::read_to_string(server.dir.path().join("log")).unwrap_or_default()
-        );
-        server
-    }
-
-    /// psql as `user` on the Unix socket (trust), into `db`.
-    pub(crate) fn psql(&self, user: &str, db: &str) -> Command {
-        let mut c = Command::new(pg_bin("psql"));
-        c.arg("-X")
-            .arg("-h")
-            .arg(self.dir.path())
-            .args(["-p", &self.port.to_string(), "-U", user, "-d", db])
-            .env_remove("PGPASSWORD")
-            .env_remove("PGSERVICE")
-            .env_remove("PGOPTIONS");
-        c
-    }
-
-    /// Applies a script file as the superuser, like the operator would.
-    pub(crate) fn apply(&self, script: &Path) -> Output {
-        self.psql("postgres", "postgres")
-            .args(["-v", "ON_ERROR_STOP=1", "-f"])
-            .arg(script)
-            .output()
-            .expect("psql runs")
-    }
-
-    /// Runs `sql` as `user` in `db`, unaligned and tuples-only.
-    pub(crate) fn run(&self, user: &str, db: &str, sql: &str) -> Output {
-        self.psql(user, db)
-            .args(["-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
-            .output()
-            .expect("psql runs")
-    }
-
-    /// Runs a query as the superuser, asserting success; its rows, `|`-separated.
-    pub(crate) fn query(&self, db: &str, sql: &str) -> String {
-        let o = self.run("postgres", db, sql);
-        assert!(o.status.success(), "{sql}:\n{}", stderr(&o));
-        String::from_utf8_lossy(&o.stdout).trim_end().to_string()
-    }
-
-    /// psql as `user` over TCP with a password (SCRAM), as an app or Vault
-    /// would log in, into `db`.
-    pub(crate) fn psql_tcp(&self, user: &str, password: &str, db: &str) -> Command {
-        let mut c = Command::new(pg_bin("psql"));
-        c.args(["-X", "-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(["-U", user, "-d", db])
-            .env("PGPASSWORD", password)
-            .env("PGCONNECT_TIMEOUT", "5")
-            .env_remove("PGSERVICE")
-            .env_remove("PGOPTIONS");
-        c
-    }
-
-    /// Runs `sql` as `user` over TCP with a password (SCRAM), as an app would.
-    pub(crate) fn run_tcp(&self, user: &str, password: &str, db: &str, sql: &str) -> Output {
-        self.psql_tcp(user, password, db)
-            .args(["-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
-            .output()
-            .expect("psql runs")
-    }
-
-    /// Runs `statements` as `user` over TCP in one transaction, as Vault runs
-    /// creation and revocation statements.
-    pub(crate) fn run_tcp_tx(
-        &self,
-        user: &str,
-        password: &str,
-        db: &str,
-        statements: &[String],
-    ) -> Output {
-        self.psql_tcp(user, password, db)
-            .args(["-v", "ON_ERROR_STOP=1", "-At", "-1", "-c"])
-            .arg(statements.join("\n"))
-            .output()
-            .expect("psql runs")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Immediate: nothing here is worth a checkpoint. The temp dir goes
-        // with `self.dir` right after.
-        let _ = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(pg_bin("pg_ctl"))
-            .arg("-D")
-            .arg(self.dir.path().join("data"))
-            .args(["-m", "immediate", "-w", "stop"])
-            .output();
-    }
-}
+use std::process::Output;
 
 /// What a lab must produce in PostgreSQL, written out here rather than read
 /// from the model, so the test checks the names too.
@@ -209,15 +42,6 @@ const BIG_CLUSTER: Expect = Expect {
         ("metrics", "metrics_role", false),
     ],
 };
-
-/// Quotes an identifier for the ad-hoc SQL of these tests.
-pub(crate) fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-pub(crate) fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
 
 /// Everything the scripts create, with the row versions (`xmin`) of roles,
 /// memberships and databases: equal dumps mean nothing was even rewritten.
@@ -385,10 +209,7 @@ fn check_catalogs(server: &Server, expect: &Expect) {
 
 fn check_user_lookup(server: &Server, expect: &Expect) {
     // A password pgbouncer can look up, set out of band as the scripts say.
-    server.query(
-        "postgres",
-        &format!("ALTER ROLE {} PASSWORD 'pooler-secret'", ident(expect.auth)),
-    );
+    server.set_password(expect.auth, "pooler-secret");
     for (db, owner, _) in expect.databases {
         assert_eq!(
             server.query(
@@ -463,18 +284,6 @@ fn check_user_lookup(server: &Server, expect: &Expect) {
 /// operator sets it out of band from Vault.
 const EDITOR_PASSWORD: &str = "editor-secret";
 
-/// Gives credentials_editor the test password, as the operator would.
-fn set_editor_password(server: &Server, expect: &Expect) {
-    server.query(
-        "postgres",
-        &format!(
-            "ALTER ROLE {} PASSWORD {}",
-            ident(expect.editor),
-            literal(EDITOR_PASSWORD)
-        ),
-    );
-}
-
 /// A Vault dynamic user's name and password for `db`.
 fn vault_user(db: &str) -> (String, &'static str) {
     (
@@ -486,21 +295,14 @@ fn vault_user(db: &str) -> (String, &'static str) {
 /// `statements` with Vault's templates filled for `db`'s dynamic user.
 fn vault_statements(db: &str, statements: &[String]) -> Vec<String> {
     let (user, password) = vault_user(db);
-    statements
-        .iter()
-        .map(|s| {
-            s.replace("{{name}}", &user)
-                .replace("{{password}}", password)
-                .replace("{{expiration}}", "2099-01-01 00:00:00+00")
-        })
-        .collect()
+    vault_fill(statements, &user, password)
 }
 
 /// Runs the Vault creation statements (what the OpenTofu emitter gives Vault)
 /// as Vault does: logged in over TCP as credentials_editor, in one
 /// transaction.
 fn create_vault_user(server: &Server, expect: &Expect, db: &str, owner: &str) -> Output {
-    let creation = vault_statements(db, &labc::names::vault_creation_statements(owner));
+    let creation = vault_statements(db, &labc::emit::postgres::vault_creation_statements(owner));
     server.run_tcp_tx(expect.editor, EDITOR_PASSWORD, "postgres", &creation)
 }
 
@@ -510,7 +312,7 @@ fn create_vault_user(server: &Server, expect: &Expect, db: &str, owner: &str) ->
 /// stay.
 fn check_vault_user(server: &Server, expect: &Expect, db: &str, owner: &str) {
     let (user, password) = vault_user(db);
-    set_editor_password(server, expect);
+    server.set_password(expect.editor, EDITOR_PASSWORD);
     let o = create_vault_user(server, expect, db, owner);
     assert!(
         o.status.success(),
@@ -582,7 +384,7 @@ fn check_vault_user(server: &Server, expect: &Expect, db: &str, owner: &str) {
     // Revoked as Vault does it: credentials_editor, one transaction. The
     // user's connections are gone, its objects belong to the owner role, so
     // DROP ROLE needs nothing but CREATEROLE.
-    let revocation = vault_statements(db, &labc::names::vault_revocation_statements());
+    let revocation = vault_statements(db, &labc::emit::postgres::vault_revocation_statements());
     let o = server.run_tcp_tx(expect.editor, EDITOR_PASSWORD, "postgres", &revocation);
     assert!(
         o.status.success() && stderr(&o).is_empty(),
@@ -590,17 +392,7 @@ fn check_vault_user(server: &Server, expect: &Expect, db: &str, owner: &str) {
         expect.editor,
         stderr(&o)
     );
-    assert_eq!(
-        server.query(
-            "postgres",
-            &format!(
-                "SELECT count(*) FROM pg_roles WHERE rolname = {}",
-                literal(&user)
-            )
-        ),
-        "0",
-        "{db}"
-    );
+    assert!(!server.role_exists(&user), "{db}: {user} dropped");
     assert_eq!(
         server.query(db, table_owner),
         owner,
@@ -660,7 +452,10 @@ fn reference_scripts_build_what_the_lab_says_on_postgres_15() {
     // Vault can create (and drop) its users again.
     let o = create_vault_user(&server, &REFERENCE, "webapp", "webapp_role");
     assert!(o.status.success(), "{}", stderr(&o));
-    let revocation = vault_statements("webapp", &labc::names::vault_revocation_statements());
+    let revocation = vault_statements(
+        "webapp",
+        &labc::emit::postgres::vault_revocation_statements(),
+    );
     let o = server.run_tcp_tx(REFERENCE.editor, EDITOR_PASSWORD, "postgres", &revocation);
     assert!(o.status.success(), "{}", stderr(&o));
     check_catalogs(&server, &REFERENCE);
@@ -710,7 +505,7 @@ fn reference_scripts_build_what_the_lab_says_on_postgres_15() {
 
 #[test]
 fn big_cluster_scripts_use_its_overridden_names() {
-    let lab = Lab::fixture("big-cluster");
+    let lab = Lab::named("big-cluster");
     lab.build();
     prove(&lab, &BIG_CLUSTER);
 }
@@ -729,8 +524,7 @@ fn position(file: &str, text: &str, needle: &str) -> String {
 /// `labc build`, and expects exit 2 with each `(message, needle)` reported
 /// at the needle's position.
 fn rejected(databases: &str, postgres_extra: &str, expected: &[(&str, &str)]) {
-    let text = std::fs::read_to_string(crate::common::root().join("lab.ncl")).expect("lab.ncl");
-    let text = text
+    let text = common::lab_text(common::REFERENCE)
         .replacen(
             "    webapp = {},\n",
             &format!("    webapp = {{}},\n{databases}"),

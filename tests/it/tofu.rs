@@ -12,9 +12,10 @@
 //! `terraform validate` needs the providers, which are not available
 //! offline, so it is not run.
 
-use crate::common::{Lab, stderr};
+use crate::common::{Lab, REFERENCE, lab_text, labs, stderr};
+use crate::tf::{Module, attr, labels, modules, string, strings};
 use hcl_edit::expr::{Expression, TraversalOperator};
-use hcl_edit::structure::{Block, BlockLabel, Body, Structure};
+use hcl_edit::structure::{Block, Structure};
 use hcl_edit::visit::{Visit, visit_expr};
 use labc::emit::hcl;
 use std::collections::{BTreeMap, BTreeSet};
@@ -59,65 +60,6 @@ fn assert_formatted(dir: &Path) {
     );
 }
 
-/// One module: its parsed files, by file name.
-struct Module {
-    files: BTreeMap<String, Body>,
-}
-
-fn modules(lab: &Lab) -> BTreeMap<String, Module> {
-    let root = lab.generated().join("tofu");
-    let mut out = BTreeMap::new();
-    for dir in std::fs::read_dir(&root).expect("generated/tofu") {
-        let dir = dir.unwrap().path();
-        let mut files = BTreeMap::new();
-        for f in std::fs::read_dir(&dir).unwrap() {
-            let f = f.unwrap().path();
-            let name = f.file_name().unwrap().to_string_lossy().into_owned();
-            assert!(name.ends_with(".tf"), "unexpected file {}", f.display());
-            let text = std::fs::read_to_string(&f).unwrap();
-            let body = hcl_edit::parser::parse_body(&text)
-                .unwrap_or_else(|e| panic!("{} does not parse:\n{e}", f.display()));
-            files.insert(name, body);
-        }
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        out.insert(name, Module { files });
-    }
-    out
-}
-
-/// A block's labels as strings (shared with `agreement`).
-pub(crate) fn labels(block: &Block) -> Vec<String> {
-    block
-        .labels
-        .iter()
-        .map(|l| match l {
-            BlockLabel::String(s) => s.as_str().to_owned(),
-            BlockLabel::Ident(i) => i.as_str().to_owned(),
-        })
-        .collect()
-}
-
-fn string(e: &Expression) -> String {
-    e.as_str()
-        .unwrap_or_else(|| panic!("not a plain string: {e:?}"))
-        .to_owned()
-}
-
-fn strings(e: &Expression) -> Vec<String> {
-    e.as_array()
-        .unwrap_or_else(|| panic!("not a list: {e:?}"))
-        .iter()
-        .map(string)
-        .collect()
-}
-
-fn attr<'a>(body: &'a Body, name: &str) -> &'a Expression {
-    &body
-        .get_attribute(name)
-        .unwrap_or_else(|| panic!("no attribute {name}"))
-        .value
-}
-
 /// A reference's root and attribute steps, e.g. `["postgresql_role",
 /// "webapp_owner", "name"]`.
 type Path3 = Vec<String>;
@@ -148,133 +90,52 @@ impl Visit for Refs {
     }
 }
 
-impl Module {
-    fn blocks(&self) -> impl Iterator<Item = &Block> {
-        self.files.values().flat_map(|b| b.blocks())
+/// Every reference of `m` resolves within it; returns how many there are.
+fn check_references(m: &Module) -> usize {
+    let resources = m.declared("resource");
+    let data = m.declared("data");
+    let variables: BTreeSet<String> = m
+        .blocks()
+        .filter(|b| b.ident.as_str() == "variable")
+        .map(|b| labels(b)[0].clone())
+        .collect();
+    let providers = m.required_providers();
+    // Attributes the providers compute, which no block sets.
+    let computed: &[(&str, &str)] = &[
+        ("google_service_account", "email"),
+        ("google_service_account", "member"),
+        ("vault_policy_document", "hcl"),
+    ];
+    let mut refs = Refs::default();
+    for block in m.blocks() {
+        collect(block, &mut refs, &providers);
     }
-
-    /// `(type, name)` → body of every `kind` block (`resource` or `data`).
-    fn declared(&self, kind: &str) -> BTreeMap<(String, String), &Body> {
-        let mut out = BTreeMap::new();
-        for b in self.blocks().filter(|b| b.ident.as_str() == kind) {
-            let l = labels(b);
-            assert_eq!(l.len(), 2, "{kind} {l:?}");
-            let key = (l[0].clone(), l[1].clone());
-            assert!(
-                out.insert(key, &b.body).is_none(),
-                "{kind} {l:?} declared twice"
-            );
-        }
-        out
+    for path in &refs.0 {
+        let (target, kind, rest) = match path[0].as_str() {
+            "var" => {
+                assert!(variables.contains(&path[1]), "undeclared {path:?}");
+                continue;
+            }
+            "data" => (
+                data.get(&(path[1].clone(), path[2].clone())),
+                &path[1],
+                &path[3..],
+            ),
+            _ => (
+                resources.get(&(path[0].clone(), path[1].clone())),
+                &path[0],
+                &path[2..],
+            ),
+        };
+        let body = target.unwrap_or_else(|| panic!("reference to undeclared {path:?}"));
+        assert_eq!(rest.len(), 1, "{path:?} should name one attribute");
+        let a = rest[0].as_str();
+        assert!(
+            body.get_attribute(a).is_some() || computed.contains(&(kind.as_str(), a)),
+            "{path:?}: the block sets no `{a}` and the provider computes none"
+        );
     }
-
-    fn resources(&self, kind: &str) -> BTreeMap<String, &Body> {
-        self.declared("resource")
-            .into_iter()
-            .filter(|((k, _), _)| k == kind)
-            .map(|((_, n), b)| (n, b))
-            .collect()
-    }
-
-    fn terraform(&self) -> &Body {
-        let mut t = self.blocks().filter(|b| b.ident.as_str() == "terraform");
-        let first = t.next().expect("a terraform block");
-        assert!(t.next().is_none(), "two terraform blocks");
-        &first.body
-    }
-
-    fn backend(&self) -> (String, String) {
-        let backend = self
-            .terraform()
-            .blocks()
-            .find(|b| b.ident.as_str() == "backend")
-            .expect("backend");
-        assert_eq!(labels(backend), ["gcs"]);
-        (
-            string(attr(&backend.body, "bucket")),
-            string(attr(&backend.body, "prefix")),
-        )
-    }
-
-    /// local name → (source, version).
-    fn required_providers(&self) -> BTreeMap<String, (String, String)> {
-        let rp = self
-            .terraform()
-            .blocks()
-            .find(|b| b.ident.as_str() == "required_providers")
-            .expect("required_providers");
-        rp.body
-            .attributes()
-            .map(|a| {
-                let o = a.value.as_object().expect("object");
-                let get = |k: &str| {
-                    o.iter()
-                        .find(|(key, _)| match key {
-                            hcl_edit::expr::ObjectKey::Ident(i) => i.as_str() == k,
-                            _ => false,
-                        })
-                        .map(|(_, v)| string(v.expr()))
-                        .unwrap_or_else(|| panic!("{} has no {k}", a.key.as_str()))
-                };
-                (a.key.as_str().to_owned(), (get("source"), get("version")))
-            })
-            .collect()
-    }
-
-    fn provider_blocks(&self) -> BTreeMap<String, &Body> {
-        self.blocks()
-            .filter(|b| b.ident.as_str() == "provider")
-            .map(|b| (labels(b)[0].clone(), &b.body))
-            .collect()
-    }
-
-    /// Every reference resolves within the module; returns how many there are.
-    fn check_references(&self) -> usize {
-        let resources = self.declared("resource");
-        let data = self.declared("data");
-        let variables: BTreeSet<String> = self
-            .blocks()
-            .filter(|b| b.ident.as_str() == "variable")
-            .map(|b| labels(b)[0].clone())
-            .collect();
-        let providers = self.required_providers();
-        // Attributes the providers compute, which no block sets.
-        let computed: &[(&str, &str)] = &[
-            ("google_service_account", "email"),
-            ("google_service_account", "member"),
-            ("vault_policy_document", "hcl"),
-        ];
-        let mut refs = Refs::default();
-        for block in self.blocks() {
-            collect(block, &mut refs, &providers);
-        }
-        for path in &refs.0 {
-            let (target, kind, rest) = match path[0].as_str() {
-                "var" => {
-                    assert!(variables.contains(&path[1]), "undeclared {path:?}");
-                    continue;
-                }
-                "data" => (
-                    data.get(&(path[1].clone(), path[2].clone())),
-                    &path[1],
-                    &path[3..],
-                ),
-                _ => (
-                    resources.get(&(path[0].clone(), path[1].clone())),
-                    &path[0],
-                    &path[2..],
-                ),
-            };
-            let body = target.unwrap_or_else(|| panic!("reference to undeclared {path:?}"));
-            assert_eq!(rest.len(), 1, "{path:?} should name one attribute");
-            let a = rest[0].as_str();
-            assert!(
-                body.get_attribute(a).is_some() || computed.contains(&(kind.as_str(), a)),
-                "{path:?}: the block sets no `{a}` and the provider computes none"
-            );
-        }
-        refs.0.len()
-    }
+    refs.0.len()
 }
 
 /// Collects the references of `block`, minus what is not one: the
@@ -589,15 +450,12 @@ fn pins(list: &[(&str, &str, &str)]) -> BTreeMap<String, (String, String)> {
 fn reference_lab_modules() {
     let lab = Lab::reference();
     lab.build();
-    let modules = modules(&lab);
+    let modules = modules(&lab.files());
     assert_eq!(
         modules.keys().collect::<Vec<_>>(),
         ["factory", "postgres"],
         "one folder per module"
     );
-    for (name, m) in &modules {
-        assert!(m.check_references() > 0, "{name} has references");
-    }
 
     let pg = &modules["postgres"];
     assert_eq!(
@@ -707,16 +565,13 @@ fn reference_lab_modules() {
 
 #[test]
 fn big_cluster_modules() {
-    let lab = Lab::fixture("big-cluster");
+    let lab = Lab::named("big-cluster");
     lab.build();
-    let modules = modules(&lab);
+    let modules = modules(&lab.files());
     assert_eq!(
         modules.keys().collect::<Vec<_>>(),
         ["databases", "platform"]
     );
-    for m in modules.values() {
-        m.check_references();
-    }
     let pg = &modules["databases"];
     assert_eq!(
         pg.backend(),
@@ -785,29 +640,48 @@ fn big_cluster_modules() {
 }
 
 #[test]
+fn every_reference_resolves_within_its_module() {
+    for lab in labs() {
+        lab.build();
+        for (name, m) in &modules(&lab.files()) {
+            assert!(
+                check_references(m) > 0,
+                "{}: {name} has references",
+                lab.name
+            );
+        }
+    }
+}
+
+#[test]
 fn terraform_fmt_changes_nothing() {
-    for lab in [Lab::reference(), Lab::fixture("big-cluster")] {
+    for lab in labs() {
         lab.build();
         let tofu = lab.generated().join("tofu");
         assert_formatted(&tofu);
 
-        // The check can fail: misalign one `=` and terraform notices.
-        let file = tofu.join(if tofu.join("postgres").exists() {
-            "postgres/roles.tf"
-        } else {
-            "databases/roles.tf"
-        });
-        let text = std::fs::read_to_string(&file).unwrap();
-        let broken = text.replacen("  name  = ", "  name = ", 1);
-        assert_ne!(broken, text);
-        std::fs::write(&file, broken).unwrap();
+        // The check can fail: take one `=` padded to align with its
+        // neighbours, unpad it, and terraform notices.
+        let (rel, text, line) = lab
+            .files()
+            .into_iter()
+            .filter(|(p, _)| p.starts_with("tofu/"))
+            .find_map(|(p, text)| {
+                let line = text.lines().find(|l| l.contains("  = "))?.to_string();
+                Some((p, text, line))
+            })
+            .unwrap_or_else(|| panic!("{}: no aligned `=` in any .tf", lab.name));
+        let broken = text.replacen(&line, &line.replacen("  = ", " = ", 1), 1);
+        std::fs::write(lab.generated().join(&rel), broken).unwrap();
         let o = terraform_fmt(&[Path::new("-check"), Path::new("-recursive"), &tofu]);
         assert!(
             !o.status.success(),
-            "terraform fmt -check accepted a misaligned file"
+            "{}: terraform fmt -check accepted a misaligned {rel}",
+            lab.name
         );
+        let file = rel.rsplit('/').next().unwrap();
         assert!(
-            String::from_utf8_lossy(&o.stdout).contains("roles.tf"),
+            String::from_utf8_lossy(&o.stdout).contains(file),
             "{}",
             String::from_utf8_lossy(&o.stdout)
         );
@@ -869,10 +743,7 @@ fn alignment_matches_terraform_fmt() {
 /// quotes and backslashes survive, and the result still formats cleanly.
 #[test]
 fn template_syntax_in_lab_values_is_escaped() {
-    let text = std::fs::read_to_string(
-        crate::common::root().join("tests/fixtures/reference-toml/lab.toml"),
-    )
-    .expect("reference-toml");
+    let text = lab_text("reference-toml");
     let evil = r#"arc${x}%{y}"q\"#;
     let toml_value = toml::Value::String(evil.to_string()).to_string();
     let edited = text.replacen(
@@ -888,14 +759,14 @@ fn template_syntax_in_lab_values_is_escaped() {
         providers.contains(r#"project = "arc$${x}%%{y}\"q\\""#),
         "{providers}"
     );
-    let m = &modules(&lab)["factory"];
+    let m = &modules(&lab.files())["factory"];
     assert_eq!(string(attr(m.provider_blocks()["google"], "project")), evil);
     assert_formatted(&lab.generated().join("tofu"));
 }
 
 #[test]
 fn names_opentofu_cannot_take_are_rejected_with_their_position() {
-    let text = std::fs::read_to_string(crate::common::root().join("lab.ncl")).unwrap();
+    let text = lab_text(REFERENCE);
     let edited = text
         .replacen(
             "    dance-lessons-coach = {},\n  },",

@@ -1,0 +1,90 @@
+//! What the command line prints: diagnostics reports and unified diffs,
+//! coloured or not. The only place colour is decided and applied.
+
+use crate::cli::{Color, Global};
+use crate::compile::{Failed, Report};
+use crate::output::Changes;
+use std::io::IsTerminal;
+use std::path::Path;
+
+/// Whether to colour what goes to standard error.
+pub fn color(global: &Global) -> bool {
+    match global.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    }
+}
+
+/// Prints why the lab at `lab` did not compile, and the closing line.
+pub fn failure(lab: &Path, failed: &Failed, color: bool) {
+    match failed {
+        Failed::Io(msg) => eprintln!("error: {msg}"),
+        Failed::Invalid(report) => {
+            eprint!("{}", report_text(report, color));
+            let n = match report.errors() {
+                0 | 1 => "an error".to_string(),
+                n => format!("{n} errors"),
+            };
+            eprintln!("labc: {} has {n}; nothing was written", lab.display());
+        }
+    }
+}
+
+pub fn report_text(report: &Report, color: bool) -> String {
+    crate::diag::render(&report.sources, &report.diags, color)
+}
+
+/// The diff of all changes, as `git diff` would show it.
+pub fn diff(dir: &Path, changes: &Changes, color: bool) -> String {
+    let mut out = String::new();
+    let prefix = |p: &str| format!("{}/{p}", dir.display().to_string().trim_end_matches('/'));
+    for (p, new) in &changes.created {
+        out.push_str(&paint(
+            &crate::output::unified_diff(&prefix(p), "", new),
+            color,
+        ));
+    }
+    for (p, old, new) in &changes.modified {
+        out.push_str(&paint(
+            &crate::output::unified_diff(&prefix(p), old, new),
+            color,
+        ));
+    }
+    for (p, old) in &changes.deleted {
+        out.push_str(&paint(
+            &crate::output::unified_diff(&prefix(p), old, ""),
+            color,
+        ));
+    }
+    out
+}
+
+fn paint(diff: &str, color: bool) -> String {
+    if !color {
+        return diff.to_string();
+    }
+    diff.lines()
+        .map(|l| {
+            let code = if l.starts_with("+++") || l.starts_with("---") {
+                "1"
+            } else if l.starts_with('+') {
+                "32"
+            } else if l.starts_with('-') {
+                "31"
+            } else if l.starts_with("@@") {
+                "36"
+            } else {
+                ""
+            };
+            if code.is_empty() {
+                format!("{l}\n")
+            } else {
+                format!("\x1b[{code}m{l}\x1b[0m\n")
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,97 @@
+//! Helm: `apps/<app>/values.yaml`, the values each app's own chart needs
+//! from the lab (image, ingress hosts, persistence, replicas, database and
+//! Vault names).
+//!
+//! Invariants: the keys the Image Updater writes back
+//! ([`IMAGE_REPOSITORY_KEY`], [`IMAGE_TAG_KEY`]) are the ones these values
+//! use, so both always agree; every name comes from the model.
+
+use super::yaml::{self, Yaml};
+use super::{File, header};
+use crate::model::{App, Lab};
+use std::collections::BTreeMap;
+
+/// Helm value keys holding the image, in the per-app values and in what the
+/// Image Updater writes back.
+pub const IMAGE_REPOSITORY_KEY: &str = "image.repository";
+pub const IMAGE_TAG_KEY: &str = "image.tag";
+
+pub fn emit(lab: &Lab) -> Vec<File> {
+    let head = header("#", lab);
+    lab.apps
+        .values()
+        .map(|app| File {
+            path: format!("apps/{}/values.yaml", app.name),
+            contents: yaml::document(&head, &app_values(lab, app)),
+        })
+        .collect()
+}
+
+/// What the app's chart needs from the lab.
+fn app_values<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
+    let hosts: BTreeMap<String, Yaml> = app
+        .ingress
+        .iter()
+        .map(|(e, host)| (e.as_str().to_string(), Yaml::str(host)))
+        .collect();
+    let persistence = match &app.volume_size {
+        Some(size) => Yaml::map()
+            .with("enabled", true)
+            .with("storageClass", &lab.longhorn.storage_class)
+            .with("accessMode", "ReadWriteOnce")
+            .with("size", size),
+        None => Yaml::map().with("enabled", false),
+    };
+    let mut values = Yaml::map()
+        .with(
+            "image",
+            Yaml::map()
+                .with("repository", &app.image.repository)
+                .with("tag", &app.image.tag),
+        )
+        .with(
+            "ingress",
+            Yaml::map()
+                .with("enabled", !hosts.is_empty())
+                .with("hosts", hosts),
+        )
+        .with("persistence", persistence)
+        .with("replicaCount", app.replicas)
+        .with("service", Yaml::map().with("port", app.port));
+    if let Some(db) = &app.database {
+        values.insert("database", Yaml::map().with("name", db));
+    }
+    if let Some(v) = &app.vault {
+        values.insert(
+            "serviceAccount",
+            Yaml::map()
+                .with("create", true)
+                .with("name", &v.service_account),
+        );
+        let mut vault = Yaml::map()
+            .with("authRole", &v.auth_role)
+            .with("enabled", true)
+            .with("kubernetesMount", &lab.vault.kubernetes_mount)
+            .with(
+                "kv",
+                Yaml::map()
+                    .with("mount", &lab.vault.kv_mount)
+                    .with("path", &v.kv_path)
+                    .with("secretName", &v.kv_secret),
+            );
+        if let (Some(role), Some(path), Some(secret)) =
+            (&v.database_role, &v.database_creds_path, &v.database_secret)
+        {
+            vault.insert(
+                "database",
+                Yaml::map()
+                    .with("mount", &lab.vault.database_mount)
+                    .with("path", path)
+                    .with("role", role)
+                    .with("secretName", secret),
+            );
+        }
+        values.insert("vault", vault);
+    }
+    values
+}

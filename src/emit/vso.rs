@@ -1,0 +1,101 @@
+//! Vault Secrets Operator: `apps/<app>/vault-secrets.yaml` for every app
+//! that reads Vault: VaultConnection, VaultAuth, VaultStaticSecret and, with
+//! a database, VaultDynamicSecret, all in the app's namespace.
+//!
+//! Invariants: every Vault name (roles, mounts, paths) comes from the model,
+//! shared with the OpenTofu emitter that declares them, so the two agree.
+
+use super::yaml::{self, Yaml};
+use super::{File, header, k8s_metadata};
+use crate::model::{App, AppVault, Lab};
+
+/// Name of the VaultConnection in each app namespace (one per namespace, so
+/// each app carries the lab's Vault address with it).
+const VAULT_CONNECTION: &str = "vault";
+/// How often VSO re-reads a KV secret: without it a change in Vault is
+/// never picked up.
+const KV_REFRESH: &str = "1h";
+const VSO_API: &str = "secrets.hashicorp.com/v1beta1";
+
+pub fn emit(lab: &Lab) -> Vec<File> {
+    let head = header("#", lab);
+    lab.apps
+        .values()
+        .filter_map(|app| {
+            let vault = app.vault.as_ref()?;
+            Some(File {
+                path: format!("apps/{}/vault-secrets.yaml", app.name),
+                contents: yaml::documents(&head, &vault_resources(lab, app, vault)),
+            })
+        })
+        .collect()
+}
+
+fn vso<'a>(kind: &'a str, name: &'a str, namespace: &'a str, spec: Yaml<'a>) -> Yaml<'a> {
+    Yaml::map()
+        .with("apiVersion", VSO_API)
+        .with("kind", kind)
+        .with("metadata", k8s_metadata(name, namespace))
+        .with("spec", spec)
+}
+
+fn destination(secret: &str) -> Yaml<'_> {
+    Yaml::map().with("create", true).with("name", secret)
+}
+
+/// The VSO resources of an app, in its namespace: the connection, the auth
+/// on the app's Kubernetes role (named after the app), the KV secret and,
+/// with a database, the dynamic credentials.
+fn vault_resources<'a>(lab: &'a Lab, app: &'a App, v: &'a AppVault) -> Vec<Yaml<'a>> {
+    let ns = &app.namespace;
+    let mut docs = vec![
+        vso(
+            "VaultConnection",
+            VAULT_CONNECTION,
+            ns,
+            Yaml::map()
+                .with("address", &lab.vault.address)
+                .with("skipTLSVerify", false),
+        ),
+        vso(
+            "VaultAuth",
+            &app.name,
+            ns,
+            Yaml::map()
+                .with(
+                    "kubernetes",
+                    Yaml::map()
+                        .with("role", &v.auth_role)
+                        .with("serviceAccount", &v.service_account),
+                )
+                .with("method", "kubernetes")
+                .with("mount", &lab.vault.kubernetes_mount)
+                .with("vaultConnectionRef", VAULT_CONNECTION),
+        ),
+        vso(
+            "VaultStaticSecret",
+            &v.kv_secret,
+            ns,
+            Yaml::map()
+                .with("destination", destination(&v.kv_secret))
+                .with("mount", &lab.vault.kv_mount)
+                .with("path", &v.kv_path)
+                .with("refreshAfter", KV_REFRESH)
+                .with("type", "kv-v2")
+                .with("vaultAuthRef", &app.name),
+        ),
+    ];
+    if let (Some(path), Some(secret)) = (&v.database_creds_path, &v.database_secret) {
+        docs.push(vso(
+            "VaultDynamicSecret",
+            secret,
+            ns,
+            Yaml::map()
+                .with("destination", destination(secret))
+                .with("mount", &lab.vault.database_mount)
+                .with("path", path)
+                .with("vaultAuthRef", &app.name),
+        ));
+    }
+    docs
+}

@@ -831,7 +831,7 @@ impl Cx<'_> {
             ))
             .at(self.span(&ptr(&["apps", name, "image_updater"])), "needs registry access")
             .also(self.span("/argocd"), "add `registry = { pull_secret = ..., ca_file = ... }` here")
-            .note("Gitea's packages are private and its certificate is step-ca's: without credentials and the CA, every lookup fails");
+            .note("an app repository's packages are as private as the repository, and a lab CA's certificate is trusted by nobody: without credentials (and `ca_file`), every lookup fails");
             self.error(d);
         }
         let repo = &a.lab_repository;

@@ -168,7 +168,7 @@ fn assert_applications_valid(lab: &Lab, apps: &[String]) {
         "validator failed:\n{out}\n{}",
         stderr(&o)
     );
-    for a in apps {
+    for a in &apps {
         assert!(
             out.contains(&format!("(Application {a})")),
             "{a} not validated:\n{out}"

@@ -111,10 +111,29 @@ impl Cx<'_> {
         // Kubernetes names the lab writes outright: a namespace, Secrets
         // (DNS-1123 subdomains; a label is one, and the NAME pattern admits `_`).
         let k8s_names = [
-            ("/longhorn/namespace", raw.longhorn.namespace.as_deref(), "a Kubernetes namespace"),
-            ("/longhorn/backup_secret", raw.longhorn.backup_secret.as_deref(), "a Kubernetes Secret name"),
-            ("/vault/operator/ca_secret", raw.vault.operator.as_ref().and_then(|o| o.ca_secret.as_deref()), "a Kubernetes Secret name"),
-            ("/argocd/registry/pull_secret", raw.argocd.registry.as_ref().map(|r| r.pull_secret.as_str()), "a Kubernetes Secret name"),
+            (
+                "/longhorn/namespace",
+                raw.longhorn.namespace.as_deref(),
+                "a Kubernetes namespace",
+            ),
+            (
+                "/longhorn/backup_secret",
+                raw.longhorn.backup_secret.as_deref(),
+                "a Kubernetes Secret name",
+            ),
+            (
+                "/vault/operator/ca_secret",
+                raw.vault
+                    .operator
+                    .as_ref()
+                    .and_then(|o| o.ca_secret.as_deref()),
+                "a Kubernetes Secret name",
+            ),
+            (
+                "/argocd/registry/pull_secret",
+                raw.argocd.registry.as_ref().map(|r| r.pull_secret.as_str()),
+                "a Kubernetes Secret name",
+            ),
         ];
         for (pointer, name, what) in k8s_names {
             if let Some(name) = name {
@@ -782,9 +801,7 @@ impl Cx<'_> {
                         .unwrap_or(defaults::SELF_HEAL),
                     sync_explicit: a.sync.is_some(),
                     // A volume holds the app's data: keep it when the app goes.
-                    cascade_delete: a
-                        .cascade_delete
-                        .unwrap_or(a.archetype != Archetype::Sqlite),
+                    cascade_delete: a.cascade_delete.unwrap_or(a.archetype != Archetype::Sqlite),
                     deployment: names::deployment(name),
                     archetype: a.archetype,
                     database,
@@ -819,8 +836,14 @@ impl Cx<'_> {
             let d = Diagnostic::error(format!(
                 "app `{root}` has the name of the root Application (`<lab name>-apps`)"
             ))
-            .at(self.loaded.key_span(&ptr(&["apps", &root])), "rename this app")
-            .also(self.span("/name"), "the root Application is named after the lab");
+            .at(
+                self.loaded.key_span(&ptr(&["apps", &root])),
+                "rename this app",
+            )
+            .also(
+                self.span("/name"),
+                "the root Application is named after the lab",
+            );
             self.error(d);
         }
         if a.registry.is_none()
@@ -848,13 +871,18 @@ impl Cx<'_> {
                     .path
                     .clone()
                     .unwrap_or_else(|| defaults::LAB_REPOSITORY_PATH.into()),
-                revision: repo.revision.clone().unwrap_or_else(|| target_revision.clone()),
+                revision: repo
+                    .revision
+                    .clone()
+                    .unwrap_or_else(|| target_revision.clone()),
             },
             target_revision,
             root: RootApplication {
                 name: root,
                 prune: sync.and_then(|s| s.prune).unwrap_or(defaults::PRUNE),
-                self_heal: sync.and_then(|s| s.self_heal).unwrap_or(defaults::SELF_HEAL),
+                self_heal: sync
+                    .and_then(|s| s.self_heal)
+                    .unwrap_or(defaults::SELF_HEAL),
             },
             registry: a.registry.as_ref().map(|r| Registry {
                 api_url: format!("https://{}", gitea.domain),

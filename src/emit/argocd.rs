@@ -67,7 +67,10 @@ const LONGHORN_API: &str = "longhorn.io/v1beta2";
 const STATIC: &[(&str, &str)] = &[
     ("Chart.yaml", include_str!("argocd/chart/Chart.yaml")),
     (".helmignore", include_str!("argocd/chart/.helmignore")),
-    ("templates/apps.yaml", include_str!("argocd/chart/templates/apps.yaml")),
+    (
+        "templates/apps.yaml",
+        include_str!("argocd/chart/templates/apps.yaml"),
+    ),
     (
         "templates/image-updater.yaml",
         include_str!("argocd/chart/templates/image-updater.yaml"),
@@ -405,7 +408,10 @@ fn image_updater_config(lab: &Lab) -> Yaml<'_> {
     Yaml::map()
         .with("apiVersion", "v1")
         .with("kind", "ConfigMap")
-        .with("metadata", k8s_metadata(IMAGE_UPDATER_CONFIG, ARGOCD_NAMESPACE))
+        .with(
+            "metadata",
+            k8s_metadata(IMAGE_UPDATER_CONFIG, ARGOCD_NAMESPACE),
+        )
         .with(
             "data",
             Yaml::map().with("registries.conf", registries_conf(lab)),
@@ -417,7 +423,10 @@ fn backup_target(lab: &Lab) -> Yaml<'_> {
     Yaml::map()
         .with("apiVersion", LONGHORN_API)
         .with("kind", "BackupTarget")
-        .with("metadata", k8s_metadata(BACKUP_TARGET, &lab.longhorn.namespace))
+        .with(
+            "metadata",
+            k8s_metadata(BACKUP_TARGET, &lab.longhorn.namespace),
+        )
         .with(
             "spec",
             Yaml::map()
@@ -448,7 +457,11 @@ mod tests {
             app.image_updater = None;
         }
         let files = emit(&lab);
-        assert!(files.iter().all(|f| !f.path.contains("image-updater.yaml") || f.path.contains("templates/")));
+        assert!(
+            files
+                .iter()
+                .all(|f| !f.path.contains("image-updater.yaml") || f.path.contains("templates/"))
+        );
     }
 
     #[test]
@@ -460,7 +473,10 @@ mod tests {
             text.contains("\n  tools:\n    syncPolicy:\n      prune: true\n      selfHeal: true\n"),
             "{text}"
         );
-        assert!(text.contains("\n  url-shortener:\n    cascadeDelete: false\n"), "{text}");
+        assert!(
+            text.contains("\n  url-shortener:\n    cascadeDelete: false\n"),
+            "{text}"
+        );
         // A stateless app with no override and no updater follows every convention.
         let app = lab.apps.get_mut("telegram-gateway").expect("reference app");
         app.image_updater = None;

@@ -75,12 +75,7 @@ fn connection(lab: &Lab) -> Yaml<'_> {
 fn vault_resources<'a>(lab: &'a Lab, app: &'a App, v: &'a AppVault) -> Vec<Yaml<'a>> {
     let ns = &app.namespace;
     let mut docs = vec![
-        vso(
-            "VaultConnection",
-            VAULT_CONNECTION,
-            ns,
-            connection(lab),
-        ),
+        vso("VaultConnection", VAULT_CONNECTION, ns, connection(lab)),
         vso(
             "VaultAuth",
             &app.name,

@@ -43,7 +43,12 @@ fn helm(chart: &Path, values: Option<&Value>) -> Value {
 type Objects = BTreeMap<(String, String, String, String), Value>;
 
 fn key(d: &Value) -> (String, String, String, String) {
-    let s = |p: &str| d.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+    let s = |p: &str| {
+        d.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     (
         s("/apiVersion"),
         s("/kind"),
@@ -111,22 +116,39 @@ fn the_chart_renders_exactly_what_labc_writes_on_every_lab() {
         let report = helm(&chart(&lab), None);
         assert_eq!(report["chart"]["name"], "app-of-apps", "{name}");
         let findings = lint_findings(&report);
-        assert!(findings.is_empty(), "{name}: helm lint:\n{}", findings.join("\n"));
+        assert!(
+            findings.is_empty(),
+            "{name}: helm lint:\n{}",
+            findings.join("\n")
+        );
         let (helm_objects, labc_objects) = (rendered(&report), written(&lab));
-        let only_helm: Vec<_> = helm_objects.keys().filter(|k| !labc_objects.contains_key(*k)).collect();
-        let only_labc: Vec<_> = labc_objects.keys().filter(|k| !helm_objects.contains_key(*k)).collect();
+        let only_helm: Vec<_> = helm_objects
+            .keys()
+            .filter(|k| !labc_objects.contains_key(*k))
+            .collect();
+        let only_labc: Vec<_> = labc_objects
+            .keys()
+            .filter(|k| !helm_objects.contains_key(*k))
+            .collect();
         assert!(
             only_helm.is_empty() && only_labc.is_empty(),
             "{name}: rendered only: {only_helm:?}; written only: {only_labc:?}"
         );
         for (k, d) in &helm_objects {
-            assert_eq!(d, &labc_objects[k], "{name}: {k:?} differs (left: Helm, right: labc)");
+            assert_eq!(
+                d, &labc_objects[k],
+                "{name}: {k:?} differs (left: Helm, right: labc)"
+            );
         }
         // One Application per app, an ImageUpdater per app that follows its image.
         let m = crate::argocd::model(&lab);
         let count = |kind: &str| helm_objects.keys().filter(|k| k.1 == kind).count();
         assert_eq!(count("Application"), m.apps.len(), "{name}");
-        let updating = m.apps.values().filter(|a| a.image_updater.is_some()).count();
+        let updating = m
+            .apps
+            .values()
+            .filter(|a| a.image_updater.is_some())
+            .count();
         assert_eq!(count("ImageUpdater"), updating, "{name}");
         assert_eq!(count("ConfigMap"), usize::from(updating > 0), "{name}");
         assert_eq!(count("BackupTarget"), 1, "{name}");
@@ -191,17 +213,30 @@ fn the_values_alone_carry_every_fact_and_the_templates_every_default() {
         Some(&json!({"gitea_applications": {"tools": {"syncPolicy": {"prune": "yes"}}}})),
     );
     let err = bad["render_error"].as_str().expect("render refused");
-    assert!(err.contains("/gitea_applications/tools/syncPolicy/prune"), "{err}");
+    assert!(
+        err.contains("/gitea_applications/tools/syncPolicy/prune"),
+        "{err}"
+    );
     assert!(!lint_findings(&bad).is_empty());
-    let unknown = helm(&chart(&lab), Some(&json!({"gitea_applications": {"tools": {"prunes": true}}})));
-    assert!(unknown["render_error"].as_str().is_some_and(|e| e.contains("prunes")), "{unknown}");
+    let unknown = helm(
+        &chart(&lab),
+        Some(&json!({"gitea_applications": {"tools": {"prunes": true}}})),
+    );
+    assert!(
+        unknown["render_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("prunes")),
+        "{unknown}"
+    );
 }
 
 /// The files of the lab repository an Application reads, as paths relative
 /// to `generated/` (the repository path `lab_path` stripped).
 fn references(app: &Value, lab_url: &str, lab_path: &str) -> Vec<String> {
     let name = app["metadata"]["name"].as_str().unwrap_or_default();
-    let sources = app["spec"]["sources"].as_array().unwrap_or_else(|| panic!("{name}: no sources"));
+    let sources = app["spec"]["sources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{name}: no sources"));
     let in_lab = |repo_path: &str| -> String {
         repo_path
             .strip_prefix(lab_path)
@@ -215,14 +250,24 @@ fn references(app: &Value, lab_url: &str, lab_path: &str) -> Vec<String> {
         .collect();
     let mut out = Vec::new();
     for s in sources {
-        for file in s.pointer("/helm/valueFiles").and_then(Value::as_array).into_iter().flatten() {
+        for file in s
+            .pointer("/helm/valueFiles")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let file = file.as_str().expect("value file");
             let (r, rest) = file
                 .strip_prefix('$')
                 .and_then(|f| f.split_once('/'))
                 .unwrap_or_else(|| panic!("{name}: {file} is not read from a ref"));
-            let source = refs.get(r).unwrap_or_else(|| panic!("{name}: no source with ref {r}"));
-            assert_eq!(source["repoURL"], lab_url, "{name}: ${r} is not the lab repository");
+            let source = refs
+                .get(r)
+                .unwrap_or_else(|| panic!("{name}: no source with ref {r}"));
+            assert_eq!(
+                source["repoURL"], lab_url,
+                "{name}: ${r} is not the lab repository"
+            );
             out.push(in_lab(rest));
         }
         if let Some(path) = s["path"].as_str().filter(|_| s["repoURL"] == lab_url) {
@@ -242,9 +287,15 @@ fn every_file_labc_writes_for_an_app_is_read_by_exactly_one_application() {
         lab.build();
         let name = &lab.name;
         let root_app = &docs(&lab.read("argocd/root.yaml"))[0];
-        let lab_url = root_app["spec"]["source"]["repoURL"].as_str().expect("lab repo");
-        let chart_path = root_app["spec"]["source"]["path"].as_str().expect("chart path");
-        let lab_path = chart_path.strip_suffix("/argocd").expect("the root deploys <path>/argocd");
+        let lab_url = root_app["spec"]["source"]["repoURL"]
+            .as_str()
+            .expect("lab repo");
+        let chart_path = root_app["spec"]["source"]["path"]
+            .as_str()
+            .expect("chart path");
+        let lab_path = chart_path
+            .strip_suffix("/argocd")
+            .expect("the root deploys <path>/argocd");
         let objects = rendered(&helm(&chart(&lab), None));
         let mut readers: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for ((_, kind, _, app), d) in &objects {
@@ -256,12 +307,19 @@ fn every_file_labc_writes_for_an_app_is_read_by_exactly_one_application() {
         }
         let files = lab.files();
         for (file, apps) in &readers {
-            assert!(files.contains_key(file), "{name}: {apps:?} read {file}, which labc does not write");
+            assert!(
+                files.contains_key(file),
+                "{name}: {apps:?} read {file}, which labc does not write"
+            );
             assert_eq!(apps.len(), 1, "{name}: {file} is read by {apps:?}");
         }
-        let app_files: BTreeSet<&String> = files.keys().filter(|p| p.starts_with("apps/")).collect();
+        let app_files: BTreeSet<&String> =
+            files.keys().filter(|p| p.starts_with("apps/")).collect();
         let read: BTreeSet<&String> = readers.keys().collect();
-        assert_eq!(app_files, read, "{name}: files under apps/ vs files Applications read");
+        assert_eq!(
+            app_files, read,
+            "{name}: files under apps/ vs files Applications read"
+        );
         assert!(!app_files.is_empty(), "{name}");
     }
 }
@@ -273,16 +331,28 @@ fn the_root_deploys_the_chart_and_keeps_the_image_updaters_write_back() {
         let name = &lab.name;
         let m = crate::argocd::model(&lab);
         let root_app = &docs(&lab.read("argocd/root.yaml"))[0];
-        assert!(schema_errors(root_app).is_empty(), "{name}: {:?}", schema_errors(root_app));
+        assert!(
+            schema_errors(root_app).is_empty(),
+            "{name}: {:?}",
+            schema_errors(root_app)
+        );
         assert_eq!(root_app["metadata"]["namespace"], "argocd");
         assert!(
             root_app["metadata"].get("finalizers").is_none(),
             "{name}: deleting the root must not cascade into every app"
         );
-        assert_eq!(root_app["spec"]["source"]["repoURL"], m.argocd.lab_repository.url.as_str());
-        assert_eq!(root_app["spec"]["source"]["targetRevision"], m.argocd.lab_repository.revision.as_str());
+        assert_eq!(
+            root_app["spec"]["source"]["repoURL"],
+            m.argocd.lab_repository.url.as_str()
+        );
+        assert_eq!(
+            root_app["spec"]["source"]["targetRevision"],
+            m.argocd.lab_repository.revision.as_str()
+        );
         assert!(
-            m.apps.values().all(|a| a.name != root_app["metadata"]["name"]),
+            m.apps
+                .values()
+                .all(|a| a.name != root_app["metadata"]["name"]),
             "{name}: the root's name is an app's"
         );
         assert_eq!(
@@ -293,7 +363,11 @@ fn the_root_deploys_the_chart_and_keeps_the_image_updaters_write_back() {
         // parameters into the first source that has `helm`: that one's
         // parameters are what the root ignores.
         let ignored = &root_app["spec"]["ignoreDifferences"];
-        assert_eq!(ignored.as_array().map(Vec::len), Some(1), "{name}: {ignored}");
+        assert_eq!(
+            ignored.as_array().map(Vec::len),
+            Some(1),
+            "{name}: {ignored}"
+        );
         assert_eq!(ignored[0]["group"], "argoproj.io");
         assert_eq!(ignored[0]["kind"], "Application");
         let objects = written(&lab);

@@ -118,13 +118,23 @@ fn registries(lab: &Lab) -> Vec<Value> {
     let all = yaml_docs(&text);
     let config = by_kind(&all, "ConfigMap");
     assert_eq!(config.len(), 1, "{}: one registries ConfigMap", lab.name);
-    assert_eq!(s(config[0], "/metadata/name"), "argocd-image-updater-config");
+    assert_eq!(
+        s(config[0], "/metadata/name"),
+        "argocd-image-updater-config"
+    );
     let conf = yaml_docs(s(config[0], "/data/registries.conf"));
     assert_eq!(conf.len(), 1);
     let schema = root().join("tests/schemas/files/argocd-image-updater-registries-conf.json");
     let errors = schema_errors_at(&schema, &conf[0]);
-    assert!(errors.is_empty(), "{}: registries.conf: {errors:?}", lab.name);
-    conf[0]["registries"].as_array().cloned().unwrap_or_default()
+    assert!(
+        errors.is_empty(),
+        "{}: registries.conf: {errors:?}",
+        lab.name
+    );
+    conf[0]["registries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// The apps whose Application the lab generated.
@@ -238,8 +248,14 @@ fn every_lab_s_documents_pass_their_strict_schemas_the_argo_validator_and_yamlli
                 assert_eq!(regs.len(), 1, "{}", lab.name);
                 assert_eq!(regs[0]["prefix"], m.gitea.domain.as_str());
                 assert_eq!(regs[0]["api_url"], format!("https://{}", m.gitea.domain));
-                assert_eq!(regs[0]["credentials"], format!("pullsecret:argocd/{}", r.pull_secret));
-                assert_eq!(regs[0].get("ca_file").and_then(Value::as_str), r.ca_file.as_deref());
+                assert_eq!(
+                    regs[0]["credentials"],
+                    format!("pullsecret:argocd/{}", r.pull_secret)
+                );
+                assert_eq!(
+                    regs[0].get("ca_file").and_then(Value::as_str),
+                    r.ca_file.as_deref()
+                );
             }
             _ => assert!(regs.is_empty(), "{}", lab.name),
         }
@@ -335,7 +351,10 @@ fn the_validators_reject_broken_documents() {
     let bad = serde_json::json!({"registries": [{"name": "gitea", "api_url": "https://g", "prefix": "g", "cafile": "/x"}]});
     assert!(!schema_errors_at(&schema, &bad).is_empty());
     let bad = serde_json::json!({"registries": [{"name": "gitea", "api_url": "https://g", "prefix": "g", "credentials": "pullsecret:gitea"}]});
-    assert!(!schema_errors_at(&schema, &bad).is_empty(), "credentials need <namespace>/<secret>");
+    assert!(
+        !schema_errors_at(&schema, &bad).is_empty(),
+        "credentials need <namespace>/<secret>"
+    );
 }
 
 #[test]
@@ -558,13 +577,18 @@ fn assert_vso_matches_model(lab: &Lab) -> usize {
         assert_eq!(s(conn[0], "/spec/address"), m.vault.operator_address);
         assert_eq!(conn[0]["spec"]["skipTLSVerify"], false);
         assert_eq!(
-            conn[0]["spec"].get("caCertSecretRef").and_then(Value::as_str),
+            conn[0]["spec"]
+                .get("caCertSecretRef")
+                .and_then(Value::as_str),
             m.vault.operator_ca_secret.as_deref()
         );
         // Every synced Secret restarts the app's Deployment when it changes,
         // the one its values name.
         let restart = serde_json::json!([{"kind": "Deployment", "name": app.deployment}]);
-        for d in by_kind(&all, "VaultStaticSecret").into_iter().chain(by_kind(&all, "VaultDynamicSecret")) {
+        for d in by_kind(&all, "VaultStaticSecret")
+            .into_iter()
+            .chain(by_kind(&all, "VaultDynamicSecret"))
+        {
             assert_eq!(d["spec"]["rolloutRestartTargets"], restart, "{path}");
         }
         let app_values = doc(lab, &format!("apps/{}/values.yaml", app.name));

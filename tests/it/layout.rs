@@ -166,7 +166,12 @@ fn each_layout_rule_notices_a_file_that_breaks_it() {
             "lab.ncl",
         ),
         ("tab", "a/b.tf", &format!("{good}\tx = 1\n"), "lab.ncl"),
-        ("JSON without its $comment", "a/b.json", "{\n  \"a\": 1\n}\n", "lab.ncl"),
+        (
+            "JSON without its $comment",
+            "a/b.json",
+            "{\n  \"a\": 1\n}\n",
+            "lab.ncl",
+        ),
         ("unknown kind", "a/b.xml", good, "lab.ncl"),
     ];
     for (what, path, text, src) in broken {

@@ -179,22 +179,12 @@ pub fn document(header: &str, value: &Yaml<'_>) -> String {
 
 /// Several documents in one file, each after its own `---`.
 pub fn documents(header: &str, values: &[Yaml<'_>]) -> String {
-    // Written into a buffer reused from file to file, then copied once at
-    // its exact size: a large lab has thousands of small files, and growing
-    // each from empty costs several reallocations.
-    SCRATCH.with_borrow_mut(|out| {
-        out.clear();
-        out.push_str(header);
-        for v in values {
-            out.push_str("---\n");
-            write_block(out, v, 0);
-        }
-        out.as_str().to_owned()
-    })
-}
-
-thread_local! {
-    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    let mut out = String::from(header);
+    for v in values {
+        out.push_str("---\n");
+        write_block(&mut out, v, 0);
+    }
+    out
 }
 
 fn pad(out: &mut String, indent: usize) {

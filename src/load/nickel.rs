@@ -393,7 +393,7 @@ fn drop_generated_labels(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::test_support::{assert_every_value_has_a_span, slice};
+    use crate::load::test_support::{assert_every_value_has_a_span, must_fail, must_load, slice};
     use serde_json::json;
     use std::fs;
 
@@ -446,13 +446,8 @@ mod tests {
 
     fn loaded(lab: &str) -> (tempfile::TempDir, PathBuf, Loaded) {
         let (dir, path) = lab_dir(lab);
-        match load(&path) {
-            Ok(l) => (dir, path, l),
-            Err(LoadError::Io(e)) => panic!("{e}"),
-            Err(LoadError::Nickel(s, d) | LoadError::Diagnostics(s, d)) => {
-                panic!("{}", crate::diag::render(&s, &d, false))
-            }
-        }
+        let l = must_load(&path);
+        (dir, path, l)
     }
 
     fn rendered(lab: &str, color: bool) -> (PathBuf, String) {
@@ -472,15 +467,7 @@ mod tests {
 
     fn diagnostics(lab: &str) -> (Sources, Vec<Diagnostic>) {
         let (_dir, path) = lab_dir(lab);
-        match load(&path) {
-            Err(LoadError::Diagnostics(s, d)) => (s, d),
-            Err(LoadError::Io(e)) => panic!("expected diagnostics, got:\n{e}"),
-            Err(LoadError::Nickel(s, d)) => panic!(
-                "expected labc's diagnostics, got Nickel's:\n{}",
-                crate::diag::render(&s, &d, false)
-            ),
-            Ok(l) => panic!("expected an error, got {}", l.value),
-        }
+        must_fail(&path)
     }
 
     #[test]

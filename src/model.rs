@@ -312,3 +312,79 @@ pub struct StepCa {
     /// Domain the PKI issues for (`*.<internal>`).
     pub domain: String,
 }
+
+/// One Ansible inventory group as labc derives it from the services each
+/// host carries: its hosts, or the groups it is made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub name: &'static str,
+    /// What the group is for, in a few words (for the generated docs).
+    pub purpose: &'static str,
+    pub hosts: Vec<String>,
+    pub children: Vec<&'static str>,
+}
+
+impl Lab {
+    /// The inventory's groups, in the order `hosts.yml` lists them
+    /// (`local` holds localhost besides the hosts listed here).
+    pub fn groups(&self) -> Vec<Group> {
+        let with = |s: Service| -> Vec<String> {
+            self.hosts
+                .values()
+                .filter(|h| h.has(s))
+                .map(|h| h.name.clone())
+                .collect()
+        };
+        let all: Vec<String> = self.hosts.keys().cloned().collect();
+        let group = |name, purpose, hosts| Group {
+            name,
+            purpose,
+            hosts,
+            children: Vec::new(),
+        };
+        let mut step_ca = with(Service::StepCaPrimary);
+        step_ca.extend(with(Service::StepCaReplica));
+        step_ca.sort();
+        // The guidebook's shape: Gitea lives with PostgreSQL, so `gitea` is
+        // the `postgres` group; a lab placing them apart lists Gitea's host.
+        let gitea = if self.gitea.host == self.postgres.host {
+            Group {
+                children: vec!["postgres"],
+                ..group("gitea", "Gitea (Compose, outside k3s)", Vec::new())
+            }
+        } else {
+            group(
+                "gitea",
+                "Gitea (Compose, outside k3s)",
+                with(Service::Gitea),
+            )
+        };
+        vec![
+            group("raspberries", "Every host; Ansible's SSH user", all.clone()),
+            group("local", "Control-node tasks: localhost and every host", all),
+            group(
+                "postgres",
+                "PostgreSQL (Compose, outside k3s)",
+                with(Service::Postgres),
+            ),
+            gitea,
+            group("pihole", "Internal DNS resolvers", with(Service::Pihole)),
+            group("step_ca", "step-ca PKI, primary and replicas", step_ca),
+            group(
+                "ci_runner",
+                "Gitea Actions runners (Compose)",
+                self.runner.hosts.clone(),
+            ),
+            group(
+                "server",
+                "k3s servers (control plane)",
+                self.k3s.servers.clone(),
+            ),
+            group("agent", "k3s agents", self.k3s.agents.clone()),
+            Group {
+                children: vec!["server", "agent"],
+                ..group("k3s_cluster", "Every k3s node (k3s-ansible)", Vec::new())
+            },
+        ]
+    }
+}

@@ -13,6 +13,7 @@
 pub mod ansible;
 pub mod argocd;
 pub mod compose;
+pub mod docs;
 pub mod hcl;
 pub mod helm;
 pub mod postgres;

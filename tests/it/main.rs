@@ -10,6 +10,7 @@ mod argocd;
 mod cli;
 mod common;
 mod compose;
+mod docs;
 mod errors;
 mod layout;
 mod output;

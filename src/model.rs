@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
-pub use crate::raw::{Archetype, Exposure, ModuleKind, Service, UpdateStrategy, WriteBack};
+pub use crate::raw::{Archetype, Exposure, ModuleKind, Service, UpdateStrategy};
 
 #[derive(Debug, Clone)]
 pub struct Lab {
@@ -130,7 +130,43 @@ pub struct ArgoCd {
     pub host: String,
     pub project: String,
     pub target_revision: String,
-    pub write_back: WriteBack,
+    pub lab_repository: LabRepository,
+    /// The root Application, which deploys the app-of-apps chart.
+    pub root: RootApplication,
+    /// The Image Updater's access to Gitea's registry (present whenever an
+    /// app follows its image).
+    pub registry: Option<Registry>,
+}
+
+/// The repository holding the lab and labc's output.
+#[derive(Debug, Clone)]
+pub struct LabRepository {
+    pub url: String,
+    /// Folder of labc's output in it (no leading or trailing `/`).
+    pub path: String,
+    pub revision: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RootApplication {
+    /// Application name (see [`crate::names::root_application`]), distinct
+    /// from every app's.
+    pub name: String,
+    pub prune: bool,
+    pub self_heal: bool,
+}
+
+/// How the Image Updater reads Gitea's registry.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    /// Registry API, `https://<gitea domain>`.
+    pub api_url: String,
+    /// Image prefix the entry applies to: the Gitea domain.
+    pub prefix: String,
+    /// `docker-registry` Secret in ArgoCD's namespace.
+    pub pull_secret: String,
+    /// CA certificate path inside the Image Updater's pod.
+    pub ca_file: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +179,15 @@ pub struct App {
     pub image_updater: Option<UpdateStrategy>,
     pub prune: bool,
     pub self_heal: bool,
+    /// The lab states the sync policy (even if it equals the default): the
+    /// app-of-apps values keep it.
+    pub sync_explicit: bool,
+    /// Deleting the Application deletes the app's resources (ArgoCD's
+    /// resources finalizer).
+    pub cascade_delete: bool,
+    /// Deployment the app's chart runs it as: what VSO restarts when a
+    /// secret it reads changes.
+    pub deployment: String,
     pub archetype: Archetype,
     /// Database of a `Postgres` app (a key of `Lab::databases`).
     pub database: Option<String>,
@@ -189,6 +234,11 @@ pub struct Database {
 #[derive(Debug, Clone)]
 pub struct Vault {
     pub address: String,
+    /// Address the Vault Secrets Operator connects to.
+    pub operator_address: String,
+    /// Secret (key `ca.crt`, in each app namespace) VSO verifies Vault's
+    /// certificate with.
+    pub operator_ca_secret: Option<String>,
     pub kubernetes_mount: String,
     pub kv_mount: String,
     pub database_mount: String,
@@ -228,6 +278,9 @@ pub struct Longhorn {
     pub backup_bucket: String,
     /// Longhorn's backup target URL for `backup_bucket` (S3 interop).
     pub backup_target: String,
+    pub namespace: String,
+    /// Secret with the bucket's credentials, in `namespace`.
+    pub backup_secret: String,
 }
 
 #[derive(Debug, Clone)]

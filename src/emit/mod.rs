@@ -82,6 +82,12 @@ pub fn header(comment: &str, lab: &Lab) -> String {
     )
 }
 
+/// Folder of an app's files in the output (`apps/<app>`): its Helm values
+/// and Vault Secrets Operator resources, which its Application reads.
+pub fn app_dir(app: &str) -> String {
+    format!("apps/{app}")
+}
+
 /// A Kubernetes object's `metadata`: its name and namespace.
 pub fn k8s_metadata<'a>(name: &'a str, namespace: &'a str) -> Yaml<'a> {
     Yaml::map().with("name", name).with("namespace", namespace)

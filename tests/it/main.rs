@@ -5,6 +5,7 @@
 
 mod agreement;
 mod ansible;
+mod app_of_apps;
 mod argocd;
 mod cli;
 mod common;

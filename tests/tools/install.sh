@@ -47,7 +47,7 @@ venv_ok() {
   for t in python ansible-inventory yamllint check-jsonschema pre-commit sqlfluff hcl2tojson; do
     [[ -x "$VENV/bin/$t" ]] || return 1
   done
-  [[ -x "$(compose_binary)" ]]
+  [[ -x "$(compose_binary)" ]] && "$VENV/bin/python" -c 'import helm_python' 2>/dev/null
 }
 compose_binary() {
   echo "$VENV/lib/python$py_version/site-packages/compose/docker-compose"
@@ -131,6 +131,7 @@ cat <<EOF
   yamllint           $VENV/bin/yamllint ($("$VENV/bin/yamllint" --version 2>/dev/null))
   pre-commit         $VENV/bin/pre-commit ($("$VENV/bin/pre-commit" --version 2>/dev/null))
   python-hcl2        $VENV/bin/hcl2tojson, import hcl2 with $VENV/bin/python
+  helm (v4 SDK)      import helm_python with $VENV/bin/python ($("$VENV/bin/python" -c 'import helm_python; print(helm_python.helm_sdk_version())' 2>/dev/null)); tests/validators/helm-chart.py
   sqlfluff           $VENV/bin/sqlfluff ($("$VENV/bin/sqlfluff" --version 2>/dev/null))
   argo-cd validator  node $VALIDATORS/validate-application.mjs (modules in $VALIDATORS/node_modules)
   mermaid-cli        $VALIDATORS/node_modules/.bin/mmdc with /usr/bin/chromium

@@ -44,7 +44,7 @@ impl Report {
 }
 
 pub fn compile(path: &Path) -> Result<Compiled, Failed> {
-    let loaded = match load::load(path) {
+    let loaded = match load::load(path, schema::nickel_contracts_text()) {
         Ok(l) => l,
         Err(LoadError::Io(msg)) => return Err(Failed::Io(msg)),
         // Nickel's report keeps its order: an error, then what explains it.
@@ -69,10 +69,7 @@ pub fn compile(path: &Path) -> Result<Compiled, Failed> {
             return Err(invalid(loaded.sources, vec![d]));
         }
     };
-    let source = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
+    let source = shown_source(path);
     let lab = match validate::validate(&loaded, raw, &source) {
         Ok(lab) => lab,
         Err(diags) => return Err(invalid(loaded.sources, diags)),
@@ -90,6 +87,31 @@ pub fn compile(path: &Path) -> Result<Compiled, Failed> {
 }
 
 /// labc's own diagnostics, in source order and without repeats.
+/// The lab file's name as generated headers (and the manifest's) show it:
+/// one line of printable text in any comment syntax. A file name may hold a
+/// line break, which would end the comment and inject a line into every
+/// generated file (and into `.labc-manifest`, a file list), or bytes that are
+/// not UTF-8; those, `\` and every unprintable character are escaped.
+pub fn shown_source(path: &Path) -> String {
+    let name = path.file_name().unwrap_or(path.as_os_str());
+    let mut out = String::new();
+    for chunk in name.as_encoded_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else if crate::names::unprintable(c) {
+                out.extend(c.escape_unicode());
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 fn invalid(sources: diag::Sources, mut diags: Vec<Diagnostic>) -> Failed {
     diag::sort(&mut diags);
     diags.dedup();
@@ -115,6 +137,16 @@ pub fn emit_all(lab: &Lab) -> Result<BTreeMap<String, String>, String> {
             }
             files.insert(path, contents);
         }
+    }
+    // The docs link to every other file, so they come last.
+    let others = files.keys().cloned().collect();
+    for emit::File { path, contents } in emit::docs::emit(lab, &others) {
+        if files.contains_key(&path) {
+            return Err(format!(
+                "labc bug: docs and another emitter both write {path}"
+            ));
+        }
+        files.insert(path, contents);
     }
     Ok(files)
 }

@@ -145,6 +145,25 @@ pub fn longhorn_backup_target(bucket: &str, region: &str) -> String {
     format!("s3://{bucket}@{region}/")
 }
 
+/// The root Application, which deploys the app-of-apps chart: `<lab>-apps`
+/// (it lives in ArgoCD's namespace beside the apps' Applications, so
+/// validation checks it is no app's name).
+pub fn root_application(lab: &str) -> String {
+    format!("{lab}-apps")
+}
+
+/// Deployment an app's chart runs it as: the app name (the per-app values
+/// set `fullnameOverride` to it, so a chart made with `helm create` agrees).
+pub fn deployment(app: &str) -> String {
+    app.to_string()
+}
+
+/// Image Updater `credentials` for a pull secret in `namespace`:
+/// `pullsecret:<namespace>/<secret>`.
+pub fn registry_credentials(namespace: &str, secret: &str) -> String {
+    format!("pullsecret:{namespace}/{secret}")
+}
+
 /// Kubernetes Secret the Vault Secrets Operator fills from an app's KV
 /// secret: `<app>-kv`. A DNS-1123 label plus a suffix is always a valid
 /// Secret name (a DNS-1123 subdomain, up to 253 characters).
@@ -221,10 +240,40 @@ pub fn sql_ident_problem(name: &str) -> Option<String> {
     }
     // Names also appear in SQL comments and psql meta-commands, which end at
     // a line break.
-    if let Some(c) = name.chars().find(|c| c.is_control()) {
-        return Some(format!("contains the control character {c:?}"));
+    if let Some(c) = name.chars().find(|c| unprintable(*c)) {
+        return Some(format!("contains the unprintable character {c:?}"));
     }
     None
+}
+
+/// Characters no generated file shows as themselves: controls (C0, DEL, C1
+/// with NEL), the Unicode line and paragraph separators (line breaks to
+/// YAML 1.1), and the invisible format characters that reorder or hide text
+/// (bidi controls, zero-width and BOM).
+pub fn unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+                | '\u{fffe}'
+                | '\u{ffff}'
+        )
+}
+
+/// Why `name` can't appear in the SQL statements Vault runs (the creation
+/// statements name the owner role), or `None`: Vault expands `{{...}}` there
+/// as its own template (`{{name}}`, `{{password}}`).
+pub fn vault_template_problem(name: &str) -> Option<String> {
+    ["{{", "}}"]
+        .iter()
+        .find(|t| name.contains(**t))
+        .map(|t| format!("contains `{t}`, which Vault expands as a template in its SQL statements"))
 }
 
 /// Why PostgreSQL won't let labc create a role called `name` (a valid
@@ -233,10 +282,160 @@ pub fn sql_role_problem(name: &str) -> Option<String> {
     if name.starts_with("pg_") {
         return Some("starts with `pg_`, which PostgreSQL reserves for its own roles".into());
     }
-    if matches!(name, "public" | "none") {
+    if matches!(
+        name,
+        "public" | "none" | "current_user" | "session_user" | "current_role"
+    ) {
         return Some("is a role name PostgreSQL reserves".into());
     }
+    if name == SQL_SUPERUSER {
+        return Some(
+            "is PostgreSQL's superuser (the postgres image's default POSTGRES_USER), \
+             which labc's scripts would alter"
+                .into(),
+        );
+    }
     None
+}
+
+/// The superuser the postgres image creates when POSTGRES_USER is unset, and
+/// that the init script falls back to: never a role labc creates or alters.
+pub const SQL_SUPERUSER: &str = "postgres";
+
+/// Why `arg` can't be one k3s argument, or `None`: k3s-ansible joins the
+/// arguments with spaces into one `ExecStart=` line of a systemd unit, so a
+/// space splits one, a line break starts another directive, and systemd
+/// gives quotes, `\`, `$`, `%` and `;` meanings of their own.
+pub fn k3s_arg_problem(arg: &str) -> Option<String> {
+    if arg.is_empty() {
+        return Some("is empty".into());
+    }
+    arg.chars()
+        .find(|c| {
+            c.is_whitespace()
+                || unprintable(*c)
+                || matches!(c, '"' | '\'' | '\\' | '$' | '%' | ';' | '`')
+        })
+        .map(|c| {
+            format!("contains {c:?}, which the k3s unit's command line would not keep as written")
+        })
+}
+
+/// Why `label` can't be an act_runner label, or `None`. act_runner splits
+/// GITEA_RUNNER_LABELS on `,` and each label on `:` into
+/// `name[:schema[:arg]]`, with schema `host` or `docker`.
+pub fn runner_label_problem(label: &str) -> Option<String> {
+    if let Some(c) = label
+        .chars()
+        .find(|c| *c == ',' || c.is_whitespace() || unprintable(*c))
+    {
+        return Some(format!(
+            "contains {c:?}; the labels are joined with `,` into GITEA_RUNNER_LABELS"
+        ));
+    }
+    let mut parts = label.splitn(3, ':');
+    if parts.next().is_none_or(str::is_empty) {
+        return Some("has no name before its `:`".into());
+    }
+    match parts.next() {
+        None | Some("host" | "docker") => None,
+        Some(schema) => Some(format!(
+            "has schema `{schema}`; act_runner knows `host` and `docker`"
+        )),
+    }
+}
+
+/// Why `schedule` (five fields, as the schema pattern guarantees) is not a
+/// crontab schedule Debian's cron accepts, or `None`. croner parses it (its
+/// POSIX/Vixie mode: ranges, steps, lists, weekday 0 and 7 for Sunday);
+/// labc first refuses croner's extensions that Vixie cron does not know
+/// (`L`, `W`, `#`, `?`, `@nicknames`) and names other than a whole month or
+/// weekday field (crontab(5): "Ranges or lists of names are not allowed").
+pub fn cron_problem(schedule: &str) -> Option<String> {
+    const FIELDS: [&str; 5] = ["minute", "hour", "day of month", "month", "day of week"];
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    for (i, field) in schedule.split(' ').enumerate() {
+        let what = FIELDS.get(i).copied().unwrap_or("field");
+        let lower = field.to_ascii_lowercase();
+        let named = match i {
+            3 => MONTHS.contains(&lower.as_str()),
+            4 => DAYS.contains(&lower.as_str()),
+            _ => false,
+        };
+        if !named
+            && let Some(c) = field
+                .chars()
+                .find(|c| !(c.is_ascii_digit() || matches!(c, '*' | ',' | '-' | '/')))
+        {
+            return Some(format!(
+                "has `{c}` in its {what} field `{field}`; crontab takes numbers, `*`, `,`, `-`, `/` \
+                 (or one month or weekday name)"
+            ));
+        }
+    }
+    let parser = croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Disallowed)
+        .year(croner::parser::Year::Disallowed)
+        .build();
+    parser
+        .parse(schedule)
+        .err()
+        .map(|e| format!("is not a cron schedule: {e}"))
+}
+
+/// Why `revision` can't be the Git revision ArgoCD tracks, or `None`: a
+/// branch, tag or commit, so a name `git check-ref-format` accepts.
+pub fn git_revision_problem(revision: &str) -> Option<String> {
+    if revision.is_empty() {
+        return Some("is empty".into());
+    }
+    if let Some(c) = revision.chars().find(|c| {
+        c.is_whitespace()
+            || unprintable(*c)
+            || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
+    }) {
+        return Some(format!("contains {c:?}, which git refuses in a ref name"));
+    }
+    for bad in ["..", "@{", "//", "/."] {
+        if revision.contains(bad) {
+            return Some(format!("contains `{bad}`, which git refuses in a ref name"));
+        }
+    }
+    if revision.starts_with(['/', '.', '-'])
+        || revision.ends_with(['/', '.'])
+        || revision.ends_with(".lock")
+        || revision == "@"
+    {
+        return Some("starts or ends in a way git refuses in a ref name".into());
+    }
+    None
+}
+
+/// The port Ansible reaches every host on (its SSH default; the lab has no
+/// field for another), which nothing else may publish there.
+pub const SSH_PORT: u16 = 22;
+
+/// Why `name` can't be a DNS name (a Kubernetes Ingress host: a DNS-1123
+/// subdomain, at most 253 characters, each label at most 63), or `None`.
+pub fn dns_name_problem(name: &str) -> Option<String> {
+    if name.len() > 253 {
+        return Some(format!(
+            "is {} characters long; the limit is 253",
+            name.len()
+        ));
+    }
+    name.split('.')
+        .find_map(dns1123_label_problem)
+        .map(|p| format!("has a label that {p}"))
+}
+
+/// An OpenTofu GCS state prefix as the backend uses it: without leading
+/// `/`, with one trailing `/`. Two prefixes equal this way share one state.
+pub fn state_prefix_key(prefix: &str) -> String {
+    format!("{}/", prefix.trim_matches('/'))
 }
 
 /// Why `name` (a valid identifier, see [`sql_ident_problem`]) can't be a

@@ -93,10 +93,32 @@ impl Cx<'_> {
                 .cloned()
                 .unwrap_or_default(),
         };
+        for (i, label) in raw.runner.labels.iter().enumerate() {
+            let at = format!("/runner/labels/{i}");
+            self.check_name(
+                &at,
+                label,
+                "a runner label",
+                names::runner_label_problem(label),
+            );
+        }
+        if let Some(revision) = &raw.argocd.target_revision {
+            let problem = names::git_revision_problem(revision);
+            self.check_name(
+                "/argocd/target_revision",
+                revision,
+                "a Git revision",
+                problem,
+            );
+        }
         let step_ca = self.step_ca(&placement, &raw.domains.internal);
         let tofu = self.tofu(&raw.tofu, postgres.manager);
         self.pki_needed(&raw);
         let backups = self.backups(&raw.backups, &hosts);
+        self.host_ports(&hosts, &k3s, &gitea, &postgres);
+        self.env_files(&gitea, &postgres, &runner);
+        self.dns_names(&raw, &apps, &gitea);
+        self.state_prefixes(&tofu);
         // Both end up as Kubernetes object names (an AppProject, a
         // StorageClass), which the lab's NAME pattern alone doesn't guarantee.
         if let Some(project) = &raw.argocd.project {
@@ -114,6 +136,38 @@ impl Cx<'_> {
             let problem = names::dns1123_label_problem(class);
             self.check_name("/longhorn/storage_class", class, what, problem);
         }
+        // Kubernetes names the lab writes outright: a namespace, Secrets
+        // (DNS-1123 subdomains; a label is one, and the NAME pattern admits `_`).
+        let k8s_names = [
+            (
+                "/longhorn/namespace",
+                raw.longhorn.namespace.as_deref(),
+                "a Kubernetes namespace",
+            ),
+            (
+                "/longhorn/backup_secret",
+                raw.longhorn.backup_secret.as_deref(),
+                "a Kubernetes Secret name",
+            ),
+            (
+                "/vault/operator/ca_secret",
+                raw.vault
+                    .operator
+                    .as_ref()
+                    .and_then(|o| o.ca_secret.as_deref()),
+                "a Kubernetes Secret name",
+            ),
+            (
+                "/argocd/registry/pull_secret",
+                raw.argocd.registry.as_ref().map(|r| r.pull_secret.as_str()),
+                "a Kubernetes Secret name",
+            ),
+        ];
+        for (pointer, name, what) in k8s_names {
+            if let Some(name) = name {
+                self.check_name(pointer, name, what, names::dns1123_label_problem(name));
+            }
+        }
         // Each Compose stack's project is `<lab>-<stack>`; the lab's NAME
         // pattern keeps it valid today, this keeps it valid if that loosens.
         // One report is enough: the stacks differ only after the lab name.
@@ -123,6 +177,8 @@ impl Cx<'_> {
         }) {
             self.check_name("/name", &project, "a Compose project name", Some(problem));
         }
+        let argocd = self.argocd(&raw, &apps, &gitea);
+        let vault_operator = self.vault_operator(&raw, step_ca.is_some());
         let v = &raw.vault;
         let connection_url =
             names::vault_connection_url(&postgres.address, postgres.port, postgres.sslmode);
@@ -138,20 +194,7 @@ impl Cx<'_> {
             gitea,
             postgres,
             runner,
-            argocd: ArgoCd {
-                host: raw.argocd.host.clone(),
-                project: raw
-                    .argocd
-                    .project
-                    .clone()
-                    .unwrap_or_else(|| defaults::ARGOCD_PROJECT.into()),
-                target_revision: raw
-                    .argocd
-                    .target_revision
-                    .clone()
-                    .unwrap_or_else(|| defaults::TARGET_REVISION.into()),
-                write_back: raw.argocd.write_back.unwrap_or(defaults::WRITE_BACK),
-            },
+            argocd,
             apps,
             databases,
             vault: Vault {
@@ -162,6 +205,8 @@ impl Cx<'_> {
                 managed_elsewhere: v.managed_elsewhere.iter().flatten().copied().collect(),
                 connection_url,
                 address: v.address.clone(),
+                operator_address: vault_operator.0,
+                operator_ca_secret: vault_operator.1,
                 kubernetes_mount: v
                     .kubernetes_mount
                     .clone()
@@ -209,6 +254,11 @@ impl Cx<'_> {
                 policy: names::LONGHORN_VAULT_NAME.into(),
                 auth_role: names::LONGHORN_VAULT_NAME.into(),
                 service_account: names::LONGHORN_SERVICE_ACCOUNT.into(),
+                backup_secret: raw
+                    .longhorn
+                    .backup_secret
+                    .clone()
+                    .unwrap_or_else(|| defaults::LONGHORN_BACKUP_SECRET.into()),
             },
             backups,
             step_ca,
@@ -381,14 +431,29 @@ impl Cx<'_> {
             agent_args.push("--docker".to_string());
         }
         for (i, component) in raw.disable.iter().flatten().enumerate() {
-            if component.is_empty() || component.contains(char::is_whitespace) {
-                let d = Diagnostic::error(format!("`{component}` is not a k3s component name")).at(
+            if names::dns1123_label_problem(component).is_some() {
+                let d = Diagnostic::error(format!(
+                    "`{}` is not a k3s component name",
+                    component.escape_debug()
+                ))
+                .at(
                     self.span(&format!("/k3s/disable/{i}")),
                     "expected one word, like `traefik`",
                 );
                 self.error(d);
             }
             server_args.push(format!("--disable {component}"));
+        }
+        // Each argument ends up in one `ExecStart=` line, joined with spaces.
+        for (field, args) in [
+            ("extra_server_args", &raw.extra_server_args),
+            ("extra_agent_args", &raw.extra_agent_args),
+        ] {
+            for (i, arg) in args.iter().flatten().enumerate() {
+                let at = format!("/k3s/{field}/{i}");
+                let problem = names::k3s_arg_problem(arg);
+                self.check_name(&at, arg, "a k3s argument", problem);
+            }
         }
         server_args.extend(raw.extra_server_args.iter().flatten().cloned());
         agent_args.extend(raw.extra_agent_args.iter().flatten().cloned());
@@ -453,13 +518,7 @@ impl Cx<'_> {
 
     fn gitea(&mut self, raw: &raw::Lab, placed: &BTreeMap<Service, Vec<String>>) -> Gitea {
         let g = &raw.gitea;
-        let domain = g
-            .url
-            .trim_start_matches("https://")
-            .split(['/', ':'])
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let domain = url_host(&g.url);
         let database = raw
             .postgres
             .gitea_database
@@ -470,6 +529,12 @@ impl Cx<'_> {
             &database,
             "a SQL identifier",
             names::sql_ident_problem(&database),
+        );
+        self.check_name(
+            "/postgres/gitea_database",
+            &database,
+            "Gitea's database",
+            names::sql_database_problem(&database),
         );
         let database_user = names::gitea_database_user(&database);
         self.check_name(
@@ -521,6 +586,12 @@ impl Cx<'_> {
                 names::sql_ident_problem(role),
             );
             self.check_name(&at, role, "a role", names::sql_role_problem(role));
+            self.check_name(
+                &at,
+                role,
+                "a role Vault uses",
+                names::vault_template_problem(role),
+            );
         }
         if credentials_editor == pgbouncer_auth {
             let d = Diagnostic::error(format!(
@@ -566,6 +637,10 @@ impl Cx<'_> {
             postgres.pgbouncer_auth.clone(),
             "/postgres/pgbouncer_auth".into(),
         );
+        // Gitea's login role, which the Compose init script creates.
+        roles
+            .entry(gitea.database_user.clone())
+            .or_insert_with(|| "/postgres/gitea_database".into());
         for (name, db) in &raw.databases {
             let p = ptr(&["databases", name]);
             self.check_name(&p, name, "a SQL identifier", names::sql_ident_problem(name));
@@ -599,6 +674,12 @@ impl Cx<'_> {
                 &owner_role,
                 "a role",
                 names::sql_role_problem(&owner_role),
+            );
+            self.check_name(
+                &owner_ptr,
+                &owner_role,
+                "a role Vault's statements name",
+                names::vault_template_problem(&owner_role),
             );
             if let Some(first) = roles.get(&owner_role) {
                 let d = Diagnostic::error(format!("role `{owner_role}` would be created twice"))
@@ -786,6 +867,10 @@ impl Cx<'_> {
                         .as_ref()
                         .and_then(|s| s.self_heal)
                         .unwrap_or(defaults::SELF_HEAL),
+                    sync_explicit: a.sync.is_some(),
+                    // A volume holds the app's data: keep it when the app goes.
+                    cascade_delete: a.cascade_delete.unwrap_or(a.archetype != Archetype::Sqlite),
+                    deployment: names::deployment(name),
                     archetype: a.archetype,
                     database,
                     volume_size: (a.archetype == Archetype::Sqlite).then(|| {
@@ -801,6 +886,113 @@ impl Cx<'_> {
             );
         }
         out
+    }
+
+    /// ArgoCD: the lab repository, the root Application (named apart from
+    /// every app: they share ArgoCD's namespace) and the registry access the
+    /// Image Updater needs as soon as one app follows its image.
+    fn argocd(&mut self, raw: &raw::Lab, apps: &BTreeMap<String, App>, gitea: &Gitea) -> ArgoCd {
+        let a = &raw.argocd;
+        let target_revision = a
+            .target_revision
+            .clone()
+            .unwrap_or_else(|| defaults::TARGET_REVISION.into());
+        let root = names::root_application(&raw.name);
+        let problem = names::dns1123_label_problem(&root);
+        self.check_name("/name", &root, "the root Application's name", problem);
+        if apps.contains_key(&root) {
+            let d = Diagnostic::error(format!(
+                "app `{root}` has the name of the root Application (`<lab name>-apps`)"
+            ))
+            .at(
+                self.loaded.key_span(&ptr(&["apps", &root])),
+                "rename this app",
+            )
+            .also(
+                self.span("/name"),
+                "the root Application is named after the lab",
+            );
+            self.error(d);
+        }
+        if a.registry.is_none()
+            && let Some((name, _)) = raw.apps.iter().find(|(_, app)| app.image_updater.is_some())
+        {
+            let d = Diagnostic::error(format!(
+                "app `{name}` follows its image, but the lab does not say how the Image Updater reads Gitea's registry"
+            ))
+            .at(self.span(&ptr(&["apps", name, "image_updater"])), "needs registry access")
+            .also(self.span("/argocd"), "add `registry = { pull_secret = ..., ca_file = ... }` here")
+            .note("an app repository's packages are as private as the repository, and a lab CA's certificate is trusted by nobody: without credentials (and `ca_file`), every lookup fails");
+            self.error(d);
+        }
+        let repo = &a.lab_repository;
+        let sync = a.root_sync.as_ref();
+        ArgoCd {
+            host: a.host.clone(),
+            project: a
+                .project
+                .clone()
+                .unwrap_or_else(|| defaults::ARGOCD_PROJECT.into()),
+            lab_repository: LabRepository {
+                url: repo.url.clone(),
+                path: repo
+                    .path
+                    .clone()
+                    .unwrap_or_else(|| defaults::LAB_REPOSITORY_PATH.into()),
+                revision: repo
+                    .revision
+                    .clone()
+                    .unwrap_or_else(|| target_revision.clone()),
+            },
+            target_revision,
+            root: RootApplication {
+                name: root,
+                prune: sync.and_then(|s| s.prune).unwrap_or(defaults::PRUNE),
+                self_heal: sync
+                    .and_then(|s| s.self_heal)
+                    .unwrap_or(defaults::SELF_HEAL),
+            },
+            registry: a.registry.as_ref().map(|r| Registry {
+                api_url: format!("https://{}", gitea.domain),
+                prefix: gitea.domain.clone(),
+                pull_secret: r.pull_secret.clone(),
+                ca_file: r.ca_file.clone(),
+            }),
+        }
+    }
+
+    /// Where the Vault Secrets Operator connects and the CA it trusts. A
+    /// CA Secret needs an `https://` address; an `https://` address on the
+    /// step-ca domain needs the CA (VSO trusts public roots only).
+    fn vault_operator(&mut self, raw: &raw::Lab, step_ca: bool) -> (String, Option<String>) {
+        let operator = raw.vault.operator.as_ref();
+        let (address, at) = match operator.and_then(|o| o.address.as_ref()) {
+            Some(a) => (a.clone(), "/vault/operator/address"),
+            None => (raw.vault.address.clone(), "/vault/address"),
+        };
+        let ca_secret = operator.and_then(|o| o.ca_secret.clone());
+        let host = address
+            .split_once("://")
+            .map(|(_, rest)| rest.split([':', '/']).next().unwrap_or(rest))
+            .unwrap_or_default();
+        let internal = &raw.domains.internal;
+        let on_step_ca = host == internal || host.ends_with(&format!(".{internal}"));
+        if address.starts_with("http://") && ca_secret.is_some() {
+            let d = Diagnostic::error(format!(
+                "the Vault Secrets Operator connects to `{address}` over plain HTTP: there is no certificate for `ca_secret` to verify"
+            ))
+            .at(self.span("/vault/operator/ca_secret"), "remove this")
+            .also(self.span(at), "or give an https:// address");
+            self.error(d);
+        } else if address.starts_with("https://") && ca_secret.is_none() && step_ca && on_step_ca {
+            let d = Diagnostic::error(format!(
+                "the Vault Secrets Operator cannot verify `{address}`: its certificate is step-ca's, and VSO trusts public roots only"
+            ))
+            .at(self.span(at), "VaultConnection address")
+            .note("set `vault.operator.ca_secret` to a Secret holding step-ca's root as `ca.crt`, or `vault.operator.address` to Vault's in-cluster Service");
+            self.error(d);
+        }
+        (address, ca_secret)
     }
 
     fn pooler(&mut self, raw: &raw::Lab, apps: &BTreeMap<String, App>) {
@@ -987,6 +1179,17 @@ impl Cx<'_> {
         {
             self.unknown("/backups/nfs_host", "host", h, hosts.keys());
         }
+        for (name, job) in [
+            ("postgres", &raw.postgres),
+            ("gitea", &raw.gitea),
+            ("k3s_pvc", &raw.k3s_pvc),
+        ] {
+            if let Some(job) = job {
+                let at = format!("/backups/{name}/schedule");
+                let problem = names::cron_problem(&job.schedule);
+                self.check_name(&at, &job.schedule, "a cron schedule", problem);
+            }
+        }
         let job = |j: &Option<raw::BackupJob>| {
             j.as_ref().map(|j| {
                 let f: Vec<&str> = j.schedule.split(' ').collect();
@@ -1009,6 +1212,222 @@ impl Cx<'_> {
             k3s_pvc: job(&raw.k3s_pvc),
         }
     }
+}
+
+/// Something that claims a resource (a port on a host, a path), and where
+/// the lab says so: the field, or the record that leaves it to its default.
+struct Claim {
+    what: String,
+    at: Option<Span>,
+}
+
+impl Cx<'_> {
+    /// The span of `field` of the record at `record`, or of the record when
+    /// the field is left to its default.
+    fn field_or_record(&self, record: &str, field: &str) -> Option<Span> {
+        let at = format!("{record}/{field}");
+        match self.loaded.value.pointer(&at) {
+            Some(_) => self.span(&at),
+            None => self.span(record),
+        }
+    }
+
+    /// Reports every second claim of one key, with the first claim shown.
+    fn unique<K: Ord + std::fmt::Display>(&mut self, kind: &str, claims: Vec<(K, Claim)>) {
+        let mut first: BTreeMap<K, Claim> = BTreeMap::new();
+        for (key, claim) in claims {
+            match first.get(&key) {
+                Some(earlier) => {
+                    let d = Diagnostic::error(format!(
+                        "{kind} {key} is claimed twice: by {} and by {}",
+                        earlier.what, claim.what
+                    ))
+                    .at(claim.at, format!("{} claims it here", claim.what))
+                    .also(earlier.at, format!("{} claims it here", earlier.what));
+                    self.error(d);
+                }
+                None => {
+                    first.insert(key, claim);
+                }
+            }
+        }
+    }
+
+    /// Every port labc places on a host's network: what Compose publishes,
+    /// the k3s API on servers, and SSH (22, what Ansible connects to). A
+    /// port claimed twice on one host would stop a service from starting.
+    fn host_ports(
+        &mut self,
+        hosts: &BTreeMap<String, Host>,
+        k3s: &K3s,
+        gitea: &Gitea,
+        postgres: &Postgres,
+    ) {
+        let mut claims = Vec::new();
+        for h in hosts.keys() {
+            let at = self.loaded.key_span(&ptr(&["hosts", h]));
+            let what = "SSH (Ansible's connection)".to_string();
+            claims.push(((h.clone(), names::SSH_PORT), Claim { what, at }));
+        }
+        for s in &k3s.servers {
+            let at = self.field_or_record("/k3s", "api_port");
+            let what = "the k3s API".to_string();
+            claims.push(((s.clone(), k3s.api_port), Claim { what, at }));
+        }
+        let pg_at = self.field_or_record("/postgres", "port");
+        let what = "PostgreSQL".to_string();
+        claims.push((
+            (postgres.host.clone(), postgres.port),
+            Claim { what, at: pg_at },
+        ));
+        for (field, port, what) in [
+            ("http_port", gitea.http_port, "Gitea's web UI"),
+            ("ssh_port", gitea.ssh_port, "Gitea's SSH"),
+        ] {
+            let at = self.field_or_record("/gitea", field);
+            let claim = Claim {
+                what: what.to_string(),
+                at,
+            };
+            claims.push(((gitea.host.clone(), port), claim));
+        }
+        let claims = claims
+            .into_iter()
+            .map(|((host, port), c)| (HostPort(host, port), c))
+            .collect();
+        self.unique("port", claims);
+    }
+
+    /// Env files of the services on one host must differ: a shared one hands
+    /// each service the others' secrets (Gitea would get POSTGRES_PASSWORD).
+    fn env_files(&mut self, gitea: &Gitea, postgres: &Postgres, runner: &Runner) {
+        let mut claims = vec![
+            (
+                (postgres.host.clone(), postgres.env_file.clone()),
+                "PostgreSQL",
+                "/postgres/env_file",
+            ),
+            (
+                (gitea.host.clone(), gitea.env_file.clone()),
+                "Gitea",
+                "/gitea/env_file",
+            ),
+        ];
+        for h in &runner.hosts {
+            claims.push((
+                (h.clone(), runner.env_file.clone()),
+                "a runner",
+                "/runner/env_file",
+            ));
+        }
+        let claims = claims
+            .into_iter()
+            .map(|((host, path), what, at)| {
+                let claim = Claim {
+                    what: what.to_string(),
+                    at: self.span(at),
+                };
+                (HostPath(host, path), claim)
+            })
+            .collect();
+        self.unique("env file", claims);
+    }
+
+    /// Host names the lab puts in DNS must be distinct and valid: each
+    /// app's ingress hosts, ArgoCD's, Gitea's and Vault's.
+    fn dns_names(&mut self, raw: &raw::Lab, apps: &BTreeMap<String, App>, gitea: &Gitea) {
+        let vault_host = url_host(&raw.vault.address);
+        let mut claims = vec![
+            (
+                raw.argocd.host.clone(),
+                Claim {
+                    what: "ArgoCD".into(),
+                    at: self.span("/argocd/host"),
+                },
+            ),
+            (
+                gitea.domain.clone(),
+                Claim {
+                    what: "Gitea".into(),
+                    at: self.span("/gitea/url"),
+                },
+            ),
+        ];
+        if vault_host != gitea.domain && vault_host != raw.argocd.host {
+            claims.push((
+                vault_host,
+                Claim {
+                    what: "Vault".into(),
+                    at: self.span("/vault/address"),
+                },
+            ));
+        }
+        for app in apps.values() {
+            for (i, (_, host)) in app.ingress.iter().enumerate() {
+                let at = self.span(&format!("{}/ingress/{i}", ptr(&["apps", &app.name])));
+                if let Some(problem) = names::dns_name_problem(host) {
+                    let d = Diagnostic::error(format!(
+                        "ingress host `{host}` is not a DNS name: it {problem}"
+                    ))
+                    .at(at, "this ingress");
+                    self.error(d);
+                }
+                let what = format!("app `{}`'s ingress", app.name);
+                claims.push((host.clone(), Claim { what, at }));
+            }
+        }
+        self.unique("host name", claims);
+    }
+}
+
+impl Cx<'_> {
+    /// Modules keep their state in one bucket: two prefixes the GCS backend
+    /// reads as one (it trims `/` and adds one) would share a state.
+    fn state_prefixes(&mut self, tofu: &Tofu) {
+        let claims = tofu
+            .modules
+            .values()
+            .map(|m| {
+                let p = ptr(&["tofu", "modules", &m.name]);
+                let at = match self.loaded.value.pointer(&format!("{p}/state_prefix")) {
+                    Some(_) => self.span(&format!("{p}/state_prefix")),
+                    None => self.loaded.key_span(&p),
+                };
+                let what = format!("module `{}`", m.name);
+                (names::state_prefix_key(&m.state_prefix), Claim { what, at })
+            })
+            .collect();
+        self.unique("state prefix", claims);
+    }
+}
+
+/// A port on a host, as the collision report names it.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct HostPort(String, u16);
+
+impl std::fmt::Display for HostPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} on host `{}`", self.1, self.0)
+    }
+}
+
+/// A path on a host, as the collision report names it.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct HostPath(String, String);
+
+impl std::fmt::Display for HostPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} on host `{}`", self.1.escape_debug(), self.0)
+    }
+}
+
+/// The host of an `https://` URL (the schema's pattern guarantees the form).
+fn url_host(url: &str) -> String {
+    url.trim_start_matches("https://")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn link_databases(

@@ -12,11 +12,14 @@
 //! so a playbook's `hosts:` never names an unknown group; `ansible_user` is
 //! never set on `all` (localhost, which runs with `ansible_connection: local`,
 //! must not inherit it); every string is double-quoted by the YAML writer, so
-//! `k3s_version`, cron fields and ports-as-strings are never coerced.
+//! `k3s_version`, cron fields and ports-as-strings are never coerced; every
+//! string is also tagged `!unsafe`, so Ansible never templates a lab value
+//! (a `{{ lookup('pipe', ..) }}` in a path would run on the control node):
+//! the only template is labc's own `Yaml::Template` for localhost's Python.
 
 use std::collections::BTreeSet;
 
-use super::yaml::{Yaml, document};
+use super::yaml::{Tagging, Yaml, document_tagged};
 use super::{File, header};
 use crate::model::{BackupJob, Lab, Service};
 #[cfg(test)]
@@ -28,7 +31,7 @@ pub fn emit(lab: &Lab) -> Vec<File> {
     let head = header("#", lab);
     let file = |path: String, value: &Yaml| File {
         path,
-        contents: document(&head, value),
+        contents: document_tagged(&head, value, Tagging::AnsibleUnsafe),
     };
     let mut files = vec![
         file(format!("{DIR}/hosts.yml"), &inventory(lab)),
@@ -105,7 +108,7 @@ fn inventory(lab: &Lab) -> Yaml<'_> {
             // An explicit localhost loses the implicit one's interpreter.
             .with(
                 "ansible_python_interpreter",
-                "{{ ansible_playbook_python }}",
+                Yaml::Template("{{ ansible_playbook_python }}"),
             ),
     );
     for h in lab.hosts.values() {
@@ -258,7 +261,7 @@ mod tests {
             weekday: "1-5".into(),
             keep_days: 14,
         };
-        let text = document("", &cron(&job));
+        let text = super::super::yaml::document("", &cron(&job));
         assert_eq!(
             text,
             "---\nday: \"*\"\nhour: \"2\"\nminute: \"0\"\nmonth: \"*\"\nweekday: \"1-5\"\n"

@@ -24,6 +24,10 @@ pub enum Yaml<'a> {
     Bool(bool),
     Int(i64),
     Str(Cow<'a, str>),
+    /// A Jinja template of labc's own (a `'static` literal, so no lab text
+    /// can be one), written untagged in an [`Tagging::AnsibleUnsafe`]
+    /// document so that Ansible evaluates it.
+    Template(&'static str),
     Seq(Vec<Yaml<'a>>),
     Map(Map<'a>),
 }
@@ -172,29 +176,45 @@ impl<'a> From<Vec<Yaml<'a>>> for Yaml<'a> {
     }
 }
 
+/// How string scalars are written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Tagging {
+    /// Double-quoted: a YAML reader takes them as the text written.
+    Plain,
+    /// `!unsafe` and double-quoted: Ansible templates every string of its
+    /// inventory and variables, so a lab value holding `{{ .. }}` or
+    /// `{% .. %}` would run on the control node; `!unsafe` is Ansible's
+    /// documented marker for data that is never templated. Only
+    /// [`Yaml::Template`] stays untagged.
+    AnsibleUnsafe,
+}
+
 /// A whole YAML file: `header` (already commented), `---`, the document.
 pub fn document(header: &str, value: &Yaml<'_>) -> String {
-    documents(header, std::slice::from_ref(value))
+    documents_tagged(header, std::slice::from_ref(value), Tagging::Plain)
 }
 
 /// Several documents in one file, each after its own `---`.
 pub fn documents(header: &str, values: &[Yaml<'_>]) -> String {
-    // Written into a buffer reused from file to file, then copied once at
-    // its exact size: a large lab has thousands of small files, and growing
-    // each from empty costs several reallocations.
-    SCRATCH.with_borrow_mut(|out| {
-        out.clear();
-        out.push_str(header);
-        for v in values {
-            out.push_str("---\n");
-            write_block(out, v, 0);
-        }
-        out.as_str().to_owned()
-    })
+    documents_tagged(header, values, Tagging::Plain)
 }
 
-thread_local! {
-    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+/// [`document`] with its strings written as `tagging` says.
+pub fn document_tagged(header: &str, value: &Yaml<'_>, tagging: Tagging) -> String {
+    documents_tagged(header, std::slice::from_ref(value), tagging)
+}
+
+fn documents_tagged(header: &str, values: &[Yaml<'_>], tagging: Tagging) -> String {
+    let mut out = String::from(header);
+    let mut w = Writer {
+        out: &mut out,
+        tagging,
+    };
+    for v in values {
+        w.out.push_str("---\n");
+        w.block(v, 0);
+    }
+    out
 }
 
 fn pad(out: &mut String, indent: usize) {
@@ -207,85 +227,100 @@ fn pad(out: &mut String, indent: usize) {
     }
 }
 
-fn write_block(out: &mut String, value: &Yaml<'_>, indent: usize) {
-    match value {
-        Yaml::Map(m) if !m.is_empty() => {
-            for (k, v) in m.iter() {
-                pad(out, indent);
-                key_into(out, k);
-                out.push(':');
-                write_after_key(out, v, indent);
+/// Writes YAML block style into `out`, strings as `tagging` says.
+struct Writer<'o> {
+    out: &'o mut String,
+    tagging: Tagging,
+}
+
+impl Writer<'_> {
+    fn block(&mut self, value: &Yaml<'_>, indent: usize) {
+        match value {
+            Yaml::Map(m) if !m.is_empty() => {
+                for (k, v) in m.iter() {
+                    pad(self.out, indent);
+                    key_into(self.out, k);
+                    self.out.push(':');
+                    self.after_key(v, indent);
+                }
             }
-        }
-        Yaml::Seq(items) if !items.is_empty() => {
-            for item in items {
-                pad(out, indent);
-                out.push('-');
-                match item {
-                    Yaml::Map(m) if !m.is_empty() => {
-                        // The first key sits on the dash's line; the rest align with it.
-                        let mut first = true;
-                        for (k, v) in m.iter() {
-                            if first {
-                                out.push(' ');
-                                first = false;
-                            } else {
-                                pad(out, indent + 2);
+            Yaml::Seq(items) if !items.is_empty() => {
+                for item in items {
+                    pad(self.out, indent);
+                    self.out.push('-');
+                    match item {
+                        Yaml::Map(m) if !m.is_empty() => {
+                            // The first key sits on the dash's line; the rest align with it.
+                            let mut first = true;
+                            for (k, v) in m.iter() {
+                                if first {
+                                    self.out.push(' ');
+                                    first = false;
+                                } else {
+                                    pad(self.out, indent + 2);
+                                }
+                                key_into(self.out, k);
+                                self.out.push(':');
+                                self.after_key(v, indent + 2);
                             }
-                            key_into(out, k);
-                            out.push(':');
-                            write_after_key(out, v, indent + 2);
                         }
-                    }
-                    Yaml::Seq(s) if !s.is_empty() => {
-                        out.push('\n');
-                        write_block(out, item, indent + 2);
-                    }
-                    scalar => {
-                        out.push(' ');
-                        inline_into(out, scalar);
-                        out.push('\n');
+                        Yaml::Seq(s) if !s.is_empty() => {
+                            self.out.push('\n');
+                            self.block(item, indent + 2);
+                        }
+                        scalar => {
+                            self.out.push(' ');
+                            self.inline(scalar);
+                            self.out.push('\n');
+                        }
                     }
                 }
             }
-        }
-        scalar => {
-            pad(out, indent);
-            inline_into(out, scalar);
-            out.push('\n');
-        }
-    }
-}
-
-fn write_after_key(out: &mut String, v: &Yaml<'_>, indent: usize) {
-    match v {
-        Yaml::Null => out.push('\n'),
-        Yaml::Map(m) if !m.is_empty() => {
-            out.push('\n');
-            write_block(out, v, indent + 2);
-        }
-        Yaml::Seq(s) if !s.is_empty() => {
-            out.push('\n');
-            write_block(out, v, indent + 2);
-        }
-        scalar => {
-            out.push(' ');
-            inline_into(out, scalar);
-            out.push('\n');
+            scalar => {
+                pad(self.out, indent);
+                self.inline(scalar);
+                self.out.push('\n');
+            }
         }
     }
-}
 
-fn inline_into(out: &mut String, v: &Yaml<'_>) {
-    match v {
-        Yaml::Null => out.push_str("null"),
-        Yaml::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Yaml::Int(n) => {
-            let _ = write!(out, "{n}");
+    fn after_key(&mut self, v: &Yaml<'_>, indent: usize) {
+        match v {
+            Yaml::Null => self.out.push('\n'),
+            Yaml::Map(m) if !m.is_empty() => {
+                self.out.push('\n');
+                self.block(v, indent + 2);
+            }
+            Yaml::Seq(s) if !s.is_empty() => {
+                self.out.push('\n');
+                self.block(v, indent + 2);
+            }
+            scalar => {
+                self.out.push(' ');
+                self.inline(scalar);
+                self.out.push('\n');
+            }
         }
-        Yaml::Str(s) => quote_into(out, s),
-        Yaml::Seq(_) => out.push_str("[]"),
-        Yaml::Map(_) => out.push_str("{}"),
+    }
+
+    fn inline(&mut self, v: &Yaml<'_>) {
+        let out = &mut *self.out;
+        match v {
+            Yaml::Null => out.push_str("null"),
+            Yaml::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Yaml::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Yaml::Str(s) => {
+                if self.tagging == Tagging::AnsibleUnsafe {
+                    out.push_str("!unsafe ");
+                }
+                quote_into(out, s)
+            }
+            Yaml::Template(t) => quote_into(out, t),
+            Yaml::Seq(_) => out.push_str("[]"),
+            Yaml::Map(_) => out.push_str("{}"),
+        }
     }
 }
 
@@ -298,10 +333,10 @@ pub fn quote(s: &str) -> String {
 
 fn quote_into(out: &mut String, s: &str) {
     out.push('"');
-    // Fast path: nothing to escape.
+    // Fast path: printable ASCII with nothing to escape.
     if !s
         .bytes()
-        .any(|b| b == b'"' || b == b'\\' || b < 0x20 || b == 0x7f)
+        .any(|b| b == b'"' || b == b'\\' || b < 0x20 || b >= 0x7f)
     {
         out.push_str(s);
         out.push('"');
@@ -314,13 +349,31 @@ fn quote_into(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
+            c if needs_escape(c) => {
+                let code = u32::from(c);
+                let _ = if code <= 0xff {
+                    write!(out, "\\x{code:02x}")
+                } else {
+                    write!(out, "\\u{code:04x}")
+                };
             }
             c => out.push(c),
         }
     }
     out.push('"');
+}
+
+/// Characters a double-quoted scalar must escape to read back as written:
+/// those outside YAML 1.1's printable set (C0 and C1 controls, DEL,
+/// surrogates cannot occur, U+FFFE, U+FFFF), and those YAML 1.1 readers
+/// (PyYAML, go-yaml v2) take as line breaks and fold into a space (NEL
+/// U+0085, U+2028, U+2029), plus the byte-order mark, which some readers
+/// drop. Everything else is written as itself.
+fn needs_escape(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00..=0x1f | 0x7f..=0x9f | 0x2028 | 0x2029 | 0xfeff | 0xfffe | 0xffff
+    )
 }
 
 /// YAML 1.1 words that are not strings when plain.
@@ -388,5 +441,28 @@ mod tests {
     #[test]
     fn escapes() {
         assert_eq!(quote("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+    }
+
+    #[test]
+    fn characters_yaml_would_refuse_or_fold_are_escaped() {
+        assert_eq!(
+            quote("a\u{9b}b\u{85}c\u{2028}d\u{2029}e\u{feff}f\u{7f}g\u{ffff}"),
+            "\"a\\x9bb\\x85c\\u2028d\\u2029e\\ufefff\\x7fg\\uffff\""
+        );
+        // Printable non-ASCII stays as written.
+        assert_eq!(quote("café ü 日本"), "\"café ü 日本\"");
+    }
+
+    #[test]
+    fn ansible_documents_tag_every_string_but_labc_templates() {
+        let v = Yaml::map()
+            .with("a", "{{ lookup('pipe', 'id') }}")
+            .with("b", Yaml::strs(["x"]))
+            .with("n", 3u32)
+            .with("t", Yaml::Template("{{ ansible_playbook_python }}"));
+        assert_eq!(
+            document_tagged("", &v, Tagging::AnsibleUnsafe),
+            "---\na: !unsafe \"{{ lookup('pipe', 'id') }}\"\nb:\n  - !unsafe \"x\"\n\"n\": 3\nt: \"{{ ansible_playbook_python }}\"\n"
+        );
     }
 }

@@ -9,10 +9,11 @@
 //! `toml`; numbers are never narrowed here (a `70000` stays `70000` so the
 //! schema can reject it with its position).
 
+mod depth;
 mod nickel;
 mod toml;
 
-use crate::diag::{Diagnostic, Sources, Span};
+use crate::diag::{Diagnostic, FileId, Sources, Span};
 use std::path::Path;
 
 /// A lab file, evaluated.
@@ -32,41 +33,63 @@ pub struct Loaded {
 ///
 /// Not a map from JSON pointer to span: a 1000-app lab has ~60,000 values,
 /// and spans are only looked up to report an error. A pointer is resolved by
-/// walking the value and skipping the subtrees before it (16 bytes per
-/// value, no string per value; see BENCHMARKS.md).
+/// walking the value and skipping the subtrees before it (28 bytes per
+/// value with its key's span, no string per value; see BENCHMARKS.md).
 #[derive(Default)]
 pub struct Spans {
     nodes: Vec<SpanNode>,
 }
 
-/// One value's span (`file == u32::MAX`: none) and subtree size.
+/// One value's span (`file == u32::MAX`: none), the span of the key naming
+/// it in its record (`key_file == u32::MAX`: none, or not in a record), and
+/// its subtree size.
 #[derive(Clone, Copy)]
 struct SpanNode {
     file: u32,
     start: u32,
     end: u32,
     size: u32,
+    key_file: u32,
+    key_start: u32,
+    key_end: u32,
+}
+
+/// A span packed as three `u32`s (`u32::MAX` as the file: none).
+fn pack(span: Option<Span>) -> (u32, u32, u32) {
+    match span {
+        Some(s) => (
+            u32::try_from(s.file).unwrap_or(u32::MAX),
+            u32::try_from(s.start).unwrap_or(u32::MAX),
+            u32::try_from(s.end).unwrap_or(u32::MAX),
+        ),
+        None => (u32::MAX, 0, 0),
+    }
+}
+
+fn unpack(file: u32, start: u32, end: u32) -> Option<Span> {
+    (file != u32::MAX).then_some(Span {
+        file: file as usize,
+        start: start as usize,
+        end: end as usize,
+    })
 }
 
 impl Spans {
-    /// Records the span of the next value of the walk, before its children;
-    /// returns what [`Spans::close`] takes once they are walked.
-    pub(crate) fn open(&mut self, span: Option<Span>) -> usize {
-        let node = match span {
-            Some(s) => SpanNode {
-                file: u32::try_from(s.file).unwrap_or(u32::MAX),
-                start: u32::try_from(s.start).unwrap_or(u32::MAX),
-                end: u32::try_from(s.end).unwrap_or(u32::MAX),
-                size: 1,
-            },
-            None => SpanNode {
-                file: u32::MAX,
-                start: 0,
-                end: 0,
-                size: 1,
-            },
-        };
-        self.nodes.push(node);
+    /// Records the span of the next value of the walk, and of the key
+    /// naming it when it is a record's field, before its children; returns
+    /// what [`Spans::close`] takes once they are walked.
+    pub(crate) fn open(&mut self, span: Option<Span>, key: Option<Span>) -> usize {
+        let (file, start, end) = pack(span);
+        let (key_file, key_start, key_end) = pack(key);
+        self.nodes.push(SpanNode {
+            file,
+            start,
+            end,
+            size: 1,
+            key_file,
+            key_start,
+            key_end,
+        });
         self.nodes.len() - 1
     }
 
@@ -80,11 +103,14 @@ impl Spans {
 
     fn at(&self, index: usize) -> Option<Span> {
         let n = self.nodes.get(index)?;
-        (n.file != u32::MAX).then_some(Span {
-            file: n.file as usize,
-            start: n.start as usize,
-            end: n.end as usize,
-        })
+        unpack(n.file, n.start, n.end)
+    }
+
+    /// Where the key naming the value at `index` is written, if the loader
+    /// saw it.
+    fn key_at(&self, index: usize) -> Option<Span> {
+        let n = self.nodes.get(index)?;
+        unpack(n.key_file, n.key_start, n.key_end)
     }
 
     /// The index of the value at `pointer` in `root`, if there is one.
@@ -167,6 +193,15 @@ impl Loaded {
     /// the key is found in the source text: just before its value, or inside
     /// the nearest record that has a position.
     pub fn key_span(&self, pointer: &str) -> Option<Span> {
+        // The loaders record where each key is written; the search in the
+        // text below is for a key they could not place.
+        if let Some(span) = self
+            .spans
+            .index(&self.value, pointer)
+            .and_then(|i| self.spans.key_at(i))
+        {
+            return Some(span);
+        }
         let key = unescape_segment(pointer.rsplit('/').next()?);
         let (parent, _) = pointer.rsplit_once('/')?;
         let own = self.own_span(pointer);
@@ -236,14 +271,56 @@ pub enum LoadError {
 }
 
 /// Loads `path`, choosing the format from its extension (`.ncl` or `.toml`).
-pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+/// `contracts` is the Nickel text of labc's contracts (`schemas/lab.ncl`):
+/// a `lab.ncl` is evaluated under their `Lab`, whatever it applies itself.
+pub fn load(path: &Path, contracts: &str) -> Result<Loaded, LoadError> {
     match path.extension().and_then(|e| e.to_str()) {
-        Some("ncl") => nickel::load(path),
+        Some("ncl") => nickel::load(path, contracts),
         Some("toml") => toml::load(path),
         _ => Err(LoadError::Io(format!(
             "{}: unknown lab format; expected a `.ncl` or `.toml` file",
             path.display()
         ))),
+    }
+}
+
+/// How deep a loaded value may nest. labc's own walks over loaded data
+/// (both loaders' conversions to JSON, span lookups, the schema check) are
+/// recursive; a lab needs about 6 levels, so 64 leaves room for any data the
+/// schema could accept while keeping every walk far from the stack's end.
+pub const MAX_DATA_DEPTH: usize = 64;
+
+/// The text of a lab file, as the first file of a new [`Sources`]. A file
+/// that is not UTF-8 is an error at the line and column of its first bad
+/// byte, rendered from a copy with that byte replaced (the text before it is
+/// the same in both).
+fn read_text(path: &Path, name: String) -> Result<(Sources, FileId, String), LoadError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| LoadError::Io(format!("{}: {e}", path.display())))?;
+    let mut sources = Sources::default();
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let file = sources.add(name, text.clone());
+            Ok((sources, file, text))
+        }
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let bad = bytes.get(at).copied().unwrap_or(0);
+            let shown = String::from_utf8_lossy(&bytes).into_owned();
+            // The lossy copy replaces the bad sequence with U+FFFD (3 bytes).
+            let end = (at + '\u{fffd}'.len_utf8()).min(shown.len());
+            let file = sources.add(name, shown);
+            let d = Diagnostic::error("this file is not valid UTF-8").at(
+                Some(Span {
+                    file,
+                    start: at,
+                    end,
+                }),
+                format!("byte 0x{bad:02x} is not UTF-8 here"),
+            );
+            Err(LoadError::Diagnostics(sources, vec![d]))
+        }
     }
 }
 
@@ -253,15 +330,41 @@ pub fn pointer_segment(key: &str) -> String {
 }
 
 /// The key a JSON-pointer segment names (the inverse of [`pointer_segment`]).
-fn unescape_segment(segment: &str) -> String {
+pub fn unescape_segment(segment: &str) -> String {
     segment.replace("~1", "/").replace("~0", "~")
 }
 
 /// Assertions both loaders' unit tests share.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use super::{Loaded, pointer_segment};
+    use super::{LoadError, Loaded, load, pointer_segment};
+    use crate::diag::{Diagnostic, Sources, render};
     use serde_json::Value;
+    use std::path::Path;
+
+    /// Loads a lab that must load.
+    pub fn must_load(path: &Path) -> Loaded {
+        match load(path, crate::schema::nickel_contracts_text()) {
+            Ok(l) => l,
+            Err(LoadError::Io(e)) => panic!("{e}"),
+            Err(LoadError::Nickel(s, d) | LoadError::Diagnostics(s, d)) => {
+                panic!("{}", render(&s, &d, false))
+            }
+        }
+    }
+
+    /// Loads a lab that labc's loader itself must reject.
+    pub fn must_fail(path: &Path) -> (Sources, Vec<Diagnostic>) {
+        match load(path, crate::schema::nickel_contracts_text()) {
+            Err(LoadError::Diagnostics(s, d)) => (s, d),
+            Err(LoadError::Io(e)) => panic!("expected diagnostics, got:\n{e}"),
+            Err(LoadError::Nickel(s, d)) => panic!(
+                "expected labc's diagnostics, got Nickel's:\n{}",
+                render(&s, &d, false)
+            ),
+            Ok(l) => panic!("expected an error, got {}", l.value),
+        }
+    }
 
     /// The source text of the value at `pointer`.
     pub fn slice<'a>(l: &'a Loaded, pointer: &str) -> &'a str {
@@ -321,11 +424,14 @@ mod tests {
     /// walk index: resolving any pointer must land on that index.
     fn spans_for(value: &Value, spans: &mut Spans) {
         let index = spans.nodes.len();
-        let node = spans.open(Some(Span {
-            file: 0,
-            start: index,
-            end: index + 1,
-        }));
+        let node = spans.open(
+            Some(Span {
+                file: 0,
+                start: index,
+                end: index + 1,
+            }),
+            None,
+        );
         match value {
             Value::Object(map) => map.values().for_each(|v| spans_for(v, spans)),
             Value::Array(items) => items.iter().for_each(|v| spans_for(v, spans)),

@@ -18,7 +18,7 @@
 //! - file names, in spans and in Nickel's own messages, are the path as given
 //!   (and paths next to it), never Nickel's absolute normalised paths.
 
-use super::{LoadError, Loaded, Spans};
+use super::{LoadError, Loaded, Spans, depth};
 use crate::diag::{Diagnostic, FileId, Severity, Sources, Span};
 use codespan_reporting::diagnostic::{LabelStyle, Severity as CsSeverity};
 use codespan_reporting::files::Files as CsFiles;
@@ -27,16 +27,34 @@ use nickel_lang_core::error::{Error as NickelError, IntoDiagnostics};
 use nickel_lang_core::eval::cache::CacheImpl;
 use nickel_lang_core::eval::value::{Container, EnumVariantData, NickelValue, ValueContentRef};
 use nickel_lang_core::files::{FileId as NickelFileId, Files as NickelFiles};
-use nickel_lang_core::position::PosTable;
+use nickel_lang_core::position::{PosTable, RawSpan};
 use nickel_lang_core::program::{BuilderError, Program, ProgramBuilder};
 use nickel_lang_core::term::{IsInteger, Number, RoundingFrom, RoundingMode};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-pub(super) fn load(path: &Path) -> Result<Loaded, LoadError> {
+/// Name of the program labc evaluates: the lab, under labc's own `Lab`
+/// contract. Positions inside it are never shown as the lab's.
+const WRAPPER: &str = "<labc: the lab under labc's own contracts>";
+
+pub(super) fn load(path: &Path, contracts: &str) -> Result<Loaded, LoadError> {
     let naming = Naming::new(path);
+    // The lab file comes first, and is what a value with no position at all
+    // (say, a whole lab built by `std.record.map`) is attributed to. Read by
+    // labc first: a file that is not UTF-8 is reported where it breaks.
+    let (mut sources, lab_file, text) = super::read_text(path, naming.given.display().to_string())?;
+    let whole_lab = Span {
+        file: lab_file,
+        start: 0,
+        end: text.trim_end().len(),
+    };
+    // Nickel's passes recurse once per level of syntax: bound it first.
+    if let Err(d) = bounded_depth(&naming, &text, lab_file, &mut sources) {
+        return Err(LoadError::Diagnostics(sources, vec![d]));
+    }
+    let main = wrapper(path, &naming, contracts)?;
     let mut program: Program<CacheImpl> = ProgramBuilder::new()
-        .add_path(path.as_os_str())
+        .add_source_string(main.text.clone(), WRAPPER)
         .build()
         .map_err(|e| match e {
             BuilderError::Io { error, .. } => LoadError::Io(format!("{}: {error}", path.display())),
@@ -46,24 +64,12 @@ pub(super) fn load(path: &Path) -> Result<Loaded, LoadError> {
     let value = match program.eval_full_for_export() {
         Ok(value) => value,
         Err(err) => {
-            let (sources, diags) = diagnostics(&program.files(), err, &naming);
+            let lab = (text.as_str(), main.import_len);
+            let (sources, diags) = diagnostics(&program.files(), err, &naming, lab);
             return Err(LoadError::Nickel(sources, diags));
         }
     };
-
-    // The lab file comes first, and is what a value with no position at all
-    // (say, a whole lab built by `std.record.map`) is attributed to. Nickel
-    // read the same file a moment ago; its copy is not reachable by path.
-    let mut sources = Sources::default();
-    let whole_lab = std::fs::read_to_string(path).ok().map(|text| {
-        let end = text.trim_end().len();
-        let file = sources.add(naming.given.display().to_string(), text);
-        Span {
-            file,
-            start: 0,
-            end,
-        }
-    });
+    let whole_lab = Some(whole_lab);
 
     let files = program.files();
     let mut walker = Walker {
@@ -74,8 +80,9 @@ pub(super) fn load(path: &Path) -> Result<Loaded, LoadError> {
         sources,
         spans: Spans::default(),
         diags: Vec::new(),
+        depth: 0,
     };
-    let json = walker.walk(&value, whole_lab);
+    let json = walker.walk(&value, whole_lab, None);
     let Walker {
         sources,
         spans,
@@ -93,6 +100,133 @@ pub(super) fn load(path: &Path) -> Result<Loaded, LoadError> {
     }
 }
 
+/// The program labc evaluates: the lab, imported by its absolute path, under
+/// labc's own `Lab` contract (`contracts` is the text of the `schemas/lab.ncl`
+/// labc writes). A lab applies that contract itself, but from a file on disk
+/// that may be stale or edited, or not at all; labc's copy makes every value
+/// the schema does not allow fail at the first level where it departs from
+/// it, before Nickel's export recurses into it (`subst` recurses once per
+/// level, and a recursive Nickel function can build a value of any depth).
+/// When the lab's `schemas/lab.ncl` is labc's text, that file is imported,
+/// so Nickel sees one contract, not two, and errors point into it.
+fn wrapper(path: &Path, naming: &Naming, contracts: &str) -> Result<Wrapper, LoadError> {
+    let utf8 = |p: &Path| {
+        p.to_str().map(nickel_string).ok_or_else(|| {
+            LoadError::Io(format!(
+                "{}: labc needs a UTF-8 path to evaluate a lab.ncl",
+                p.display()
+            ))
+        })
+    };
+    let lab = naming
+        .main_abs
+        .clone()
+        .unwrap_or_else(|| path.to_path_buf());
+    let lab = utf8(&lab)?;
+    let on_disk = naming
+        .main_dir_abs
+        .as_ref()
+        .map(|d| d.join("schemas").join("lab.ncl"))
+        .filter(|p| std::fs::read(p).is_ok_and(|bytes| bytes == contracts.as_bytes()));
+    let import = format!("(import {lab})");
+    let contract = match on_disk {
+        Some(schema) => format!("(import {}).Lab", utf8(&schema)?),
+        None => format!("(\n{contracts}\n).Lab"),
+    };
+    Ok(Wrapper {
+        text: format!("{import}\n| {contract}\n"),
+        import_len: import.len(),
+    })
+}
+
+/// The program [`wrapper`] builds, and how long its `(import "<lab>")` is:
+/// what Nickel blames on that part is the lab's, and shown on the lab file.
+struct Wrapper {
+    text: String,
+    import_len: usize,
+}
+
+/// `text` as a Nickel string literal.
+fn nickel_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '%' => out.push_str("\\%"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Checks that the lab, and every Nickel file it imports by a static path,
+/// nests no deeper than [`depth::MAX_DEPTH`]; the error points at the first
+/// token past it.
+fn bounded_depth(
+    naming: &Naming,
+    text: &str,
+    lab_file: FileId,
+    sources: &mut Sources,
+) -> Result<(), Diagnostic> {
+    let too_deep = |file, at: depth::TooDeep| {
+        Diagnostic::error(format!(
+            "this file nests deeper than {} levels",
+            depth::MAX_DEPTH
+        ))
+        .at(
+            Some(Span {
+                file,
+                start: at.start,
+                end: at.end,
+            }),
+            "too deep from here on",
+        )
+        .note(
+            "Nickel evaluates a lab with one level of recursion per level of syntax; \
+             flatten the data or split the expression with `let`",
+        )
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = match depth::scan(text) {
+        Ok(scan) => vec![(naming.given_dir.clone(), scan.imports)],
+        Err(at) => return Err(too_deep(lab_file, at)),
+    };
+    while let Some((dir, imports)) = todo.pop() {
+        for import in imports {
+            let path = dir.join(&import);
+            // Data formats are parsed by serde, which bounds its own depth.
+            let nickel = matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("ncl") | None
+            );
+            if !nickel || !seen.insert(normalize_path(&path).unwrap_or(path.clone())) {
+                continue;
+            }
+            // Unreadable: Nickel reports it at the import.
+            let Ok(imported) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            match depth::scan(&imported) {
+                Ok(scan) => todo.push((
+                    path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                    scan.imports,
+                )),
+                Err(at) => {
+                    let file = sources.add(path.display().to_string(), imported);
+                    return Err(too_deep(file, at));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Converts an evaluated value to JSON, recording spans and collecting every
 /// value that has no JSON form (so one run reports all of them).
 struct Walker<'a> {
@@ -105,16 +239,38 @@ struct Walker<'a> {
     sources: Sources,
     spans: Spans,
     diags: Vec<Diagnostic>,
+    /// How many values enclose the one being converted.
+    depth: usize,
 }
 
 impl Walker<'_> {
     /// Converts `value`, recording its span and then its children's, in the
     /// order [`Spans`] expects: the record's keys sorted, as they are
     /// inserted into the JSON object.
-    fn walk(&mut self, value: &NickelValue, parent: Option<Span>) -> serde_json::Value {
+    fn walk(
+        &mut self,
+        value: &NickelValue,
+        parent: Option<Span>,
+        key: Option<Span>,
+    ) -> serde_json::Value {
         let span = self.span_of(value).or(parent);
-        let node = self.spans.open(span);
-        let json = self.convert(value, span);
+        let node = self.spans.open(span, key);
+        self.depth += 1;
+        // labc's contract keeps a lab's data within the schema's few levels;
+        // this keeps labc's own recursion bounded whatever gets past it.
+        let json = if self.depth > super::MAX_DATA_DEPTH {
+            self.diags.push(
+                Diagnostic::error(format!(
+                    "this value nests deeper than {} levels",
+                    super::MAX_DATA_DEPTH
+                ))
+                .at(span, "too deep"),
+            );
+            serde_json::Value::Null
+        } else {
+            self.convert(value, span)
+        };
+        self.depth -= 1;
         self.spans.close(node);
         json
     }
@@ -142,27 +298,35 @@ impl Walker<'_> {
             ValueContentRef::Array(Container::Empty) => J::Array(Vec::new()),
             ValueContentRef::Record(Container::Alloc(record)) => {
                 let mut fields = Vec::with_capacity(record.fields.len());
-                for field in record.iter_serializable() {
-                    match field {
-                        Ok((id, v)) => fields.push((id.label(), v)),
+                // What `iter_serializable` yields, with each key's position.
+                for (id, field) in &record.fields {
+                    let hidden = field.metadata.not_exported();
+                    match &field.value {
+                        Some(v) if !hidden => fields.push((id.label(), id.pos, v)),
                         // Evaluation for export already rejects these; kept
                         // as a diagnostic so a Nickel change can't panic us.
-                        Err(missing) => self.diags.push(
-                            Diagnostic::error(format!("field `{}` has no value", missing.id))
+                        None if !hidden && !field.metadata.opt() => self.diags.push(
+                            Diagnostic::error(format!("field `{}` has no value", id.label()))
                                 .at(span, "in this record"),
                         ),
+                        _ => {}
                     }
                 }
                 fields.sort_by(|a, b| a.0.cmp(b.0));
                 let mut map = serde_json::Map::with_capacity(fields.len());
-                for (key, v) in fields {
-                    map.insert(key.to_owned(), self.walk(v, span));
+                for (key, pos, v) in fields {
+                    let key_span = self.raw_span(pos.into_opt());
+                    map.insert(key.to_owned(), self.walk(v, span, key_span));
                 }
                 J::Object(map)
             }
-            ValueContentRef::Array(Container::Alloc(array)) => {
-                J::Array(array.array.iter().map(|v| self.walk(v, span)).collect())
-            }
+            ValueContentRef::Array(Container::Alloc(array)) => J::Array(
+                array
+                    .array
+                    .iter()
+                    .map(|v| self.walk(v, span, None))
+                    .collect(),
+            ),
             _ => {
                 let kind = match value.type_of() {
                     Some("Function") => "a function",
@@ -186,8 +350,16 @@ impl Walker<'_> {
 
     /// The span of `value` itself, if Nickel kept one outside its stdlib.
     fn span_of(&mut self, value: &NickelValue) -> Option<Span> {
-        let raw = value.pos(self.pos_table).into_opt()?;
-        if self.files.is_stdlib(raw.src_id) {
+        self.raw_span(value.pos(self.pos_table).into_opt())
+    }
+
+    /// A Nickel position as a span of [`Walker::sources`], unless it is in
+    /// Nickel's stdlib or in labc's wrapper, which no one can edit.
+    fn raw_span(&mut self, raw: Option<RawSpan>) -> Option<Span> {
+        let raw = raw?;
+        if self.files.is_stdlib(raw.src_id)
+            || CsFiles::name(self.files, raw.src_id).is_ok_and(|n| n.to_string() == WRAPPER)
+        {
             return None;
         }
         let file = self.file_id(raw.src_id)?;
@@ -288,14 +460,31 @@ fn diagnostics(
     files: &NickelFiles,
     err: NickelError,
     naming: &Naming,
+    (lab_text, import_len): (&str, usize),
 ) -> (Sources, Vec<Diagnostic>) {
     // Diagnostics may add snippets to the files they refer to.
     let mut files = files.clone();
     let reports = err.into_diagnostics(&mut files);
+    // What Nickel blames on the lab as a whole (the import of it in labc's
+    // wrapper) is shown on the lab file itself.
+    let lab_name = naming
+        .main_abs
+        .clone()
+        .unwrap_or_else(|| naming.given.clone());
+    let lab_id = files.add(lab_name.into_os_string(), lab_text);
+    let whole_lab = 0..lab_text.trim_end().len();
     let mut sources = Sources::default();
     let mut ids: HashMap<NickelFileId, FileId> = HashMap::new();
     let mut out = Vec::new();
     for mut d in reports {
+        for label in &mut d.labels {
+            if label.range.end <= import_len
+                && CsFiles::name(&files, label.file_id).is_ok_and(|n| n.to_string() == WRAPPER)
+            {
+                label.file_id = lab_id;
+                label.range = whole_lab.clone();
+            }
+        }
         point_at_extra_field(&files, &mut d);
         drop_generated_labels(&files, &mut d);
         let severity = match d.severity {
@@ -316,7 +505,11 @@ fn diagnostics(
                     ) else {
                         continue;
                     };
-                    let f = sources.add(naming.display(&name.to_string()), text);
+                    let shown = naming.display(&name.to_string());
+                    let f = match sources.find(&shown) {
+                        Some(f) => f,
+                        None => sources.add(shown, text),
+                    };
                     ids.insert(label.file_id, f);
                     f
                 }
@@ -414,6 +607,9 @@ mod tests {
 }
 "#;
 
+    /// labc's contract in tests of the walker: anything goes.
+    const ANY: &str = "{ Lab = Dyn }";
+
     const LAB: &str = r#"let s = import "schemas/lab.ncl" in
 {
   name = std.string.join "-" ["home", "lab"],
@@ -446,7 +642,7 @@ mod tests {
 
     fn loaded(lab: &str) -> (tempfile::TempDir, PathBuf, Loaded) {
         let (dir, path) = lab_dir(lab);
-        match load(&path) {
+        match load(&path, ANY) {
             Ok(l) => (dir, path, l),
             Err(LoadError::Io(e)) => panic!("{e}"),
             Err(LoadError::Nickel(s, d) | LoadError::Diagnostics(s, d)) => {
@@ -457,7 +653,7 @@ mod tests {
 
     fn rendered(lab: &str, color: bool) -> (PathBuf, String) {
         let (_dir, path) = lab_dir(lab);
-        match load(&path) {
+        match load(&path, ANY) {
             Err(LoadError::Nickel(s, d)) => (path, crate::diag::render(&s, &d, color)),
             Err(LoadError::Io(e)) => panic!("expected Nickel's error, got I/O: {e}"),
             Err(LoadError::Diagnostics(s, d)) => {
@@ -472,7 +668,7 @@ mod tests {
 
     fn diagnostics(lab: &str) -> (Sources, Vec<Diagnostic>) {
         let (_dir, path) = lab_dir(lab);
-        match load(&path) {
+        match load(&path, ANY) {
             Err(LoadError::Diagnostics(s, d)) => (s, d),
             Err(LoadError::Io(e)) => panic!("expected diagnostics, got:\n{e}"),
             Err(LoadError::Nickel(s, d)) => panic!(
@@ -659,7 +855,7 @@ mod tests {
     fn unreadable_file_is_an_io_error_naming_it() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("nope.ncl");
-        match load(&path) {
+        match load(&path, ANY) {
             Err(LoadError::Io(msg)) => assert!(msg.contains(&path.display().to_string()), "{msg}"),
             _ => panic!("expected an I/O error"),
         }

@@ -13,7 +13,7 @@
 //!   infinities) are errors at their position, never silently replaced.
 
 use super::{LoadError, Loaded, Spans};
-use crate::diag::{Diagnostic, FileId, Sources, Span};
+use crate::diag::{Diagnostic, FileId, Span};
 use serde_json::Value as J;
 use std::ops::Range;
 use std::path::Path;
@@ -21,10 +21,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 pub(super) fn load(path: &Path) -> Result<Loaded, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::Io(format!("{}: {e}", path.display())))?;
-    let mut sources = Sources::default();
-    let file = sources.add(path.display().to_string(), text.clone());
+    let (sources, file, text) = super::read_text(path, path.display().to_string())?;
 
     let doc = match DeTable::parse(&text) {
         Ok(doc) => doc,
@@ -39,11 +36,12 @@ pub(super) fn load(path: &Path) -> Result<Loaded, LoadError> {
         file,
         spans: Spans::default(),
         diags: Vec::new(),
+        depth: 0,
     };
     // The parser gives the document an empty span at its start; the record
     // a missing field is reported on is the whole document.
     let root = 0..text.trim_end().len();
-    let node = walker.spans.open(Some(to_span(file, root)));
+    let node = walker.spans.open(Some(to_span(file, root)), None);
     let value = walker.table(doc.get_ref());
     walker.spans.close(node);
     if walker.diags.is_empty() {
@@ -71,6 +69,8 @@ struct Walker {
     file: FileId,
     spans: Spans,
     diags: Vec<Diagnostic>,
+    /// How many values enclose the one being converted.
+    depth: usize,
 }
 
 impl Walker {
@@ -82,17 +82,33 @@ impl Walker {
         entries.sort_by(|a, b| a.0.get_ref().cmp(b.0.get_ref()));
         let mut map = serde_json::Map::with_capacity(entries.len());
         for (key, value) in entries {
-            map.insert(key.get_ref().to_string(), self.value(value));
+            let key_span = to_span(self.file, key.span());
+            map.insert(key.get_ref().to_string(), self.value(value, Some(key_span)));
         }
         J::Object(map)
     }
 
     /// Converts `value`, recording its span and then its children's, in the
     /// order [`Spans`] expects (a table's keys sorted, as inserted).
-    fn value(&mut self, value: &Spanned<DeValue<'_>>) -> J {
+    fn value(&mut self, value: &Spanned<DeValue<'_>>, key: Option<Span>) -> J {
         let span = to_span(self.file, value.span());
-        let node = self.spans.open(Some(span));
-        let json = self.convert(value, span);
+        let node = self.spans.open(Some(span), key);
+        self.depth += 1;
+        // toml's parser stops at a lower depth today; this keeps labc's own
+        // recursion bounded whatever a future parser accepts.
+        let json = if self.depth > super::MAX_DATA_DEPTH {
+            self.error(
+                span,
+                &format!(
+                    "this value nests deeper than {} levels",
+                    super::MAX_DATA_DEPTH
+                ),
+                "too deep",
+            )
+        } else {
+            self.convert(value, span)
+        };
+        self.depth -= 1;
         self.spans.close(node);
         json
     }
@@ -100,7 +116,9 @@ impl Walker {
     fn convert(&mut self, value: &Spanned<DeValue<'_>>, span: Span) -> J {
         match value.get_ref() {
             DeValue::Table(table) => self.table(table),
-            DeValue::Array(items) => J::Array(items.iter().map(|item| self.value(item)).collect()),
+            DeValue::Array(items) => {
+                J::Array(items.iter().map(|item| self.value(item, None)).collect())
+            }
             DeValue::String(s) => J::String(s.to_string()),
             DeValue::Boolean(b) => J::Bool(*b),
             DeValue::Integer(i) => {
@@ -113,13 +131,12 @@ impl Walker {
                     self.error(span, "this integer is too large", "beyond 64 bits")
                 }
             }
-            DeValue::Float(f) => match f
-                .as_str()
-                .parse::<f64>()
-                .ok()
-                .and_then(serde_json::Number::from_f64)
-            {
-                Some(n) => J::Number(n),
+            DeValue::Float(f) => match f.as_str().parse::<f64>().ok().filter(|x| x.is_finite()) {
+                // Nickel has one kind of number and exports `7.0` as the
+                // integer 7; so does labc for TOML, so that both formats
+                // and the model agree on what a whole number is.
+                Some(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => J::from(x as i64),
+                Some(x) => serde_json::Number::from_f64(x).map_or(J::Null, J::Number),
                 None => self.error(
                     span,
                     "this number can't be part of a lab",
@@ -144,7 +161,8 @@ impl Walker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::test_support::{assert_every_value_has_a_span, slice};
+    use crate::diag::Sources;
+    use crate::load::test_support::{assert_every_value_has_a_span, must_fail, must_load, slice};
     use serde_json::json;
     use std::path::PathBuf;
 
@@ -171,26 +189,12 @@ path = "/srv"
 
     fn loaded(text: &str) -> Loaded {
         let (_dir, path) = write(text);
-        match load(&path) {
-            Ok(l) => l,
-            Err(LoadError::Io(e)) => panic!("{e}"),
-            Err(LoadError::Nickel(s, d) | LoadError::Diagnostics(s, d)) => {
-                panic!("{}", crate::diag::render(&s, &d, false))
-            }
-        }
+        must_load(&path)
     }
 
     fn diagnostics(text: &str) -> (Sources, Vec<Diagnostic>) {
         let (_dir, path) = write(text);
-        match load(&path) {
-            Err(LoadError::Diagnostics(s, d)) => (s, d),
-            Err(LoadError::Io(e)) => panic!("expected diagnostics, got {e}"),
-            Err(LoadError::Nickel(s, d)) => panic!(
-                "expected labc's diagnostics, got Nickel's:\n{}",
-                crate::diag::render(&s, &d, false)
-            ),
-            Ok(l) => panic!("expected an error, got {}", l.value),
-        }
+        must_fail(&path)
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod accept;
 pub use accept::accepts;
 
 use crate::diag::Diagnostic;
-use crate::load::Loaded;
+use crate::load::{Loaded, unescape_segment};
 use crate::raw;
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
@@ -30,7 +30,26 @@ const PATTERNS: &[(&str, &str, &str)] = &[
     ),
     (raw::DOMAIN, "domain name", "Domain"),
     (raw::HTTPS_URL, "https URL", "HttpsUrl"),
-    (raw::ABS_PATH, "absolute path", "AbsolutePath"),
+    (
+        raw::ABS_PATH,
+        "absolute path (no control characters)",
+        "AbsolutePath",
+    ),
+    (
+        raw::GCP_PROJECT,
+        "Google Cloud project id (like `arcodange`)",
+        "GcpProject",
+    ),
+    (
+        raw::GCP_REGION,
+        "Google Cloud region (like `europe-west1`)",
+        "GcpRegion",
+    ),
+    (
+        raw::STATE_PREFIX,
+        "state prefix (like `factory/main`)",
+        "StatePrefix",
+    ),
     (
         raw::CRON,
         "cron schedule (`minute hour day month weekday`)",
@@ -260,7 +279,7 @@ fn describe(
 
 fn field_name(path: &str) -> String {
     match path.rsplit('/').next() {
-        Some(last) if !path.is_empty() => last.replace("~1", "/").replace("~0", "~"),
+        Some(last) if !path.is_empty() => unescape_segment(last),
         _ => "lab".to_string(),
     }
 }
@@ -329,7 +348,7 @@ fn schema_parent<'s>(schema: &'s Value, schema_path: &str) -> Option<&'s Value> 
             node = schema.pointer(target)?;
             continue;
         }
-        let seg = seg.replace("~1", "/").replace("~0", "~");
+        let seg = unescape_segment(seg);
         node = match node {
             Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
             _ => node.get(&seg)?,
@@ -566,6 +585,12 @@ pub fn files() -> std::collections::BTreeMap<String, String> {
     ]
     .into_iter()
     .collect()
+}
+
+/// The text of `schemas/lab.ncl`: the contracts labc evaluates every
+/// `lab.ncl` under.
+pub fn nickel_contracts_text() -> &'static str {
+    &schema_files()[1]
 }
 
 /// The texts of [`files`], built once per process.

@@ -29,13 +29,13 @@ fn a_generated_lab_of_fifty_apps_builds_and_checks() {
     // One Application per app, named after it.
     let applications: Vec<&String> = files
         .keys()
-        .filter(|p| p.starts_with("argocd/applications/"))
+        .filter(|p| p.starts_with("argocd/rendered/applications/"))
         .collect();
     assert_eq!(applications.len(), 50, "{applications:?}");
     for i in 0..50 {
         let app = format!("app-{i:04}");
         assert!(
-            files.contains_key(&format!("argocd/applications/{app}.yaml")),
+            files.contains_key(&format!("argocd/rendered/applications/{app}.yaml")),
             "no Application for {app}: {applications:?}"
         );
     }
@@ -48,7 +48,10 @@ fn a_generated_lab_of_fifty_apps_builds_and_checks() {
         .expect("a postgres module")
         .replace("databases.tf", "labc.auto.tfvars.json");
     let data: serde_json::Value = serde_json::from_str(&files[&pg]).expect("data");
-    assert_eq!(data["databases"].as_object().expect("databases").len(), 17 + 5);
+    assert_eq!(
+        data["databases"].as_object().expect("databases").len(),
+        17 + 5
+    );
 
     // max(3, 50 / 20) = 3 hosts, all in the inventory.
     let inventory = lab.read("ansible/inventory/hosts.yml");

@@ -225,17 +225,25 @@ pub fn sql_role_problem(name: &str) -> Option<String> {
 /// that the init script falls back to: never a role labc creates or alters.
 pub const SQL_SUPERUSER: &str = "postgres";
 
-/// Why `arg` can't be one k3s argument, or `None`: k3s-ansible joins the
-/// arguments with spaces into one `ExecStart=` line of a systemd unit, so a
-/// space splits one, a line break starts another directive, and systemd
-/// gives quotes, `\`, `$`, `%` and `;` meanings of their own.
+/// Why `arg` can't be a k3s argument (a flag, or a flag and its value
+/// after one space, like `--write-kubeconfig-mode 0644`), or `None`:
+/// k3s-ansible joins the arguments with spaces into one `ExecStart=` line of
+/// a systemd unit, so a line break or other white space than a space starts
+/// another directive or word, and systemd gives quotes, `\\`, `$`, `%` and
+/// `;` meanings of their own.
 pub fn k3s_arg_problem(arg: &str) -> Option<String> {
-    if arg.is_empty() {
+    if arg.trim().is_empty() {
         return Some("is empty".into());
     }
     arg.chars()
-        .find(|c| c.is_whitespace() || unprintable(*c) || matches!(c, '"' | '\'' | '\\' | '$' | '%' | ';' | '`'))
-        .map(|c| format!("contains {c:?}, which the k3s unit's command line would not keep as written"))
+        .find(|c| {
+            (c.is_whitespace() && *c != ' ')
+                || unprintable(*c)
+                || matches!(c, '"' | '\'' | '\\' | '$' | '%' | ';' | '`')
+        })
+        .map(|c| {
+            format!("contains {c:?}, which the k3s unit's command line would not keep as written")
+        })
 }
 
 /// Why `label` can't be an act_runner label, or `None`. act_runner splits

@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod compose;
 mod errors;
+mod hostile;
 mod layout;
 mod output;
 mod pg;

@@ -305,7 +305,10 @@ pub fn cron_problem(schedule: &str) -> Option<String> {
         .seconds(croner::parser::Seconds::Disallowed)
         .year(croner::parser::Year::Disallowed)
         .build();
-    parser.parse(schedule).err().map(|e| format!("is not a cron schedule: {e}"))
+    parser
+        .parse(schedule)
+        .err()
+        .map(|e| format!("is not a cron schedule: {e}"))
 }
 
 /// Why `revision` can't be the Git revision ArgoCD tracks, or `None`: a
@@ -315,7 +318,9 @@ pub fn git_revision_problem(revision: &str) -> Option<String> {
         return Some("is empty".into());
     }
     if let Some(c) = revision.chars().find(|c| {
-        c.is_whitespace() || unprintable(*c) || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
+        c.is_whitespace()
+            || unprintable(*c)
+            || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
     }) {
         return Some(format!("contains {c:?}, which git refuses in a ref name"));
     }
@@ -324,7 +329,11 @@ pub fn git_revision_problem(revision: &str) -> Option<String> {
             return Some(format!("contains `{bad}`, which git refuses in a ref name"));
         }
     }
-    if revision.starts_with(['/', '.', '-']) || revision.ends_with(['/', '.']) || revision.ends_with(".lock") || revision == "@" {
+    if revision.starts_with(['/', '.', '-'])
+        || revision.ends_with(['/', '.'])
+        || revision.ends_with(".lock")
+        || revision == "@"
+    {
         return Some("starts or ends in a way git refuses in a ref name".into());
     }
     None
@@ -338,7 +347,10 @@ pub const SSH_PORT: u16 = 22;
 /// subdomain, at most 253 characters, each label at most 63), or `None`.
 pub fn dns_name_problem(name: &str) -> Option<String> {
     if name.len() > 253 {
-        return Some(format!("is {} characters long; the limit is 253", name.len()));
+        return Some(format!(
+            "is {} characters long; the limit is 253",
+            name.len()
+        ));
     }
     name.split('.')
         .find_map(dns1123_label_problem)

@@ -56,7 +56,8 @@ pub(crate) const DOMAIN: &str = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}
 pub(crate) const HTTPS_URL: &str =
     r"^https://[a-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$";
 /// An absolute POSIX path.
-pub(crate) const ABS_PATH: &str = r"^/([^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^/\x00-\x1f\x7f-\x9f\u2028\u2029])?$";
+pub(crate) const ABS_PATH: &str =
+    r"^/([^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^/\x00-\x1f\x7f-\x9f\u2028\u2029])?$";
 /// A Google Cloud project id, e.g. `arcodange`.
 pub(crate) const GCP_PROJECT: &str = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$";
 /// A Google Cloud region, e.g. `europe-west1`.

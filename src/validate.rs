@@ -68,8 +68,12 @@ impl Cx<'_> {
             } else {
                 self.span(pointer)
             };
-            let d = Diagnostic::error(format!("`{name}` can't be {what}: it {problem}"))
-                .at(span, format!("used as {what}"));
+            // The name as one line: it may hold the very characters refused.
+            let d = Diagnostic::error(format!(
+                "`{}` can't be {what}: it {problem}",
+                name.escape_debug()
+            ))
+            .at(span, format!("used as {what}"));
             self.error(d);
         }
     }
@@ -95,11 +99,21 @@ impl Cx<'_> {
         };
         for (i, label) in raw.runner.labels.iter().enumerate() {
             let at = format!("/runner/labels/{i}");
-            self.check_name(&at, label, "a runner label", names::runner_label_problem(label));
+            self.check_name(
+                &at,
+                label,
+                "a runner label",
+                names::runner_label_problem(label),
+            );
         }
         if let Some(revision) = &raw.argocd.target_revision {
             let problem = names::git_revision_problem(revision);
-            self.check_name("/argocd/target_revision", revision, "a Git revision", problem);
+            self.check_name(
+                "/argocd/target_revision",
+                revision,
+                "a Git revision",
+                problem,
+            );
         }
         let step_ca = self.step_ca(&placement, &raw.domains.internal);
         let tofu = self.tofu(&raw.tofu);
@@ -1049,7 +1063,10 @@ impl Cx<'_> {
         }
         let pg_at = self.field_or_record("/postgres", "port");
         let what = "PostgreSQL".to_string();
-        claims.push(((postgres.host.clone(), postgres.port), Claim { what, at: pg_at }));
+        claims.push((
+            (postgres.host.clone(), postgres.port),
+            Claim { what, at: pg_at },
+        ));
         for (field, port, what) in [
             ("http_port", gitea.http_port, "Gitea's web UI"),
             ("ssh_port", gitea.ssh_port, "Gitea's SSH"),
@@ -1084,7 +1101,11 @@ impl Cx<'_> {
             ),
         ];
         for h in &runner.hosts {
-            claims.push(((h.clone(), runner.env_file.clone()), "a runner", "/runner/env_file"));
+            claims.push((
+                (h.clone(), runner.env_file.clone()),
+                "a runner",
+                "/runner/env_file",
+            ));
         }
         let claims = claims
             .into_iter()
@@ -1131,9 +1152,17 @@ impl Cx<'_> {
         for app in apps.values() {
             for (i, (_, host)) in app.ingress.iter().enumerate() {
                 let at = self.span(&format!("{}/ingress/{i}", ptr(&["apps", &app.name])));
-                if let Some(problem) = names::dns_name_problem(host) {
-                    let d = Diagnostic::error(format!("ingress host `{host}` is not a DNS name: it {problem}"))
-                        .at(at, "this ingress");
+                // An invalid app name is reported as such; its host would
+                // only repeat it.
+                let problem = names::dns1123_label_problem(&app.name)
+                    .is_none()
+                    .then(|| names::dns_name_problem(host))
+                    .flatten();
+                if let Some(problem) = problem {
+                    let d = Diagnostic::error(format!(
+                        "ingress host `{host}` is not a DNS name: it {problem}"
+                    ))
+                    .at(at, "this ingress");
                     self.error(d);
                 }
                 let what = format!("app `{}`'s ingress", app.name);

@@ -118,7 +118,10 @@ fn wrapper(path: &Path, naming: &Naming, contracts: &str) -> Result<Wrapper, Loa
             ))
         })
     };
-    let lab = naming.main_abs.clone().unwrap_or_else(|| path.to_path_buf());
+    let lab = naming
+        .main_abs
+        .clone()
+        .unwrap_or_else(|| path.to_path_buf());
     let lab = utf8(&lab)?;
     let on_disk = naming
         .main_dir_abs
@@ -317,9 +320,13 @@ impl Walker<'_> {
                 }
                 J::Object(map)
             }
-            ValueContentRef::Array(Container::Alloc(array)) => {
-                J::Array(array.array.iter().map(|v| self.walk(v, span, None)).collect())
-            }
+            ValueContentRef::Array(Container::Alloc(array)) => J::Array(
+                array
+                    .array
+                    .iter()
+                    .map(|v| self.walk(v, span, None))
+                    .collect(),
+            ),
             _ => {
                 let kind = match value.type_of() {
                     Some("Function") => "a function",
@@ -469,11 +476,17 @@ fn diagnostics(
     let mut sources = Sources::default();
     let mut ids: HashMap<NickelFileId, FileId> = HashMap::new();
     let mut out = Vec::new();
+    let in_wrapper =
+        |files: &NickelFiles, id| CsFiles::name(files, id).is_ok_and(|n| n.to_string() == WRAPPER);
     for mut d in reports {
+        // A label on the import itself ("imported here", "applied to this
+        // expression") is noise next to a label in a real file; alone, it
+        // blames the lab as a whole.
+        let elsewhere = d.labels.iter().any(|l| !in_wrapper(&files, l.file_id));
+        d.labels
+            .retain(|l| !(elsewhere && l.range.end <= import_len && in_wrapper(&files, l.file_id)));
         for label in &mut d.labels {
-            if label.range.end <= import_len
-                && CsFiles::name(&files, label.file_id).is_ok_and(|n| n.to_string() == WRAPPER)
-            {
+            if label.range.end <= import_len && in_wrapper(&files, label.file_id) {
                 label.file_id = lab_id;
                 label.range = whole_lab.clone();
             }

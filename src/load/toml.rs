@@ -116,12 +116,9 @@ impl Walker {
     fn convert(&mut self, value: &Spanned<DeValue<'_>>, span: Span) -> J {
         match value.get_ref() {
             DeValue::Table(table) => self.table(table),
-            DeValue::Array(items) => J::Array(
-                items
-                    .iter()
-                    .map(|item| self.value(item, None))
-                    .collect(),
-            ),
+            DeValue::Array(items) => {
+                J::Array(items.iter().map(|item| self.value(item, None)).collect())
+            }
             DeValue::String(s) => J::String(s.to_string()),
             DeValue::Boolean(b) => J::Bool(*b),
             DeValue::Integer(i) => {

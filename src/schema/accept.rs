@@ -439,13 +439,12 @@ mod tests {
     #[test]
     fn the_reference_lab_passes_on_the_fast_path() {
         let s = super::super::json_schema();
-        let reference =
-            crate::load::load(
-                &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lab.ncl"),
-                crate::schema::nickel_contracts_text(),
-            )
-                .ok()
-                .expect("lab.ncl loads");
+        let reference = crate::load::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lab.ncl"),
+            crate::schema::nickel_contracts_text(),
+        )
+        .ok()
+        .expect("lab.ncl loads");
         assert_eq!(accepts(s, &reference.value), Some(true));
     }
 }

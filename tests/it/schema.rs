@@ -247,9 +247,9 @@ fn both_schemas_reject_and_accept_the_same_values() {
             &lab.path().join(&lab.file),
             labc::schema::nickel_contracts_text(),
         )
-            .ok()
-            .expect("lab loads")
-            .value;
+        .ok()
+        .expect("lab loads")
+        .value;
         assert!(validator.is_valid(&base));
         let mut points = Vec::new();
         leaves(&s, &s, &base, String::new(), &mut points);

@@ -205,10 +205,7 @@ pub fn sql_role_problem(name: &str) -> Option<String> {
     if name.starts_with("pg_") {
         return Some("starts with `pg_`, which PostgreSQL reserves for its own roles".into());
     }
-    if matches!(
-        name,
-        "public" | "none" | "current_user" | "session_user" | "current_role"
-    ) {
+    if matches!(name, "public" | "none") {
         return Some("is a role name PostgreSQL reserves".into());
     }
     if name == SQL_SUPERUSER {

@@ -347,7 +347,7 @@ fn quote_into(out: &mut String, s: &str) {
     // Fast path: printable ASCII with nothing to escape.
     if !s
         .bytes()
-        .any(|b| b == b'"' || b == b'\\' || b < 0x20 || b >= 0x7f)
+        .any(|b| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b))
     {
         out.push_str(s);
         out.push('"');

@@ -568,3 +568,88 @@ for i, s in enumerate(expected):
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).is_empty(), "{}", stdout(&o));
 }
+
+/// The role names labc refuses are ones a real PostgreSQL 15 refuses to
+/// create (even quoted, as labc's scripts quote them), or its superuser,
+/// which the scripts would alter (NOLOGIN); labc refuses each at the line
+/// that names it, in both lab formats.
+#[test]
+fn role_names_labc_refuses_postgresql_reserves_or_owns() {
+    let server = crate::pg::Server::start();
+    for name in ["public", "none", "pg_ledger"] {
+        let o = server.run(
+            "postgres",
+            "postgres",
+            &format!("CREATE ROLE {};", crate::pg::ident(name)),
+        );
+        assert!(!o.status.success(), "PostgreSQL created role {name}");
+    }
+    assert!(
+        server.role_exists(names_superuser()),
+        "the superuser is not {}",
+        names_superuser()
+    );
+    for name in ["public", "none", "pg_ledger", names_superuser()] {
+        for (file, from, to) in [
+            (
+                "lab.ncl",
+                "    erp = {},",
+                format!("    erp = {{ owner_role = \"{name}\" }},"),
+            ),
+            (
+                "lab.toml",
+                "erp = {}",
+                format!("erp = {{ owner_role = \"{name}\" }}"),
+            ),
+        ] {
+            let text = lab_text(if file == "lab.ncl" {
+                "reference"
+            } else {
+                "reference-toml"
+            });
+            let edited = text.replacen(from, &to, 1);
+            let line = edited
+                .lines()
+                .position(|l| l.contains("owner_role"))
+                .map(|i| i + 1);
+            let lab = Lab::from_text(file, &edited);
+            let o = lab.run(&["build"]);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{file} {name}:\n{err}");
+            assert!(err.contains(&format!("`{name}` can't be a role")), "{err}");
+            assert!(
+                err.contains(&format!("{file}:{}:", line.unwrap_or(0))),
+                "{err}"
+            );
+        }
+    }
+}
+
+/// The superuser the postgres image creates by default.
+fn names_superuser() -> &'static str {
+    labc::names::SQL_SUPERUSER
+}
+
+/// `keep_days = 7.0` in lab.toml is the whole number 7, as `7.0` is in
+/// lab.ncl: the lab compiles to the same files as with `7`.
+#[test]
+fn integral_floats_are_whole_numbers_in_both_formats() {
+    let toml = lab_text("reference-toml");
+    let as_float = toml.replacen("keep_days = 7 }", "keep_days = 7.0 }", 1);
+    assert_ne!(toml, as_float);
+    let ncl = lab_text("reference");
+    let ncl_float = ncl.replacen("keep_days = 7 }", "keep_days = 7.0 }", 1);
+    assert_ne!(ncl, ncl_float);
+    let base = Lab::from_text("lab.toml", &toml);
+    base.build();
+    for (file, text) in [("lab.toml", as_float), ("lab.ncl", ncl_float)] {
+        let lab = Lab::from_text(file, &text);
+        lab.build();
+        assert_eq!(
+            lab.read("ansible/inventory/group_vars/all.yml")
+                .replace("lab.ncl", "lab.toml"),
+            base.read("ansible/inventory/group_vars/all.yml"),
+            "{file}"
+        );
+    }
+}

@@ -29,6 +29,11 @@ review:
 accept:
     INSTA_UPDATE=always cargo test --locked
 
+# No unused or misplaced dependency (what CI checks; installs cargo-shear once).
+deps:
+    test -x target/tools/shear/bin/cargo-shear || cargo install --locked cargo-shear@1.14.0 --root target/tools/shear
+    target/tools/shear/bin/cargo-shear shear
+
 # What CI runs.
 ci:
     bash .ci/run

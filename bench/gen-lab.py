@@ -48,7 +48,11 @@ def lab(n_apps: int) -> str:
     w("  },")
     w('  postgres = { image = "postgres:16.10", env_file = "/srv/postgres/postgres.env", pooler_app = "app-0000" },')
     w('  runner = { image = "gitea/runner:0.3.0", labels = ["ubuntu-latest:docker://node:20-bookworm"], env_file = "/srv/runner/runner.env" },')
-    w('  argocd = { host = "argocd.example.lab" },')
+    w('  argocd = {')
+    w('    host = "argocd.example.lab",')
+    w('    lab_repository = { url = "https://gitea.example.lab/lab/factory" },')
+    w('    registry = { pull_secret = "gitea-registry", ca_file = "/app/config/ca/root_ca.crt" },')
+    w('  },')
     w("  apps = {")
     databases = []
     for i in range(n_apps):
@@ -81,7 +85,11 @@ def lab(n_apps: int) -> str:
     for d in databases + [f"extra-{i:04d}" for i in range(max(1, n_apps // 10))]:
         w(f"    {d} = {{}},")
     w("  },")
-    w('  vault = { address = "https://vault.example.lab", ci_jwt = { mount = "gitea_jwt", role = "gitea_cicd" } },')
+    w('  vault = {')
+    w('    address = "https://vault.example.lab",')
+    w('    ci_jwt = { mount = "gitea_jwt", role = "gitea_cicd" },')
+    w('    operator = { address = "http://vault.vault.svc:8200" },')
+    w('  },')
     w("  tofu = {")
     w('    state_bucket = "synthetic-tf",')
     w('    gcp_project = "synthetic",')

@@ -138,6 +138,16 @@ pub fn emit_all(lab: &Lab) -> Result<BTreeMap<String, String>, String> {
             files.insert(path, contents);
         }
     }
+    // The docs link to every other file, so they come last.
+    let others = files.keys().cloned().collect();
+    for emit::File { path, contents } in emit::docs::emit(lab, &others) {
+        if files.contains_key(&path) {
+            return Err(format!(
+                "labc bug: docs and another emitter both write {path}"
+            ));
+        }
+        files.insert(path, contents);
+    }
     Ok(files)
 }
 

@@ -23,9 +23,10 @@ pub fn run() -> ExitCode {
     let cli = cli::Cli::parse();
     let exit = match cli.command {
         cli::Command::Build => cmd::build::run(&cli.global),
-        cli::Command::Check => cmd::check::run(&cli.global),
-        cli::Command::Diff => cmd::diff::run(&cli.global),
+        cli::Command::Check(show) => cmd::check::run(&cli.global, &show),
+        cli::Command::Diff(show) => cmd::diff::run(&cli.global, &show),
         cli::Command::Schema => cmd::schema::run(&cli.global),
+        cli::Command::Completions { shell } => cmd::completions::run(shell),
     };
     ExitCode::from(exit)
 }

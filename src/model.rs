@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
-pub use crate::raw::{Archetype, Exposure, ModuleKind, Service, UpdateStrategy, WriteBack};
+pub use crate::raw::{Archetype, Exposure, ModuleKind, Service, UpdateStrategy};
 
 #[derive(Debug, Clone)]
 pub struct Lab {
@@ -130,7 +130,43 @@ pub struct ArgoCd {
     pub host: String,
     pub project: String,
     pub target_revision: String,
-    pub write_back: WriteBack,
+    pub lab_repository: LabRepository,
+    /// The root Application, which deploys the app-of-apps chart.
+    pub root: RootApplication,
+    /// The Image Updater's access to Gitea's registry (present whenever an
+    /// app follows its image).
+    pub registry: Option<Registry>,
+}
+
+/// The repository holding the lab and labc's output.
+#[derive(Debug, Clone)]
+pub struct LabRepository {
+    pub url: String,
+    /// Folder of labc's output in it (no leading or trailing `/`).
+    pub path: String,
+    pub revision: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RootApplication {
+    /// Application name (see [`crate::names::root_application`]), distinct
+    /// from every app's.
+    pub name: String,
+    pub prune: bool,
+    pub self_heal: bool,
+}
+
+/// How the Image Updater reads Gitea's registry.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    /// Registry API, `https://<gitea domain>`.
+    pub api_url: String,
+    /// Image prefix the entry applies to: the Gitea domain.
+    pub prefix: String,
+    /// `docker-registry` Secret in ArgoCD's namespace.
+    pub pull_secret: String,
+    /// CA certificate path inside the Image Updater's pod.
+    pub ca_file: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +179,15 @@ pub struct App {
     pub image_updater: Option<UpdateStrategy>,
     pub prune: bool,
     pub self_heal: bool,
+    /// The lab states the sync policy (even if it equals the default): the
+    /// app-of-apps values keep it.
+    pub sync_explicit: bool,
+    /// Deleting the Application deletes the app's resources (ArgoCD's
+    /// resources finalizer).
+    pub cascade_delete: bool,
+    /// Deployment the app's chart runs it as: what VSO restarts when a
+    /// secret it reads changes.
+    pub deployment: String,
     pub archetype: Archetype,
     /// Database of a `Postgres` app (a key of `Lab::databases`).
     pub database: Option<String>,
@@ -189,6 +234,11 @@ pub struct Database {
 #[derive(Debug, Clone)]
 pub struct Vault {
     pub address: String,
+    /// Address the Vault Secrets Operator connects to.
+    pub operator_address: String,
+    /// Secret (key `ca.crt`, in each app namespace) VSO verifies Vault's
+    /// certificate with.
+    pub operator_ca_secret: Option<String>,
     pub kubernetes_mount: String,
     pub kv_mount: String,
     pub database_mount: String,
@@ -228,6 +278,9 @@ pub struct Longhorn {
     pub backup_bucket: String,
     /// Longhorn's backup target URL for `backup_bucket` (S3 interop).
     pub backup_target: String,
+    pub namespace: String,
+    /// Secret with the bucket's credentials, in `namespace`.
+    pub backup_secret: String,
 }
 
 #[derive(Debug, Clone)]
@@ -258,4 +311,80 @@ pub struct StepCa {
     pub replicas: Vec<String>,
     /// Domain the PKI issues for (`*.<internal>`).
     pub domain: String,
+}
+
+/// One Ansible inventory group as labc derives it from the services each
+/// host carries: its hosts, or the groups it is made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub name: &'static str,
+    /// What the group is for, in a few words (for the generated docs).
+    pub purpose: &'static str,
+    pub hosts: Vec<String>,
+    pub children: Vec<&'static str>,
+}
+
+impl Lab {
+    /// The inventory's groups, in the order `hosts.yml` lists them
+    /// (`local` holds localhost besides the hosts listed here).
+    pub fn groups(&self) -> Vec<Group> {
+        let with = |s: Service| -> Vec<String> {
+            self.hosts
+                .values()
+                .filter(|h| h.has(s))
+                .map(|h| h.name.clone())
+                .collect()
+        };
+        let all: Vec<String> = self.hosts.keys().cloned().collect();
+        let group = |name, purpose, hosts| Group {
+            name,
+            purpose,
+            hosts,
+            children: Vec::new(),
+        };
+        let mut step_ca = with(Service::StepCaPrimary);
+        step_ca.extend(with(Service::StepCaReplica));
+        step_ca.sort();
+        // The guidebook's shape: Gitea lives with PostgreSQL, so `gitea` is
+        // the `postgres` group; a lab placing them apart lists Gitea's host.
+        let gitea = if self.gitea.host == self.postgres.host {
+            Group {
+                children: vec!["postgres"],
+                ..group("gitea", "Gitea (Compose, outside k3s)", Vec::new())
+            }
+        } else {
+            group(
+                "gitea",
+                "Gitea (Compose, outside k3s)",
+                with(Service::Gitea),
+            )
+        };
+        vec![
+            group("raspberries", "Every host; Ansible's SSH user", all.clone()),
+            group("local", "Control-node tasks: localhost and every host", all),
+            group(
+                "postgres",
+                "PostgreSQL (Compose, outside k3s)",
+                with(Service::Postgres),
+            ),
+            gitea,
+            group("pihole", "Internal DNS resolvers", with(Service::Pihole)),
+            group("step_ca", "step-ca PKI, primary and replicas", step_ca),
+            group(
+                "ci_runner",
+                "Gitea Actions runners (Compose)",
+                self.runner.hosts.clone(),
+            ),
+            group(
+                "server",
+                "k3s servers (control plane)",
+                self.k3s.servers.clone(),
+            ),
+            group("agent", "k3s agents", self.k3s.agents.clone()),
+            Group {
+                children: vec!["server", "agent"],
+                ..group("k3s_cluster", "Every k3s node (k3s-ansible)", Vec::new())
+            },
+        ]
+    }
 }

@@ -69,6 +69,25 @@ pub fn longhorn_backup_target(bucket: &str, region: &str) -> String {
     format!("s3://{bucket}@{region}/")
 }
 
+/// The root Application, which deploys the app-of-apps chart: `<lab>-apps`
+/// (it lives in ArgoCD's namespace beside the apps' Applications, so
+/// validation checks it is no app's name).
+pub fn root_application(lab: &str) -> String {
+    format!("{lab}-apps")
+}
+
+/// Deployment an app's chart runs it as: the app name (the per-app values
+/// set `fullnameOverride` to it, so a chart made with `helm create` agrees).
+pub fn deployment(app: &str) -> String {
+    app.to_string()
+}
+
+/// Image Updater `credentials` for a pull secret in `namespace`:
+/// `pullsecret:<namespace>/<secret>`.
+pub fn registry_credentials(namespace: &str, secret: &str) -> String {
+    format!("pullsecret:{namespace}/{secret}")
+}
+
 /// Kubernetes Secret the Vault Secrets Operator fills from an app's KV
 /// secret: `<app>-kv`. A DNS-1123 label plus a suffix is always a valid
 /// Secret name (a DNS-1123 subdomain, up to 253 characters).

@@ -265,7 +265,7 @@ fn is_link_error(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|inner| inner.is::<Linked>())
 }
 
-/// Reads a file into a buffer reused across calls, refusing a symbolic link
+/// Reads a file, refusing a symbolic link
 /// as its last component, and hands its bytes to `f`.
 ///
 /// Not `fs::read`: that one follows links, and it stats the file for a size
@@ -285,16 +285,10 @@ fn read_no_follow<T>(path: &Path, f: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
         }
     }
     let mut file = options.open(path)?;
-    BUFFER.with_borrow_mut(|buf| {
-        buf.clear();
-        // Through `Take`, `read_to_end` reads straight away, without the stat.
-        io::Read::read_to_end(&mut io::Read::take(&mut file, u64::MAX), buf)?;
-        Ok(f(buf))
-    })
-}
-
-thread_local! {
-    static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    let mut buf = Vec::new();
+    // Through `Take`, `read_to_end` reads straight away, without the stat.
+    io::Read::read_to_end(&mut io::Read::take(&mut file, u64::MAX), &mut buf)?;
+    Ok(f(&buf))
 }
 
 impl Target {
@@ -381,6 +375,38 @@ impl Target {
             }
         }
         Ok(changes)
+    }
+
+    /// Files in the folder that labc does not write and never wrote: neither
+    /// generated now nor listed in the previous manifest (`listed`). Build
+    /// leaves them alone; `check` warns about them. Symbolic links are
+    /// reported, never followed.
+    pub fn stray(&self, listed: &BTreeSet<String>) -> Result<Vec<String>, OutputError> {
+        let mut found = Vec::new();
+        let mut pending = vec![(self.dir.clone(), String::new())];
+        while let Some((dir, prefix)) = pending.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(OutputError::Io(dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(io_err(&dir))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let rel = format!("{prefix}{name}");
+                let kind = entry.file_type().map_err(io_err(&dir))?;
+                if kind.is_dir() {
+                    pending.push((entry.path(), format!("{rel}/")));
+                } else if rel != MANIFEST
+                    && !self.files.contains_key(&rel)
+                    && !listed.contains(&rel)
+                {
+                    found.push(rel);
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
     }
 
     /// Makes the folder hold exactly the files (plus files labc never wrote).
@@ -482,4 +508,15 @@ pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
         .context_radius(3)
         .header(&format!("a/{path}"), &format!("b/{path}"))
         .to_string()
+}
+
+/// Lines added and removed between two texts, as `git diff --stat` counts.
+pub fn line_counts(old: &str, new: &str) -> (usize, usize) {
+    let diff = similar::TextDiff::from_lines(old, new);
+    diff.iter_all_changes()
+        .fold((0, 0), |(a, r), c| match c.tag() {
+            similar::ChangeTag::Insert => (a + 1, r),
+            similar::ChangeTag::Delete => (a, r + 1),
+            similar::ChangeTag::Equal => (a, r),
+        })
 }

@@ -55,6 +55,13 @@ pub(crate) const DOMAIN: &str = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}
 /// An `https://` URL with no trailing slash.
 pub(crate) const HTTPS_URL: &str =
     r"^https://[a-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$";
+/// An `http://` or `https://` URL with no trailing slash (an in-cluster
+/// Service may speak plain HTTP).
+pub(crate) const HTTP_URL: &str =
+    r"^https?://[a-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$";
+/// A relative path inside a repository: `/`-separated names, none empty and
+/// none starting with `.` (so no `.`, `..` or hidden folder).
+pub(crate) const REL_PATH: &str = r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$";
 /// An absolute POSIX path.
 pub(crate) const ABS_PATH: &str =
     r"^/([^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^/\x00-\x1f\x7f-\x9f\u2028\u2029])?$";
@@ -79,7 +86,6 @@ pub(crate) const PROVIDER_SOURCE: &str = r"^[a-z0-9-]+/[a-z0-9-]+$";
 /// only: `validate` applies it and both schemas show it as the field's
 /// `default`, so editors, docs and labc agree.
 pub mod defaults {
-    use super::WriteBack;
     pub const API_PORT: u16 = 6443;
     pub const GITEA_HTTP_PORT: u16 = 3000;
     pub const GITEA_SSH_PORT: u16 = 2222;
@@ -89,7 +95,12 @@ pub mod defaults {
     pub const GITEA_DATABASE: &str = "gitea";
     pub const ARGOCD_PROJECT: &str = "default";
     pub const TARGET_REVISION: &str = "HEAD";
-    pub const WRITE_BACK: WriteBack = WriteBack::Argocd;
+    /// Where `labc build` writes, relative to the lab file: the folder of
+    /// the lab repository the Applications read from.
+    pub const LAB_REPOSITORY_PATH: &str = "generated";
+    /// Longhorn's own namespace (its install puts it there).
+    pub const LONGHORN_NAMESPACE: &str = "longhorn-system";
+    pub const LONGHORN_BACKUP_SECRET: &str = "longhorn-backup";
     pub const APP_PORT: u16 = 8080;
     pub const REPLICAS: u32 = 1;
     pub const VOLUME_SIZE: &str = "1Gi";
@@ -314,19 +325,51 @@ pub struct ArgoCd {
     #[serde(default)]
     #[schemars(extend("default" = defaults::TARGET_REVISION))]
     pub target_revision: Option<String>,
-    /// How the Image Updater writes new digests back.
+    /// The repository holding this lab and labc's output: the root
+    /// Application deploys the app-of-apps chart (`<path>/argocd`) from it,
+    /// and every app reads its values and Vault resources from it.
+    pub lab_repository: LabRepository,
+    /// How the Image Updater reads Gitea's container registry (the default
+    /// images' registry). Required when an app sets `image_updater`.
     #[serde(default)]
-    #[schemars(extend("default" = defaults::WRITE_BACK.as_str()))]
-    pub write_back: Option<WriteBack>,
+    pub registry: Option<Registry>,
+    /// Automated sync of the root Application: with `prune`, an app removed
+    /// from the lab loses its Application. Default: prune and self-heal on.
+    #[serde(default)]
+    pub root_sync: Option<Sync>,
 }
 
-spelt_enum! {
-    pub enum WriteBack {
-        /// Parameter overrides on the Application (no commit).
-        Argocd = "argocd",
-        /// A commit to the app's repository.
-        Git = "git",
-    }
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LabRepository {
+    /// Git URL ArgoCD clones the lab repository from.
+    #[schemars(regex(pattern = HTTPS_URL))]
+    pub url: String,
+    /// Folder of labc's output in the repository, relative to its root.
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::LAB_REPOSITORY_PATH))]
+    #[schemars(regex(pattern = REL_PATH))]
+    pub path: Option<String>,
+    /// Git revision of the lab repository ArgoCD tracks. Default:
+    /// `argocd.target_revision`.
+    #[serde(default)]
+    pub revision: Option<String>,
+}
+
+/// Access of the Image Updater to Gitea's container registry.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    /// `docker-registry` Secret, in ArgoCD's namespace, holding a Gitea
+    /// login allowed to read the packages (named here, never inlined).
+    #[schemars(regex(pattern = NAME))]
+    pub pull_secret: String,
+    /// Path, inside the Image Updater's pod, of the PEM certificate of the
+    /// CA that signed Gitea's certificate (step-ca's root; the Image
+    /// Updater's install mounts it). None: the system's public roots.
+    #[serde(default)]
+    #[schemars(regex(pattern = ABS_PATH))]
+    pub ca_file: Option<String>,
 }
 
 /// One app deployed by ArgoCD.
@@ -384,6 +427,12 @@ pub struct App {
     /// `'postgres` apps, off otherwise.
     #[serde(default)]
     pub vault: Option<bool>,
+    /// Whether deleting the app's Application (removing the app from the
+    /// lab) deletes its Kubernetes resources, volumes included (ArgoCD's
+    /// resources finalizer). Default: off for `'sqlite` apps, whose volume
+    /// holds their data; on otherwise.
+    #[serde(default)]
+    pub cascade_delete: Option<bool>,
 }
 
 spelt_enum! {
@@ -478,6 +527,28 @@ pub struct Vault {
     pub database_ttl: Option<u32>,
     /// How CI (and OpenTofu) log in: Gitea's OIDC tokens on a JWT mount.
     pub ci_jwt: CiJwt,
+    /// How the Vault Secrets Operator reaches Vault from inside the cluster.
+    /// Default: `address`, its certificate checked against public roots only.
+    #[serde(default)]
+    pub operator: Option<VaultOperator>,
+}
+
+/// The Vault Secrets Operator's connection to Vault (each app namespace's
+/// VaultConnection).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VaultOperator {
+    /// Address VSO connects to, e.g. Vault's in-cluster Service
+    /// `http://vault.vault.svc:8200`. Default: `vault.address`.
+    #[serde(default)]
+    #[schemars(regex(pattern = HTTP_URL))]
+    pub address: Option<String>,
+    /// Secret, in every app namespace, whose `ca.crt` is the CA that signed
+    /// Vault's certificate (step-ca's root): needed for an `https://`
+    /// address with a private CA.
+    #[serde(default)]
+    #[schemars(regex(pattern = NAME))]
+    pub ca_secret: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -553,6 +624,18 @@ pub struct Longhorn {
     /// GCS bucket Longhorn backs volumes up to (through its S3 interop).
     #[schemars(regex(pattern = NAME))]
     pub backup_bucket: String,
+    /// Namespace Longhorn runs in.
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::LONGHORN_NAMESPACE))]
+    #[schemars(regex(pattern = NAME))]
+    pub namespace: Option<String>,
+    /// Secret, in Longhorn's namespace, holding the bucket's HMAC
+    /// credentials and endpoint (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_ENDPOINTS`).
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::LONGHORN_BACKUP_SECRET))]
+    #[schemars(regex(pattern = NAME))]
+    pub backup_secret: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

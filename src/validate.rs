@@ -134,6 +134,38 @@ impl Cx<'_> {
             let problem = names::dns1123_label_problem(class);
             self.check_name("/longhorn/storage_class", class, what, problem);
         }
+        // Kubernetes names the lab writes outright: a namespace, Secrets
+        // (DNS-1123 subdomains; a label is one, and the NAME pattern admits `_`).
+        let k8s_names = [
+            (
+                "/longhorn/namespace",
+                raw.longhorn.namespace.as_deref(),
+                "a Kubernetes namespace",
+            ),
+            (
+                "/longhorn/backup_secret",
+                raw.longhorn.backup_secret.as_deref(),
+                "a Kubernetes Secret name",
+            ),
+            (
+                "/vault/operator/ca_secret",
+                raw.vault
+                    .operator
+                    .as_ref()
+                    .and_then(|o| o.ca_secret.as_deref()),
+                "a Kubernetes Secret name",
+            ),
+            (
+                "/argocd/registry/pull_secret",
+                raw.argocd.registry.as_ref().map(|r| r.pull_secret.as_str()),
+                "a Kubernetes Secret name",
+            ),
+        ];
+        for (pointer, name, what) in k8s_names {
+            if let Some(name) = name {
+                self.check_name(pointer, name, what, names::dns1123_label_problem(name));
+            }
+        }
         // Each Compose stack's project is `<lab>-<stack>`; the lab's NAME
         // pattern keeps it valid today, this keeps it valid if that loosens.
         // One report is enough: the stacks differ only after the lab name.
@@ -143,6 +175,8 @@ impl Cx<'_> {
         }) {
             self.check_name("/name", &project, "a Compose project name", Some(problem));
         }
+        let argocd = self.argocd(&raw, &apps, &gitea);
+        let vault_operator = self.vault_operator(&raw, step_ca.is_some());
         let v = &raw.vault;
         Lab {
             source: source.to_string(),
@@ -156,24 +190,13 @@ impl Cx<'_> {
             gitea,
             postgres,
             runner,
-            argocd: ArgoCd {
-                host: raw.argocd.host.clone(),
-                project: raw
-                    .argocd
-                    .project
-                    .clone()
-                    .unwrap_or_else(|| defaults::ARGOCD_PROJECT.into()),
-                target_revision: raw
-                    .argocd
-                    .target_revision
-                    .clone()
-                    .unwrap_or_else(|| defaults::TARGET_REVISION.into()),
-                write_back: raw.argocd.write_back.unwrap_or(defaults::WRITE_BACK),
-            },
+            argocd,
             apps,
             databases,
             vault: Vault {
                 address: v.address.clone(),
+                operator_address: vault_operator.0,
+                operator_ca_secret: vault_operator.1,
                 kubernetes_mount: v
                     .kubernetes_mount
                     .clone()
@@ -206,6 +229,16 @@ impl Cx<'_> {
                     &raw.longhorn.backup_bucket,
                     &raw.tofu.gcp_region,
                 ),
+                namespace: raw
+                    .longhorn
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| defaults::LONGHORN_NAMESPACE.into()),
+                backup_secret: raw
+                    .longhorn
+                    .backup_secret
+                    .clone()
+                    .unwrap_or_else(|| defaults::LONGHORN_BACKUP_SECRET.into()),
             },
             backups,
             step_ca,
@@ -823,6 +856,10 @@ impl Cx<'_> {
                         .as_ref()
                         .and_then(|s| s.self_heal)
                         .unwrap_or(defaults::SELF_HEAL),
+                    sync_explicit: a.sync.is_some(),
+                    // A volume holds the app's data: keep it when the app goes.
+                    cascade_delete: a.cascade_delete.unwrap_or(a.archetype != Archetype::Sqlite),
+                    deployment: names::deployment(name),
                     archetype: a.archetype,
                     database,
                     volume_size: (a.archetype == Archetype::Sqlite).then(|| {
@@ -838,6 +875,113 @@ impl Cx<'_> {
             );
         }
         out
+    }
+
+    /// ArgoCD: the lab repository, the root Application (named apart from
+    /// every app: they share ArgoCD's namespace) and the registry access the
+    /// Image Updater needs as soon as one app follows its image.
+    fn argocd(&mut self, raw: &raw::Lab, apps: &BTreeMap<String, App>, gitea: &Gitea) -> ArgoCd {
+        let a = &raw.argocd;
+        let target_revision = a
+            .target_revision
+            .clone()
+            .unwrap_or_else(|| defaults::TARGET_REVISION.into());
+        let root = names::root_application(&raw.name);
+        let problem = names::dns1123_label_problem(&root);
+        self.check_name("/name", &root, "the root Application's name", problem);
+        if apps.contains_key(&root) {
+            let d = Diagnostic::error(format!(
+                "app `{root}` has the name of the root Application (`<lab name>-apps`)"
+            ))
+            .at(
+                self.loaded.key_span(&ptr(&["apps", &root])),
+                "rename this app",
+            )
+            .also(
+                self.span("/name"),
+                "the root Application is named after the lab",
+            );
+            self.error(d);
+        }
+        if a.registry.is_none()
+            && let Some((name, _)) = raw.apps.iter().find(|(_, app)| app.image_updater.is_some())
+        {
+            let d = Diagnostic::error(format!(
+                "app `{name}` follows its image, but the lab does not say how the Image Updater reads Gitea's registry"
+            ))
+            .at(self.span(&ptr(&["apps", name, "image_updater"])), "needs registry access")
+            .also(self.span("/argocd"), "add `registry = { pull_secret = ..., ca_file = ... }` here")
+            .note("an app repository's packages are as private as the repository, and a lab CA's certificate is trusted by nobody: without credentials (and `ca_file`), every lookup fails");
+            self.error(d);
+        }
+        let repo = &a.lab_repository;
+        let sync = a.root_sync.as_ref();
+        ArgoCd {
+            host: a.host.clone(),
+            project: a
+                .project
+                .clone()
+                .unwrap_or_else(|| defaults::ARGOCD_PROJECT.into()),
+            lab_repository: LabRepository {
+                url: repo.url.clone(),
+                path: repo
+                    .path
+                    .clone()
+                    .unwrap_or_else(|| defaults::LAB_REPOSITORY_PATH.into()),
+                revision: repo
+                    .revision
+                    .clone()
+                    .unwrap_or_else(|| target_revision.clone()),
+            },
+            target_revision,
+            root: RootApplication {
+                name: root,
+                prune: sync.and_then(|s| s.prune).unwrap_or(defaults::PRUNE),
+                self_heal: sync
+                    .and_then(|s| s.self_heal)
+                    .unwrap_or(defaults::SELF_HEAL),
+            },
+            registry: a.registry.as_ref().map(|r| Registry {
+                api_url: format!("https://{}", gitea.domain),
+                prefix: gitea.domain.clone(),
+                pull_secret: r.pull_secret.clone(),
+                ca_file: r.ca_file.clone(),
+            }),
+        }
+    }
+
+    /// Where the Vault Secrets Operator connects and the CA it trusts. A
+    /// CA Secret needs an `https://` address; an `https://` address on the
+    /// step-ca domain needs the CA (VSO trusts public roots only).
+    fn vault_operator(&mut self, raw: &raw::Lab, step_ca: bool) -> (String, Option<String>) {
+        let operator = raw.vault.operator.as_ref();
+        let (address, at) = match operator.and_then(|o| o.address.as_ref()) {
+            Some(a) => (a.clone(), "/vault/operator/address"),
+            None => (raw.vault.address.clone(), "/vault/address"),
+        };
+        let ca_secret = operator.and_then(|o| o.ca_secret.clone());
+        let host = address
+            .split_once("://")
+            .map(|(_, rest)| rest.split([':', '/']).next().unwrap_or(rest))
+            .unwrap_or_default();
+        let internal = &raw.domains.internal;
+        let on_step_ca = host == internal || host.ends_with(&format!(".{internal}"));
+        if address.starts_with("http://") && ca_secret.is_some() {
+            let d = Diagnostic::error(format!(
+                "the Vault Secrets Operator connects to `{address}` over plain HTTP: there is no certificate for `ca_secret` to verify"
+            ))
+            .at(self.span("/vault/operator/ca_secret"), "remove this")
+            .also(self.span(at), "or give an https:// address");
+            self.error(d);
+        } else if address.starts_with("https://") && ca_secret.is_none() && step_ca && on_step_ca {
+            let d = Diagnostic::error(format!(
+                "the Vault Secrets Operator cannot verify `{address}`: its certificate is step-ca's, and VSO trusts public roots only"
+            ))
+            .at(self.span(at), "VaultConnection address")
+            .note("set `vault.operator.ca_secret` to a Secret holding step-ca's root as `ca.crt`, or `vault.operator.address` to Vault's in-cluster Service");
+            self.error(d);
+        }
+        (address, ca_secret)
     }
 
     fn pooler(&mut self, raw: &raw::Lab, apps: &BTreeMap<String, App>) {

@@ -1,10 +1,15 @@
 //! `labc check`: the lab is valid and the output folder and schemas/ hold
-//! exactly what `labc build` would write. On a mismatch, print a unified
-//! diff per file, the missing and extra files, and the command that fixes it.
+//! exactly what `labc build` would write. On a mismatch, print what differs
+//! (a unified diff per file, or `--stat` / `--name-only`), the missing and
+//! extra files, and the command that fixes it; `--quiet` prints only that
+//! command. Files in the output folder that labc never wrote are reported
+//! as warnings: build leaves them alone, and so does check's exit code.
 
 use super::*;
+use crate::cli::Show;
+use std::collections::BTreeSet;
 
-pub fn run(global: &Global) -> Exit {
+pub fn run(global: &Global, show: &Show) -> Exit {
     let Compared {
         lab,
         color,
@@ -17,28 +22,44 @@ pub fn run(global: &Global) -> Exit {
     let mut total = 0;
     for (t, changes) in folders {
         total += changes.unchanged;
+        let deleted: BTreeSet<String> = changes.deleted.iter().map(|(p, _)| p.clone()).collect();
+        let show_path = |p: &str| format!("{}/{p}", t.dir.display());
+        match t.stray(&deleted) {
+            Ok(stray) => {
+                for p in stray {
+                    eprintln!(
+                        "warning: {} is not labc's: labc did not write it and build leaves it alone; move it out of {} to keep the folder generated-only",
+                        show_path(&p),
+                        t.dir.display()
+                    );
+                }
+            }
+            Err(e) => return output_error(&e),
+        }
         if changes.is_empty() {
             continue;
         }
         stale = true;
-        print!("{}", render::diff(&t.dir, &changes, color));
-        let show = |p: &str| format!("{}/{p}", t.dir.display());
+        if global.quiet {
+            continue;
+        }
+        print!("{}", render::changes(&t.dir, &changes, show, color));
         if !changes.modified.is_empty() {
             eprintln!("labc: differing files:");
             for (p, _, _) in &changes.modified {
-                eprintln!("  {}", show(p));
+                eprintln!("  {}", show_path(p));
             }
         }
         if !changes.created.is_empty() {
             eprintln!("labc: missing files (build would create them):");
             for (p, _) in &changes.created {
-                eprintln!("  {}", show(p));
+                eprintln!("  {}", show_path(p));
             }
         }
         if !changes.deleted.is_empty() {
             eprintln!("labc: extra files (labc wrote them before; build would delete them):");
             for (p, _) in &changes.deleted {
-                eprintln!("  {}", show(p));
+                eprintln!("  {}", show_path(p));
             }
         }
     }

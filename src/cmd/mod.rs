@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod check;
+pub mod completions;
 pub mod diff;
 mod reader;
 pub mod render;
@@ -51,30 +52,75 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// The lab file (`--lab`, else `lab.ncl`, else `lab.toml` here), the
-    /// output folder (`--out`, else `generated/` beside the lab) and the
-    /// schemas folder beside the lab.
+    /// The lab file (`--lab`, else [`find_lab`] from the current folder),
+    /// the output folder (`--out`, else `generated/` beside the lab) and the
+    /// schemas folder beside the lab. Paths the user typed stay relative to
+    /// where they typed them.
     pub fn resolve(global: &Global) -> Result<Paths, String> {
         let lab = match &global.lab {
             Some(p) => p.clone(),
-            None => ["lab.ncl", "lab.toml"]
-                .iter()
-                .map(PathBuf::from)
-                .find(|p| p.exists())
-                .ok_or("no lab.ncl or lab.toml in the current folder; pass --lab PATH")?,
+            None => find_lab(Path::new("."))?,
         };
         let dir = lab.parent().unwrap_or(Path::new("")).to_path_buf();
         Ok(Paths {
             out: global.out.clone().unwrap_or_else(|| dir.join("generated")),
-            schemas: schemas_dir(global),
+            schemas: dir.join("schemas"),
             lab,
         })
     }
 }
 
-/// The schemas folder: beside the lab file, or `./schemas` without `--lab`.
+/// Looks for `lab.ncl` or `lab.toml` in `start` and its parents, as git
+/// looks for `.git`: it stops at the first folder holding a lab, or at the
+/// repository root (a folder with `.git`). Both files in one folder is an
+/// error: which one is the lab would be a guess.
+pub fn find_lab(start: &Path) -> Result<PathBuf, String> {
+    let mut dir = start.to_path_buf();
+    loop {
+        let found: Vec<PathBuf> = ["lab.ncl", "lab.toml"]
+            .iter()
+            .map(|f| dir.join(f))
+            .filter(|p| p.is_file())
+            .collect();
+        match found.as_slice() {
+            [one] => return Ok(tidy(one)),
+            [ncl, toml] => {
+                return Err(format!(
+                    "both {} and {} are here; pass --lab with the one to use",
+                    tidy(ncl).display(),
+                    tidy(toml).display()
+                ));
+            }
+            _ => {}
+        }
+        let parent = dir.join("..");
+        let at_root = dir.join(".git").exists()
+            || std::fs::canonicalize(&dir).ok() == std::fs::canonicalize(&parent).ok();
+        if at_root {
+            return Err(
+                "no lab.ncl or lab.toml in this folder or its parents (up to the repository root); pass --lab PATH".into(),
+            );
+        }
+        dir = parent;
+    }
+}
+
+/// `./lab.ncl` → `lab.ncl`, `./../lab.ncl` → `../lab.ncl`: the shortest
+/// way to name a found file relative to where the user is.
+fn tidy(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
+}
+
+/// The schemas folder `labc schema` writes: `--out`, else beside the lab
+/// (found as build finds it), else `./schemas`.
 pub fn schemas_dir(global: &Global) -> PathBuf {
-    match &global.lab {
+    if let Some(out) = &global.out {
+        return out.clone();
+    }
+    let lab = global.lab.clone().or_else(|| find_lab(Path::new(".")).ok());
+    match lab {
         Some(lab) => lab.parent().unwrap_or(Path::new("")).join("schemas"),
         None => PathBuf::from("schemas"),
     }

@@ -88,3 +88,32 @@ fn paint(diff: &str, color: bool) -> String {
         })
         .collect()
 }
+
+/// How `check` and `diff` show a folder's changes, per `--stat`,
+/// `--name-only` or neither (the unified diff).
+pub fn changes(dir: &Path, changes: &Changes, show: &crate::cli::Show, color: bool) -> String {
+    let path = |p: &str| format!("{}/{p}", dir.display().to_string().trim_end_matches('/'));
+    let all = changes
+        .created
+        .iter()
+        .map(|(p, new)| (p, "", new.as_str()))
+        .chain(
+            changes
+                .modified
+                .iter()
+                .map(|(p, old, new)| (p, old.as_str(), new.as_str())),
+        )
+        .chain(changes.deleted.iter().map(|(p, old)| (p, old.as_str(), "")));
+    if show.name_only {
+        return all.map(|(p, _, _)| path(p) + "\n").collect();
+    }
+    if show.stat {
+        return all
+            .map(|(p, old, new)| {
+                let (added, removed) = crate::output::line_counts(old, new);
+                format!("{} | +{added} -{removed}\n", path(p))
+            })
+            .collect();
+    }
+    diff(dir, changes, color)
+}

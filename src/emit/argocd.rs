@@ -1,22 +1,33 @@
-//! ArgoCD: the app-of-apps chart's values, the Application each app gets
-//! (as the chart renders it) and the Image Updater resources.
+//! ArgoCD: the app-of-apps chart the root Application deploys, the lab's
+//! values for it, the root Application itself, and, for review, what the
+//! chart renders from those values.
 //!
-//! Files:
-//! - `argocd/values.yaml`: the app-of-apps values (`gitea_applications`,
-//!   keyed by app, carrying only what departs from the chart's conventions,
-//!   plus the Longhorn backup target and the Image Updater config);
-//! - `argocd/applications/<app>.yaml`: one `argoproj.io/v1alpha1`
-//!   Application per app, in namespace `argocd`;
-//! - `argocd/image-updater.yaml`: one `ImageUpdater` per app that follows its
-//!   image (v1 reads no annotations without one), absent when none does;
+//! Files (`argocd/` is the chart):
+//! - `Chart.yaml`, `.helmignore`, `values.schema.json`, `templates/*.yaml`:
+//!   static files shipped with labc (`argocd/chart/` beside this file), the
+//!   same for every lab but for their header;
+//! - `values.yaml`: the lab's data (`gitea_applications`, keyed by app,
+//!   carrying only what departs from the templates' conventions, plus what
+//!   the lab states explicitly; the lab repository; the registries.conf
+//!   text; the Longhorn backup target);
+//! - `root.yaml`: the root Application (applied once by hand), which deploys
+//!   this chart from the lab repository and ignores the Helm parameters the
+//!   Image Updater writes on the apps' Applications;
+//! - `rendered/applications/<app>.yaml`, `rendered/image-updater.yaml` (one
+//!   `ImageUpdater` per app that follows its image, and the Image Updater's
+//!   registries ConfigMap; absent when no app does), `rendered/longhorn.yaml`
+//!   (the `BackupTarget`): what the chart renders, written directly so a
+//!   review sees the objects. The tests render the chart with Helm and
+//!   require the same objects.
 //!
 //! Invariants: every Kubernetes name comes from the model (already checked
 //! DNS-1123 where Kubernetes needs it); the constants below are fixed names
-//! of this layout, not derived from the lab. The Helm keys the Image Updater
-//! writes are [`helm`]'s, so what it writes back is what the values hold.
+//! of this layout, the same the static templates spell, not derived from
+//! the lab. The Helm keys the Image Updater writes are [`helm`]'s, and the
+//! files the Applications read are [`helm`]'s and [`vso`]'s paths.
 
 use super::yaml::{self, Yaml};
-use super::{File, header, helm, k8s_metadata};
+use super::{File, app_dir, header, helm, k8s_metadata, vso};
 use crate::model::{App, Lab, UpdateStrategy};
 use crate::names;
 use std::collections::BTreeMap;
@@ -31,36 +42,101 @@ const IN_CLUSTER: &str = "https://kubernetes.default.svc";
 /// Folder of the chart inside every app repository.
 const CHART_PATH: &str = "chart";
 const SYNC_OPTIONS: &[&str] = &["CreateNamespace=true"];
+/// The ref the apps' Applications give the lab repository: `$lab/...` in a
+/// value file is a path from its root.
+const LAB_REF: &str = "lab";
+/// Folder of the app-of-apps chart in labc's output.
+const CHART_DIR: &str = "argocd";
 /// Alias of the app's one image in its ImageUpdater (an alias is local to
 /// the resource, so a fixed one can't clash).
 const IMAGE_ALIAS: &str = "app";
+/// How the Image Updater writes back: parameters on the Application. Git
+/// cannot work here (see README, "Image Updater"): the image is in labc's
+/// values, which a commit must not touch and which override the app repo's.
+const WRITE_BACK: &str = "argocd";
+/// ConfigMap the Image Updater reads `registries.conf` from.
+const IMAGE_UPDATER_CONFIG: &str = "argocd-image-updater-config";
+/// Longhorn's default backup target (Longhorn 1.8+ keeps it in this CR).
+const BACKUP_TARGET: &str = "default";
 
+const APPLICATION_API: &str = "argoproj.io/v1alpha1";
 const IMAGE_UPDATER_API: &str = "argocd-image-updater.argoproj.io/v1alpha1";
+const LONGHORN_API: &str = "longhorn.io/v1beta2";
+
+/// The chart's static files, by path under `argocd/`.
+const STATIC: &[(&str, &str)] = &[
+    ("Chart.yaml", include_str!("argocd/chart/Chart.yaml")),
+    (".helmignore", include_str!("argocd/chart/.helmignore")),
+    (
+        "templates/apps.yaml",
+        include_str!("argocd/chart/templates/apps.yaml"),
+    ),
+    (
+        "templates/image-updater.yaml",
+        include_str!("argocd/chart/templates/image-updater.yaml"),
+    ),
+    (
+        "templates/longhorn.yaml",
+        include_str!("argocd/chart/templates/longhorn.yaml"),
+    ),
+];
+/// The chart's values schema: Helm checks values.yaml against it on every
+/// render and lint.
+const VALUES_SCHEMA: &str = include_str!("argocd/chart/values.schema.json");
 
 pub fn emit(lab: &Lab) -> Vec<File> {
     let head = header("#", lab);
-    let mut files = vec![File {
-        path: "argocd/values.yaml".into(),
+    let mut files: Vec<File> = STATIC
+        .iter()
+        .map(|(path, text)| File {
+            path: format!("{CHART_DIR}/{path}"),
+            contents: format!("{head}{text}"),
+        })
+        .collect();
+    files.push(File {
+        path: format!("{CHART_DIR}/values.schema.json"),
+        contents: json_with_header(lab, VALUES_SCHEMA),
+    });
+    files.push(File {
+        path: format!("{CHART_DIR}/values.yaml"),
         contents: yaml::document(&head, &app_of_apps_values(lab)),
-    }];
+    });
+    files.push(File {
+        path: format!("{CHART_DIR}/root.yaml"),
+        contents: yaml::document(&head, &root_application(lab)),
+    });
     for app in lab.apps.values() {
         files.push(File {
-            path: format!("argocd/applications/{}.yaml", app.name),
+            path: format!("{CHART_DIR}/rendered/applications/{}.yaml", app.name),
             contents: yaml::document(&head, &application(lab, app)),
         });
     }
-    let updaters: Vec<Yaml> = lab
+    let mut updaters: Vec<Yaml> = lab
         .apps
         .values()
-        .filter_map(|app| app.image_updater.map(|s| image_updater(lab, app, s)))
+        .filter_map(|app| app.image_updater.map(|s| image_updater(app, s)))
         .collect();
     if !updaters.is_empty() {
+        updaters.push(image_updater_config(lab));
         files.push(File {
-            path: "argocd/image-updater.yaml".into(),
+            path: format!("{CHART_DIR}/rendered/image-updater.yaml"),
             contents: yaml::documents(&head, &updaters),
         });
     }
+    files.push(File {
+        path: format!("{CHART_DIR}/rendered/longhorn.yaml"),
+        contents: yaml::document(&head, &backup_target(lab)),
+    });
     files
+}
+
+/// A JSON file with labc's header as its first key, `"$comment"` (JSON has
+/// no comments; JSON Schema ignores that keyword). `json` starts with `{`.
+fn json_with_header(lab: &Lab, json: &str) -> String {
+    let text = header("", lab).replace("\n ", " ").replace('\n', " ");
+    let comment = yaml::quote(text.trim());
+    let body = json.strip_prefix('{').unwrap_or(json);
+    format!("{{\n  \"$comment\": {comment},{body}")
 }
 
 fn helm_image_target() -> Yaml<'static> {
@@ -82,9 +158,17 @@ fn strategy(s: UpdateStrategy) -> &'static str {
     }
 }
 
+/// `<lab path>/apps/<app>`: the app's folder in the lab repository.
+fn lab_app_dir(lab: &Lab, app: &App) -> String {
+    format!("{}/{}", lab.argocd.lab_repository.path, app_dir(&app.name))
+}
+
 /// The app-of-apps values. Each app's entry holds only what departs from
-/// the chart's conventions (org, namespace, repository, sync), so an app
-/// following them all is `{}`, as in the guidebook's table.
+/// the templates' conventions (org, namespace, repository), what the lab
+/// states outright (its sync policy, even when it is the default), and what
+/// the templates cannot know (a kept volume, Vault resources to apply, the
+/// image to follow), so an app following every convention is `{}`, as in
+/// the guidebook's table.
 fn app_of_apps_values(lab: &Lab) -> Yaml<'_> {
     let mut apps = BTreeMap::new();
     for app in lab.apps.values() {
@@ -98,7 +182,7 @@ fn app_of_apps_values(lab: &Lab) -> Yaml<'_> {
         if app.repo_url != names::repo_url(&lab.gitea.url, &app.org, &app.name) {
             entry.insert("repoURL", &app.repo_url);
         }
-        if !(app.prune && app.self_heal) {
+        if app.sync_explicit || !(app.prune && app.self_heal) {
             entry.insert(
                 "syncPolicy",
                 Yaml::map()
@@ -106,53 +190,113 @@ fn app_of_apps_values(lab: &Lab) -> Yaml<'_> {
                     .with("selfHeal", app.self_heal),
             );
         }
+        if !app.cascade_delete {
+            entry.insert("cascadeDelete", false);
+        }
+        if app.vault.is_some() {
+            entry.insert("vaultSecrets", true);
+        }
         if let Some(s) = app.image_updater {
             entry.insert(
                 "imageUpdater",
                 Yaml::map()
-                    .with("alias", IMAGE_ALIAS)
                     .with("imageName", app.image.reference())
-                    .with("updateStrategy", strategy(s))
-                    .with("manifestTargets", helm_image_target()),
+                    .with("updateStrategy", strategy(s)),
             );
         }
         apps.insert(app.name.clone(), entry);
     }
+    let repo = &lab.argocd.lab_repository;
     Yaml::map()
+        .with("argocd_host", &lab.argocd.host)
         .with("argocd_namespace", ARGOCD_NAMESPACE)
         .with("default_org", &lab.gitea.default_org)
         .with("gitea_applications", apps)
         .with("gitea_url", &lab.gitea.url)
         .with(
             "image_updater",
-            Yaml::map()
-                .with("argocd_host", &lab.argocd.host)
-                .with("write_back_method", lab.argocd.write_back.as_str()),
+            Yaml::map().with("registries_conf", registries_conf(lab)),
         )
+        .with(
+            "lab_repository",
+            Yaml::map()
+                .with("path", &repo.path)
+                .with("revision", &repo.revision)
+                .with("url", &repo.url),
+        )
+        .with("longhorn_backup_secret", &lab.longhorn.backup_secret)
         .with("longhorn_backup_target", &lab.longhorn.backup_target)
+        .with("longhorn_namespace", &lab.longhorn.namespace)
         .with("project", &lab.argocd.project)
         .with("target_revision", &lab.argocd.target_revision)
 }
 
+/// The text of the Image Updater's registries.conf: Gitea's registry, the
+/// credentials it is read with and the CA its certificate chains to. Empty
+/// list when the lab gives no access (then no app follows its image).
+fn registries_conf(lab: &Lab) -> String {
+    let registries: Vec<Yaml> = lab
+        .argocd
+        .registry
+        .iter()
+        .map(|r| {
+            let mut entry = Yaml::map()
+                .with("api_url", r.api_url.as_str())
+                .with(
+                    "credentials",
+                    names::registry_credentials(ARGOCD_NAMESPACE, &r.pull_secret),
+                )
+                .with("name", "gitea")
+                .with("prefix", r.prefix.as_str());
+            if let Some(ca) = &r.ca_file {
+                entry.insert("ca_file", ca.as_str());
+            }
+            entry
+        })
+        .collect();
+    let text = yaml::document("", &Yaml::map().with("registries", registries));
+    text.strip_prefix("---\n").unwrap_or(&text).to_string()
+}
+
+/// An app's Application: its chart from its repository with labc's values
+/// for it (read from the lab repository, under the ref `lab`), and, when it
+/// reads Vault, the Vault Secrets Operator resources labc wrote for it,
+/// applied from the same lab source.
 fn application<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
-    Yaml::map()
-        .with("apiVersion", "argoproj.io/v1alpha1")
-        .with("kind", "Application")
+    let repo = &lab.argocd.lab_repository;
+    let dir = lab_app_dir(lab, app);
+    let chart = Yaml::map()
+        .with("repoURL", &app.repo_url)
+        .with("path", CHART_PATH)
+        .with("targetRevision", &lab.argocd.target_revision)
         .with(
-            "metadata",
-            k8s_metadata(&app.name, ARGOCD_NAMESPACE).with("finalizers", Yaml::strs([FINALIZER])),
-        )
+            "helm",
+            Yaml::map().with(
+                "valueFiles",
+                Yaml::strs([format!("${LAB_REF}/{dir}/{}", helm::VALUES_FILE)]),
+            ),
+        );
+    let mut lab_source = Yaml::map()
+        .with("repoURL", &repo.url)
+        .with("targetRevision", &repo.revision)
+        .with("ref", LAB_REF);
+    if app.vault.is_some() {
+        lab_source.insert("path", dir);
+        lab_source.insert("directory", Yaml::map().with("include", vso::FILE));
+    }
+    let mut metadata = k8s_metadata(&app.name, ARGOCD_NAMESPACE);
+    if app.cascade_delete {
+        metadata.insert("finalizers", Yaml::strs([FINALIZER]));
+    }
+    Yaml::map()
+        .with("apiVersion", APPLICATION_API)
+        .with("kind", "Application")
+        .with("metadata", metadata)
         .with(
             "spec",
             Yaml::map()
                 .with("project", &lab.argocd.project)
-                .with(
-                    "source",
-                    Yaml::map()
-                        .with("repoURL", &app.repo_url)
-                        .with("path", CHART_PATH)
-                        .with("targetRevision", &lab.argocd.target_revision),
-                )
+                .with("sources", Yaml::Seq(vec![chart, lab_source]))
                 .with(
                     "destination",
                     Yaml::map()
@@ -173,10 +317,65 @@ fn application<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
         )
 }
 
+/// The root Application: the app-of-apps chart from the lab repository.
+/// It ignores the Helm parameters of the apps' chart sources (the first
+/// source with `helm`, where the Image Updater v1 writes), also when it
+/// syncs (`RespectIgnoreDifferences`), so it never reverts a new image. No
+/// finalizer: deleting the root leaves every app running.
+fn root_application(lab: &Lab) -> Yaml<'_> {
+    let repo = &lab.argocd.lab_repository;
+    let root = &lab.argocd.root;
+    Yaml::map()
+        .with("apiVersion", APPLICATION_API)
+        .with("kind", "Application")
+        .with("metadata", k8s_metadata(&root.name, ARGOCD_NAMESPACE))
+        .with(
+            "spec",
+            Yaml::map()
+                .with("project", &lab.argocd.project)
+                .with(
+                    "source",
+                    Yaml::map()
+                        .with("repoURL", &repo.url)
+                        .with("path", format!("{}/{CHART_DIR}", repo.path))
+                        .with("targetRevision", &repo.revision),
+                )
+                .with(
+                    "destination",
+                    Yaml::map()
+                        .with("server", IN_CLUSTER)
+                        .with("namespace", ARGOCD_NAMESPACE),
+                )
+                .with(
+                    "ignoreDifferences",
+                    Yaml::Seq(vec![
+                        Yaml::map()
+                            .with("group", "argoproj.io")
+                            .with("kind", "Application")
+                            .with(
+                                "jqPathExpressions",
+                                Yaml::strs([".spec.sources[0].helm.parameters"]),
+                            ),
+                    ]),
+                )
+                .with(
+                    "syncPolicy",
+                    Yaml::map()
+                        .with(
+                            "automated",
+                            Yaml::map()
+                                .with("prune", root.prune)
+                                .with("selfHeal", root.self_heal),
+                        )
+                        .with("syncOptions", Yaml::strs(["RespectIgnoreDifferences=true"])),
+                ),
+        )
+}
+
 /// One ImageUpdater per app: deleting an app deletes its updater with it.
 /// `imageName` carries the tag explicitly, which the digest strategy needs
 /// (it follows the digest behind that mutable tag).
-fn image_updater<'a>(lab: &'a Lab, app: &'a App, s: UpdateStrategy) -> Yaml<'a> {
+fn image_updater(app: &App, s: UpdateStrategy) -> Yaml<'_> {
     let image = Yaml::map()
         .with("alias", IMAGE_ALIAS)
         .with("imageName", app.image.reference())
@@ -200,10 +399,39 @@ fn image_updater<'a>(lab: &'a Lab, app: &'a App, s: UpdateStrategy) -> Yaml<'a> 
                             .with("images", Yaml::Seq(vec![image])),
                     ]),
                 )
-                .with(
-                    "writeBackConfig",
-                    Yaml::map().with("method", lab.argocd.write_back.as_str()),
-                ),
+                .with("writeBackConfig", Yaml::map().with("method", WRITE_BACK)),
+        )
+}
+
+/// The ConfigMap the Image Updater mounts its registries.conf from.
+fn image_updater_config(lab: &Lab) -> Yaml<'_> {
+    Yaml::map()
+        .with("apiVersion", "v1")
+        .with("kind", "ConfigMap")
+        .with(
+            "metadata",
+            k8s_metadata(IMAGE_UPDATER_CONFIG, ARGOCD_NAMESPACE),
+        )
+        .with(
+            "data",
+            Yaml::map().with("registries.conf", registries_conf(lab)),
+        )
+}
+
+/// Longhorn's backup target: the lab's bucket and its credentials' Secret.
+fn backup_target(lab: &Lab) -> Yaml<'_> {
+    Yaml::map()
+        .with("apiVersion", LONGHORN_API)
+        .with("kind", "BackupTarget")
+        .with(
+            "metadata",
+            k8s_metadata(BACKUP_TARGET, &lab.longhorn.namespace),
+        )
+        .with(
+            "spec",
+            Yaml::map()
+                .with("backupTargetURL", &lab.longhorn.backup_target)
+                .with("credentialSecret", &lab.longhorn.backup_secret),
         )
 }
 
@@ -228,20 +456,44 @@ mod tests {
         for app in lab.apps.values_mut() {
             app.image_updater = None;
         }
+        let files = emit(&lab);
         assert!(
-            !emit(&lab)
+            files
                 .iter()
-                .any(|f| f.path == "argocd/image-updater.yaml")
+                .all(|f| !f.path.contains("image-updater.yaml") || f.path.contains("templates/"))
         );
     }
 
     #[test]
-    fn conventional_app_has_an_empty_entry() {
-        let text = yaml::document("", &app_of_apps_values(&reference()));
-        assert!(text.contains("\n  url-shortener: {}\n"), "{text}");
+    fn entries_carry_what_departs_from_the_conventions() {
+        let mut lab = reference();
+        let text = yaml::document("", &app_of_apps_values(&lab));
+        // Stated in lab.ncl, though equal to the default.
         assert!(
-            text.contains("\n  dance-lessons-coach:\n    imageUpdater:"),
+            text.contains("\n  tools:\n    syncPolicy:\n      prune: true\n      selfHeal: true\n"),
             "{text}"
+        );
+        assert!(
+            text.contains("\n  url-shortener:\n    cascadeDelete: false\n"),
+            "{text}"
+        );
+        // A stateless app with no override and no updater follows every convention.
+        let app = lab.apps.get_mut("telegram-gateway").expect("reference app");
+        app.image_updater = None;
+        app.org = lab.gitea.default_org.clone();
+        app.repo_url = names::repo_url(&lab.gitea.url, &app.org, &app.name);
+        let text = yaml::document("", &app_of_apps_values(&lab));
+        assert!(text.contains("\n  telegram-gateway: {}\n"), "{text}");
+    }
+
+    #[test]
+    fn the_schema_keeps_its_header_as_a_comment() {
+        let lab = reference();
+        let text = json_with_header(&lab, VALUES_SCHEMA);
+        let v: serde_json::Value = serde_json::from_str(&text).expect("still JSON");
+        assert_eq!(
+            v["$comment"],
+            "Generated by labc from lab.ncl: do not edit. Change lab.ncl and run `labc build` instead."
         );
     }
 }

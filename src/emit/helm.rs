@@ -7,7 +7,7 @@
 //! use, so both always agree; every name comes from the model.
 
 use super::yaml::{self, Yaml};
-use super::{File, header};
+use super::{File, app_dir, header};
 use crate::model::{App, Lab};
 use std::collections::BTreeMap;
 
@@ -15,13 +15,15 @@ use std::collections::BTreeMap;
 /// Image Updater writes back.
 pub const IMAGE_REPOSITORY_KEY: &str = "image.repository";
 pub const IMAGE_TAG_KEY: &str = "image.tag";
+/// File name of the values in the app's folder (its Application reads it).
+pub const VALUES_FILE: &str = "values.yaml";
 
 pub fn emit(lab: &Lab) -> Vec<File> {
     let head = header("#", lab);
     lab.apps
         .values()
         .map(|app| File {
-            path: format!("apps/{}/values.yaml", app.name),
+            path: format!("{}/{VALUES_FILE}", app_dir(&app.name)),
             contents: yaml::document(&head, &app_values(lab, app)),
         })
         .collect()
@@ -55,6 +57,9 @@ fn app_values<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
                 .with("enabled", !hosts.is_empty())
                 .with("hosts", hosts),
         )
+        // Resource names, the Deployment's included, are the app's: what VSO
+        // restarts when a secret changes (`App::deployment`).
+        .with("fullnameOverride", &app.deployment)
         .with("persistence", persistence)
         .with("replicaCount", app.replicas)
         .with("service", Yaml::map().with("port", app.port));

@@ -13,6 +13,7 @@
 pub mod ansible;
 pub mod argocd;
 pub mod compose;
+pub mod docs;
 pub mod hcl;
 pub mod helm;
 pub mod postgres;
@@ -79,6 +80,12 @@ pub fn header(comment: &str, lab: &Lab) -> String {
          {comment} Change {src} and run `labc build` instead.\n",
         src = lab.source
     )
+}
+
+/// Folder of an app's files in the output (`apps/<app>`): its Helm values
+/// and Vault Secrets Operator resources, which its Application reads.
+pub fn app_dir(app: &str) -> String {
+    format!("apps/{app}")
 }
 
 /// A Kubernetes object's `metadata`: its name and namespace.

@@ -6,7 +6,7 @@
 //! shared with the OpenTofu emitter that declares them, so the two agree.
 
 use super::yaml::{self, Yaml};
-use super::{File, header, k8s_metadata};
+use super::{File, app_dir, header, k8s_metadata};
 use crate::model::{App, AppVault, Lab};
 
 /// Name of the VaultConnection in each app namespace (one per namespace, so
@@ -16,6 +16,8 @@ const VAULT_CONNECTION: &str = "vault";
 /// never picked up.
 const KV_REFRESH: &str = "1h";
 const VSO_API: &str = "secrets.hashicorp.com/v1beta1";
+/// File name of the resources in the app's folder (its Application applies it).
+pub const FILE: &str = "vault-secrets.yaml";
 
 pub fn emit(lab: &Lab) -> Vec<File> {
     let head = header("#", lab);
@@ -24,7 +26,7 @@ pub fn emit(lab: &Lab) -> Vec<File> {
         .filter_map(|app| {
             let vault = app.vault.as_ref()?;
             Some(File {
-                path: format!("apps/{}/vault-secrets.yaml", app.name),
+                path: format!("{}/{FILE}", app_dir(&app.name)),
                 contents: yaml::documents(&head, &vault_resources(lab, app, vault)),
             })
         })
@@ -43,20 +45,37 @@ fn destination(secret: &str) -> Yaml<'_> {
     Yaml::map().with("create", true).with("name", secret)
 }
 
+/// What VSO restarts when the Secret's data changes: the app's Deployment,
+/// whose pods read the Secret when they start (a renewed database user or
+/// a changed KV value reaches them only through a restart, and Vault drops
+/// the old database user at the end of its lease).
+fn restart(app: &App) -> Yaml<'_> {
+    Yaml::Seq(vec![
+        Yaml::map()
+            .with("kind", "Deployment")
+            .with("name", &app.deployment),
+    ])
+}
+
+/// The VaultConnection's spec: the address VSO reaches Vault on from inside
+/// the cluster and, for a private CA, the Secret holding it.
+fn connection(lab: &Lab) -> Yaml<'_> {
+    let mut spec = Yaml::map()
+        .with("address", &lab.vault.operator_address)
+        .with("skipTLSVerify", false);
+    if let Some(secret) = &lab.vault.operator_ca_secret {
+        spec.insert("caCertSecretRef", secret);
+    }
+    spec
+}
+
 /// The VSO resources of an app, in its namespace: the connection, the auth
 /// on the app's Kubernetes role (named after the app), the KV secret and,
 /// with a database, the dynamic credentials.
 fn vault_resources<'a>(lab: &'a Lab, app: &'a App, v: &'a AppVault) -> Vec<Yaml<'a>> {
     let ns = &app.namespace;
     let mut docs = vec![
-        vso(
-            "VaultConnection",
-            VAULT_CONNECTION,
-            ns,
-            Yaml::map()
-                .with("address", &lab.vault.address)
-                .with("skipTLSVerify", false),
-        ),
+        vso("VaultConnection", VAULT_CONNECTION, ns, connection(lab)),
         vso(
             "VaultAuth",
             &app.name,
@@ -81,6 +100,7 @@ fn vault_resources<'a>(lab: &'a Lab, app: &'a App, v: &'a AppVault) -> Vec<Yaml<
                 .with("mount", &lab.vault.kv_mount)
                 .with("path", &v.kv_path)
                 .with("refreshAfter", KV_REFRESH)
+                .with("rolloutRestartTargets", restart(app))
                 .with("type", "kv-v2")
                 .with("vaultAuthRef", &app.name),
         ),
@@ -94,6 +114,7 @@ fn vault_resources<'a>(lab: &'a Lab, app: &'a App, v: &'a AppVault) -> Vec<Yaml<
                 .with("destination", destination(secret))
                 .with("mount", &lab.vault.database_mount)
                 .with("path", path)
+                .with("rolloutRestartTargets", restart(app))
                 .with("vaultAuthRef", &app.name),
         ));
     }

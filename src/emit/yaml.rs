@@ -209,23 +209,16 @@ pub fn document_tagged(header: &str, value: &Yaml<'_>, tagging: Tagging) -> Stri
 }
 
 fn documents_tagged(header: &str, values: &[Yaml<'_>], tagging: Tagging) -> String {
-    // Written into a buffer reused from file to file, then copied once at
-    // its exact size: a large lab has thousands of small files, and growing
-    // each from empty costs several reallocations.
-    SCRATCH.with_borrow_mut(|out| {
-        out.clear();
-        out.push_str(header);
-        let mut w = Writer { out, tagging };
-        for v in values {
-            w.out.push_str("---\n");
-            w.block(v, 0);
-        }
-        out.as_str().to_owned()
-    })
-}
-
-thread_local! {
-    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    let mut out = String::from(header);
+    let mut w = Writer {
+        out: &mut out,
+        tagging,
+    };
+    for v in values {
+        w.out.push_str("---\n");
+        w.block(v, 0);
+    }
+    out
 }
 
 fn pad(out: &mut String, indent: usize) {

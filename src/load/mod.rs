@@ -330,15 +330,41 @@ pub fn pointer_segment(key: &str) -> String {
 }
 
 /// The key a JSON-pointer segment names (the inverse of [`pointer_segment`]).
-fn unescape_segment(segment: &str) -> String {
+pub fn unescape_segment(segment: &str) -> String {
     segment.replace("~1", "/").replace("~0", "~")
 }
 
 /// Assertions both loaders' unit tests share.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use super::{Loaded, pointer_segment};
+    use super::{LoadError, Loaded, load, pointer_segment};
+    use crate::diag::{Diagnostic, Sources, render};
     use serde_json::Value;
+    use std::path::Path;
+
+    /// Loads a lab that must load.
+    pub fn must_load(path: &Path) -> Loaded {
+        match load(path, crate::schema::nickel_contracts_text()) {
+            Ok(l) => l,
+            Err(LoadError::Io(e)) => panic!("{e}"),
+            Err(LoadError::Nickel(s, d) | LoadError::Diagnostics(s, d)) => {
+                panic!("{}", render(&s, &d, false))
+            }
+        }
+    }
+
+    /// Loads a lab that labc's loader itself must reject.
+    pub fn must_fail(path: &Path) -> (Sources, Vec<Diagnostic>) {
+        match load(path, crate::schema::nickel_contracts_text()) {
+            Err(LoadError::Diagnostics(s, d)) => (s, d),
+            Err(LoadError::Io(e)) => panic!("expected diagnostics, got:\n{e}"),
+            Err(LoadError::Nickel(s, d)) => panic!(
+                "expected labc's diagnostics, got Nickel's:\n{}",
+                render(&s, &d, false)
+            ),
+            Ok(l) => panic!("expected an error, got {}", l.value),
+        }
+    }
 
     /// The source text of the value at `pointer`.
     pub fn slice<'a>(l: &'a Loaded, pointer: &str) -> &'a str {

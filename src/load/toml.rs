@@ -162,7 +162,7 @@ impl Walker {
 mod tests {
     use super::*;
     use crate::diag::Sources;
-    use crate::load::test_support::{assert_every_value_has_a_span, slice};
+    use crate::load::test_support::{assert_every_value_has_a_span, must_fail, must_load, slice};
     use serde_json::json;
     use std::path::PathBuf;
 
@@ -189,26 +189,12 @@ path = "/srv"
 
     fn loaded(text: &str) -> Loaded {
         let (_dir, path) = write(text);
-        match load(&path) {
-            Ok(l) => l,
-            Err(LoadError::Io(e)) => panic!("{e}"),
-            Err(LoadError::Nickel(s, d) | LoadError::Diagnostics(s, d)) => {
-                panic!("{}", crate::diag::render(&s, &d, false))
-            }
-        }
+        must_load(&path)
     }
 
     fn diagnostics(text: &str) -> (Sources, Vec<Diagnostic>) {
         let (_dir, path) = write(text);
-        match load(&path) {
-            Err(LoadError::Diagnostics(s, d)) => (s, d),
-            Err(LoadError::Io(e)) => panic!("expected diagnostics, got {e}"),
-            Err(LoadError::Nickel(s, d)) => panic!(
-                "expected labc's diagnostics, got Nickel's:\n{}",
-                crate::diag::render(&s, &d, false)
-            ),
-            Ok(l) => panic!("expected an error, got {}", l.value),
-        }
+        must_fail(&path)
     }
 
     #[test]

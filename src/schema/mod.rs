@@ -13,7 +13,7 @@ mod accept;
 pub use accept::accepts;
 
 use crate::diag::Diagnostic;
-use crate::load::Loaded;
+use crate::load::{Loaded, unescape_segment};
 use crate::raw;
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
@@ -279,7 +279,7 @@ fn describe(
 
 fn field_name(path: &str) -> String {
     match path.rsplit('/').next() {
-        Some(last) if !path.is_empty() => last.replace("~1", "/").replace("~0", "~"),
+        Some(last) if !path.is_empty() => unescape_segment(last),
         _ => "lab".to_string(),
     }
 }
@@ -348,7 +348,7 @@ fn schema_parent<'s>(schema: &'s Value, schema_path: &str) -> Option<&'s Value> 
             node = schema.pointer(target)?;
             continue;
         }
-        let seg = seg.replace("~1", "/").replace("~0", "~");
+        let seg = unescape_segment(seg);
         node = match node {
             Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
             _ => node.get(&seg)?,

@@ -1,11 +1,14 @@
-//! The ArgoCD and Helm family: in every lab, every generated Kubernetes
-//! document passes its kind's strict schema (`tests/schemas/`, unknown
-//! fields rejected), every Application passes `@kubernetes-models/argo-cd`
-//! through `tests/validators/validate-application.mjs`, and yamllint finds
-//! nothing a YAML 1.1 reader would misread; the facts of the guidebook hold
-//! for the reference lab and for the big-cluster fixture. Vault names are
-//! compared with the validated model, the one source the OpenTofu emitter
-//! declares them from.
+//! The ArgoCD, Helm and Vault Secrets Operator families: in every lab, every
+//! generated Kubernetes document passes its kind's strict schema
+//! (`tests/schemas/`, unknown fields rejected), every Application (the root
+//! included) passes `@kubernetes-models/argo-cd` through
+//! `tests/validators/validate-application.mjs`, the Image Updater's
+//! registries.conf passes the strict schema of what v1.3.0 reads, and
+//! yamllint finds nothing a YAML 1.1 reader would misread; the facts of the
+//! guidebook hold for the reference lab and for the big-cluster fixture.
+//! Vault names are compared with the validated model, the one source the
+//! OpenTofu emitter declares them from. The chart itself is proven with
+//! Helm in `app_of_apps.rs`.
 
 use crate::common::{Lab, labs, root, stderr, stdout, tool, yaml_docs, yamllint};
 use serde_json::Value;
@@ -28,11 +31,13 @@ fn doc(lab: &Lab, rel: &str) -> Value {
     all.remove(0)
 }
 
-/// The strict schema of a document's kind: `tests/schemas/<group>/<kind>_<version>.json`.
+/// The strict schema of a document's kind:
+/// `tests/schemas/<group>/<kind>_<version>.json` (group `core` for the
+/// kinds whose apiVersion has none, e.g. ConfigMap `v1`).
 fn schema_path(d: &Value) -> std::path::PathBuf {
     let api = d["apiVersion"].as_str().expect("apiVersion");
     let kind = d["kind"].as_str().expect("kind").to_lowercase();
-    let (group, version) = api.split_once('/').expect("group/version");
+    let (group, version) = api.split_once('/').unwrap_or(("core", api));
     root()
         .join("tests/schemas")
         .join(group)
@@ -40,9 +45,13 @@ fn schema_path(d: &Value) -> std::path::PathBuf {
 }
 
 /// What the strict schema says about `d`: one line per error, empty when valid.
-fn schema_errors(d: &Value) -> Vec<String> {
-    let path = schema_path(d);
-    let text = std::fs::read_to_string(&path)
+pub(crate) fn schema_errors(d: &Value) -> Vec<String> {
+    schema_errors_at(&schema_path(d), d)
+}
+
+/// What the schema at `path` says about `d`.
+fn schema_errors_at(path: &std::path::Path, d: &Value) -> Vec<String> {
+    let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("no strict schema {}: {e}", path.display()));
     let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
@@ -52,12 +61,21 @@ fn schema_errors(d: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Every Kubernetes document labc wrote for this family (anything with a
-/// `kind`), by file.
+/// The YAML files of these families: everything under `argocd/` and
+/// `apps/` but the chart's templates (Go templates, YAML only once
+/// rendered), `.helmignore` and the values schema (JSON).
+fn is_yaml(path: &str) -> bool {
+    (path.starts_with("argocd/") || path.starts_with("apps/"))
+        && path.ends_with(".yaml")
+        && !path.starts_with("argocd/templates/")
+}
+
+/// Every Kubernetes document labc wrote for these families (anything with
+/// a `kind`), by file.
 fn k8s_documents(lab: &Lab) -> Vec<(String, Value)> {
     lab.files()
         .into_iter()
-        .filter(|(p, _)| p.starts_with("argocd/") || p.starts_with("apps/"))
+        .filter(|(p, _)| is_yaml(p))
         .flat_map(|(p, text)| yaml_docs(&text).into_iter().map(move |d| (p.clone(), d)))
         .filter(|(_, d)| d.get("kind").is_some())
         .collect()
@@ -90,12 +108,41 @@ fn assert_all_strictly_valid(lab: &Lab) {
     );
 }
 
+/// The registries.conf of the Image Updater's ConfigMap, if the lab writes
+/// one, checked against what v1.3.0 reads (strict: it unmarshals with
+/// `UnmarshalStrict`); returns the registries.
+fn registries(lab: &Lab) -> Vec<Value> {
+    let Some(text) = lab.files().remove("argocd/rendered/image-updater.yaml") else {
+        return Vec::new();
+    };
+    let all = yaml_docs(&text);
+    let config = by_kind(&all, "ConfigMap");
+    assert_eq!(config.len(), 1, "{}: one registries ConfigMap", lab.name);
+    assert_eq!(
+        s(config[0], "/metadata/name"),
+        "argocd-image-updater-config"
+    );
+    let conf = yaml_docs(s(config[0], "/data/registries.conf"));
+    assert_eq!(conf.len(), 1);
+    let schema = root().join("tests/schemas/files/argocd-image-updater-registries-conf.json");
+    let errors = schema_errors_at(&schema, &conf[0]);
+    assert!(
+        errors.is_empty(),
+        "{}: registries.conf: {errors:?}",
+        lab.name
+    );
+    conf[0]["registries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// The apps whose Application the lab generated.
 fn applications(lab: &Lab) -> Vec<String> {
     lab.files()
         .into_keys()
         .filter_map(|p| {
-            p.strip_prefix("argocd/applications/")?
+            p.strip_prefix("argocd/rendered/applications/")?
                 .strip_suffix(".yaml")
                 .map(str::to_string)
         })
@@ -111,16 +158,19 @@ fn node_validator(files: &[std::path::PathBuf]) -> std::process::Output {
         .expect("node runs")
 }
 
-/// Runs the Application validator on every generated Application and checks
-/// it reports each one valid by name.
+/// Runs the Application validator on every generated Application, the root
+/// included, and checks it reports each one valid by name.
 fn assert_applications_valid(lab: &Lab, apps: &[String]) {
-    let files: Vec<_> = apps
+    let mut files: Vec<_> = apps
         .iter()
         .map(|a| {
             lab.generated()
-                .join(format!("argocd/applications/{a}.yaml"))
+                .join(format!("argocd/rendered/applications/{a}.yaml"))
         })
         .collect();
+    files.push(lab.generated().join("argocd/root.yaml"));
+    let root_name = s(&doc(lab, "argocd/root.yaml"), "/metadata/name").to_string();
+    let apps: Vec<String> = apps.iter().cloned().chain([root_name]).collect();
     let o = node_validator(&files);
     let out = stdout(&o);
     assert!(
@@ -128,7 +178,7 @@ fn assert_applications_valid(lab: &Lab, apps: &[String]) {
         "validator failed:\n{out}\n{}",
         stderr(&o)
     );
-    for a in apps {
+    for a in &apps {
         assert!(
             out.contains(&format!("(Application {a})")),
             "{a} not validated:\n{out}"
@@ -144,7 +194,7 @@ fn assert_yamllint_clean(lab: &Lab) {
     let files: Vec<_> = lab
         .files()
         .keys()
-        .filter(|p| p.starts_with("argocd/") || p.starts_with("apps/"))
+        .filter(|p| is_yaml(p))
         .map(|p| lab.generated().join(p))
         .collect();
     let o = yamllint(
@@ -160,7 +210,7 @@ fn assert_yamllint_clean(lab: &Lab) {
 }
 
 /// The validated model of a lab laid out by the harness.
-fn model(lab: &Lab) -> labc::model::Lab {
+pub(crate) fn model(lab: &Lab) -> labc::model::Lab {
     match labc::compile::compile(&lab.path().join(&lab.file)) {
         Ok(c) => c.lab,
         Err(labc::compile::Failed::Io(e)) => panic!("lab fails: {e}"),
@@ -190,6 +240,25 @@ fn every_lab_s_documents_pass_their_strict_schemas_the_argo_validator_and_yamlli
         assert!(!apps.is_empty(), "{}: no Application", lab.name);
         assert_applications_valid(&lab, &apps);
         assert_yamllint_clean(&lab);
+        // Gitea's registry, with the lab's credentials and CA, whenever an app follows its image.
+        let m = model(&lab);
+        let regs = registries(&lab);
+        match &m.argocd.registry {
+            Some(r) if m.apps.values().any(|a| a.image_updater.is_some()) => {
+                assert_eq!(regs.len(), 1, "{}", lab.name);
+                assert_eq!(regs[0]["prefix"], m.gitea.domain.as_str());
+                assert_eq!(regs[0]["api_url"], format!("https://{}", m.gitea.domain));
+                assert_eq!(
+                    regs[0]["credentials"],
+                    format!("pullsecret:argocd/{}", r.pull_secret)
+                );
+                assert_eq!(
+                    regs[0].get("ca_file").and_then(Value::as_str),
+                    r.ca_file.as_deref()
+                );
+            }
+            _ => assert!(regs.is_empty(), "{}", lab.name),
+        }
     }
 }
 
@@ -199,8 +268,11 @@ fn reference_documents_are_the_lab_s() {
     lab.build();
     let kinds = kinds(&lab);
     // webapp, erp and dance-lessons-coach read Vault, all with a database.
+    // Seven apps and the root; the Image Updater's registries; the backup target.
     let expected: BTreeMap<String, usize> = [
-        ("Application", 7),
+        ("Application", 8),
+        ("BackupTarget", 1),
+        ("ConfigMap", 1),
         ("ImageUpdater", 4),
         ("VaultAuth", 3),
         ("VaultConnection", 3),
@@ -219,7 +291,7 @@ fn big_cluster_documents_are_the_lab_s() {
     let lab = Lab::named("big-cluster");
     lab.build();
     let kinds = kinds(&lab);
-    assert_eq!(kinds["Application"], 3);
+    assert_eq!(kinds["Application"], 4, "three apps and the root");
     assert_eq!(kinds["ImageUpdater"], 2);
     assert_eq!(
         kinds["VaultDynamicSecret"], 1,
@@ -234,7 +306,9 @@ fn the_validators_reject_broken_documents() {
     let lab = Lab::reference();
     lab.build();
     // A misspelt Application field: the strict schema and the node validator both refuse it.
-    let path = lab.generated().join("argocd/applications/webapp.yaml");
+    let path = lab
+        .generated()
+        .join("argocd/rendered/applications/webapp.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
     let broken = text.replace("  syncPolicy:\n", "  syncPolicey:\n");
     assert_ne!(text, broken);
@@ -260,9 +334,27 @@ fn the_validators_reject_broken_documents() {
         errors.iter().any(|e| e.contains("skipTLSVerify")),
         "{errors:?}"
     );
-    let mut updater = yaml_docs(&lab.read("argocd/image-updater.yaml"))[0].clone();
+    let mut updater = yaml_docs(&lab.read("argocd/rendered/image-updater.yaml"))[0].clone();
     updater["spec"]["applicationRefs"][0]["images"][0]["strategy"] = "digest".into();
     assert!(!schema_errors(&updater).is_empty());
+
+    // A ConfigMap with a misspelt field, a BackupTarget with the pre-1.8
+    // setting's name, a registries.conf key v1.3.0 does not know.
+    let all = yaml_docs(&lab.read("argocd/rendered/image-updater.yaml"));
+    let mut config = by_kind(&all, "ConfigMap")[0].clone();
+    config["datas"] = config["data"].clone();
+    assert!(!schema_errors(&config).is_empty());
+    let mut target = doc(&lab, "argocd/rendered/longhorn.yaml");
+    target["spec"]["backupTarget"] = "s3://x@y/".into();
+    assert!(!schema_errors(&target).is_empty());
+    let schema = root().join("tests/schemas/files/argocd-image-updater-registries-conf.json");
+    let bad = serde_json::json!({"registries": [{"name": "gitea", "api_url": "https://g", "prefix": "g", "cafile": "/x"}]});
+    assert!(!schema_errors_at(&schema, &bad).is_empty());
+    let bad = serde_json::json!({"registries": [{"name": "gitea", "api_url": "https://g", "prefix": "g", "credentials": "pullsecret:gitea"}]});
+    assert!(
+        !schema_errors_at(&schema, &bad).is_empty(),
+        "credentials need <namespace>/<secret>"
+    );
 }
 
 #[test]
@@ -272,29 +364,49 @@ fn reference_applications_follow_the_guidebook() {
     let apps: BTreeSet<String> = lab
         .files()
         .keys()
-        .filter_map(|p| p.strip_prefix("argocd/applications/"))
+        .filter_map(|p| p.strip_prefix("argocd/rendered/applications/"))
         .map(|p| p.trim_end_matches(".yaml").to_string())
         .collect();
     assert_eq!(apps, REFERENCE_APPS.iter().map(|s| s.to_string()).collect());
     for app in REFERENCE_APPS {
-        let a = doc(&lab, &format!("argocd/applications/{app}.yaml"));
+        let a = doc(&lab, &format!("argocd/rendered/applications/{app}.yaml"));
         let org = match *app {
             "telegram-gateway" | "dance-lessons-coach" => "arcodange",
             _ => "arcodange-org",
         };
         assert_eq!(s(&a, "/metadata/name"), *app);
         assert_eq!(s(&a, "/metadata/namespace"), "argocd");
-        assert_eq!(
-            a["metadata"]["finalizers"],
-            serde_json::json!(["resources-finalizer.argocd.argoproj.io"])
-        );
+        // The SQLite app's volume outlives its Application.
+        let finalizers = match *app {
+            "url-shortener" => Value::Null,
+            _ => serde_json::json!(["resources-finalizer.argocd.argoproj.io"]),
+        };
+        assert_eq!(a["metadata"]["finalizers"], finalizers, "{app}");
         assert_eq!(s(&a, "/spec/project"), "default");
+        // The app's chart with labc's values for it; the lab repository
+        // under the ref `lab`, applying the Vault resources when there are.
+        let chart = &a["spec"]["sources"][0];
         assert_eq!(
-            s(&a, "/spec/source/repoURL"),
+            s(chart, "/repoURL"),
             format!("https://gitea.arcodange.lab/{org}/{app}")
         );
-        assert_eq!(s(&a, "/spec/source/path"), "chart");
-        assert_eq!(s(&a, "/spec/source/targetRevision"), "HEAD");
+        assert_eq!(s(chart, "/path"), "chart");
+        assert_eq!(s(chart, "/targetRevision"), "HEAD");
+        assert_eq!(
+            chart["helm"]["valueFiles"],
+            serde_json::json!([format!("$lab/generated/apps/{app}/values.yaml")])
+        );
+        let mut lab_source = serde_json::json!({
+            "repoURL": "https://gitea.arcodange.lab/arcodange-org/factory",
+            "targetRevision": "HEAD",
+            "ref": "lab",
+        });
+        if ["webapp", "erp", "dance-lessons-coach"].contains(app) {
+            lab_source["path"] = format!("generated/apps/{app}").into();
+            lab_source["directory"] = serde_json::json!({"include": "vault-secrets.yaml"});
+        }
+        assert_eq!(a["spec"]["sources"][1], lab_source, "{app}");
+        assert_eq!(a["spec"]["sources"].as_array().map(Vec::len), Some(2));
         assert_eq!(
             s(&a, "/spec/destination/server"),
             "https://kubernetes.default.svc"
@@ -314,9 +426,10 @@ fn reference_applications_follow_the_guidebook() {
 fn reference_digest_updaters_track_an_explicit_tag() {
     let lab = Lab::reference();
     lab.build();
-    let updaters = yaml_docs(&lab.read("argocd/image-updater.yaml"));
+    let all = yaml_docs(&lab.read("argocd/rendered/image-updater.yaml"));
+    let updaters = by_kind(&all, "ImageUpdater");
     let mut followed = BTreeSet::new();
-    for u in &updaters {
+    for u in updaters {
         assert_eq!(
             s(u, "/metadata/namespace"),
             "argocd",
@@ -350,7 +463,8 @@ fn reference_digest_updaters_track_an_explicit_tag() {
         .collect();
     assert_eq!(followed, expected);
 
-    // The app-of-apps values say the same, and carry only the guidebook's overrides.
+    // The app-of-apps values say the same, and carry the guidebook's
+    // overrides and what the templates cannot know.
     let values = doc(&lab, "argocd/values.yaml");
     let entries = values["gitea_applications"].as_object().unwrap();
     assert_eq!(entries.len(), 7);
@@ -366,14 +480,32 @@ fn reference_digest_updaters_track_an_explicit_tag() {
             org_override.then_some("arcodange")
         );
     }
-    assert_eq!(entries["url-shortener"], serde_json::json!({}));
+    assert_eq!(
+        entries["url-shortener"],
+        serde_json::json!({"cascadeDelete": false})
+    );
+    assert_eq!(
+        entries["tools"],
+        serde_json::json!({"syncPolicy": {"prune": true, "selfHeal": true}}),
+        "explicit in lab.ncl, as in the guidebook"
+    );
+    assert_eq!(entries["erp"], serde_json::json!({"vaultSecrets": true}));
+    assert_eq!(
+        entries["cms"]["imageUpdater"],
+        serde_json::json!({"imageName": "gitea.arcodange.lab/arcodange-org/cms:latest", "updateStrategy": "digest"})
+    );
     assert_eq!(
         s(&values, "/longhorn_backup_target"),
         "s3://arcodange-longhorn-backups@europe-west1/"
     );
+    assert_eq!(s(&values, "/argocd_host"), "argocd.arcodange.lab");
     assert_eq!(
-        s(&values, "/image_updater/argocd_host"),
-        "argocd.arcodange.lab"
+        values["lab_repository"],
+        serde_json::json!({
+            "url": "https://gitea.arcodange.lab/arcodange-org/factory",
+            "path": "generated",
+            "revision": "HEAD",
+        })
     );
 }
 
@@ -442,8 +574,25 @@ fn assert_vso_matches_model(lab: &Lab) -> usize {
         }
         let conn = by_kind(&all, "VaultConnection");
         assert_eq!(conn.len(), 1);
-        assert_eq!(s(conn[0], "/spec/address"), m.vault.address);
+        assert_eq!(s(conn[0], "/spec/address"), m.vault.operator_address);
         assert_eq!(conn[0]["spec"]["skipTLSVerify"], false);
+        assert_eq!(
+            conn[0]["spec"]
+                .get("caCertSecretRef")
+                .and_then(Value::as_str),
+            m.vault.operator_ca_secret.as_deref()
+        );
+        // Every synced Secret restarts the app's Deployment when it changes,
+        // the one its values name.
+        let restart = serde_json::json!([{"kind": "Deployment", "name": app.deployment}]);
+        for d in by_kind(&all, "VaultStaticSecret")
+            .into_iter()
+            .chain(by_kind(&all, "VaultDynamicSecret"))
+        {
+            assert_eq!(d["spec"]["rolloutRestartTargets"], restart, "{path}");
+        }
+        let app_values = doc(lab, &format!("apps/{}/values.yaml", app.name));
+        assert_eq!(s(&app_values, "/fullnameOverride"), app.deployment);
 
         let auth = by_kind(&all, "VaultAuth");
         assert_eq!(auth.len(), 1);
@@ -525,14 +674,40 @@ fn big_cluster_overrides_reach_the_manifests() {
     lab.build();
     assert_eq!(assert_vso_matches_model(&lab), 2);
 
-    let status = doc(&lab, "argocd/applications/status-page.yaml");
+    let status = doc(&lab, "argocd/rendered/applications/status-page.yaml");
     assert_eq!(s(&status, "/spec/destination/namespace"), "monitoring");
     assert_eq!(
-        s(&status, "/spec/source/repoURL"),
+        s(&status, "/spec/sources/0/repoURL"),
         "https://git.home.arpa/ops/status-page"
     );
     assert_eq!(s(&status, "/spec/project"), "platform");
-    assert_eq!(s(&status, "/spec/source/targetRevision"), "main");
+    assert_eq!(s(&status, "/spec/sources/0/targetRevision"), "main");
+    // The lab repository's own path and branch.
+    assert_eq!(
+        status["spec"]["sources"][0]["helm"]["valueFiles"],
+        serde_json::json!(["$lab/deploy/generated/apps/status-page/values.yaml"])
+    );
+    assert_eq!(
+        status["spec"]["sources"][1],
+        serde_json::json!({
+            "repoURL": "https://git.home.arpa/ops/lab",
+            "targetRevision": "release",
+            "ref": "lab",
+            "path": "deploy/generated/apps/status-page",
+            "directory": {"include": "vault-secrets.yaml"},
+        })
+    );
+    let root_app = doc(&lab, "argocd/root.yaml");
+    assert_eq!(s(&root_app, "/metadata/name"), "bigcluster-apps");
+    assert_eq!(s(&root_app, "/spec/source/path"), "deploy/generated/argocd");
+    assert_eq!(s(&root_app, "/spec/source/targetRevision"), "release");
+    assert_eq!(
+        root_app["spec"]["syncPolicy"]["automated"],
+        serde_json::json!({"prune": true, "selfHeal": false})
+    );
+    let target = doc(&lab, "argocd/rendered/longhorn.yaml");
+    assert_eq!(s(&target, "/metadata/namespace"), "storage");
+    assert_eq!(s(&target, "/spec/credentialSecret"), "gcs-hmac");
     let vso = yaml_docs(&lab.read("apps/status-page/vault-secrets.yaml"));
     assert!(
         vso.iter()
@@ -543,10 +718,15 @@ fn big_cluster_overrides_reach_the_manifests() {
         "status-page has no database"
     );
 
-    let wiki = doc(&lab, "argocd/applications/wiki.yaml");
+    let wiki = doc(&lab, "argocd/rendered/applications/wiki.yaml");
     assert_eq!(
         wiki["spec"]["syncPolicy"]["automated"],
         serde_json::json!({"prune": false, "selfHeal": true})
+    );
+    // A SQLite app the lab lets go with its volume.
+    assert_eq!(
+        wiki["metadata"]["finalizers"],
+        serde_json::json!(["resources-finalizer.argocd.argoproj.io"])
     );
     let wiki_values = doc(&lab, "apps/wiki/values.yaml");
     assert_eq!(s(&wiki_values, "/persistence/storageClass"), "longhorn-ssd");
@@ -563,11 +743,11 @@ fn big_cluster_overrides_reach_the_manifests() {
     assert_eq!(s(&billing, "/vault/database/path"), "creds/ledger");
     assert_eq!(s(&billing, "/vault/database/mount"), "db");
 
-    let updaters = yaml_docs(&lab.read("argocd/image-updater.yaml"));
-    let strategies: BTreeMap<&str, &str> = updaters
-        .iter()
+    let all = yaml_docs(&lab.read("argocd/rendered/image-updater.yaml"));
+    let strategies: BTreeMap<&str, &str> = by_kind(&all, "ImageUpdater")
+        .into_iter()
         .map(|u| {
-            assert_eq!(s(u, "/spec/writeBackConfig/method"), "git");
+            assert_eq!(s(u, "/spec/writeBackConfig/method"), "argocd");
             let r = &u["spec"]["applicationRefs"][0];
             (
                 s(r, "/namePattern"),
@@ -590,7 +770,11 @@ fn big_cluster_overrides_reach_the_manifests() {
         values["gitea_applications"]["wiki"]["syncPolicy"],
         serde_json::json!({"prune": false, "selfHeal": true})
     );
-    assert_eq!(s(&values, "/image_updater/write_back_method"), "git");
+    assert_eq!(
+        values["gitea_applications"]["wiki"]["cascadeDelete"],
+        Value::Null,
+        "wiki asks for the cascade, the chart's default: no key"
+    );
     assert_eq!(
         s(&values, "/longhorn_backup_target"),
         "s3://bigcluster-longhorn@us-central1/"

@@ -67,9 +67,10 @@ fn hand_edited_file_fails_check_with_a_diff_and_the_fix() {
     let err = stderr(&o);
     assert!(err.contains("differing files"), "{err}");
     assert!(err.contains("run `labc build --lab lab.ncl`"), "{err}");
-    // diff shows the same and writes nothing; build repairs it.
+    // diff shows the same, exits 1 like `git diff --exit-code`, and writes
+    // nothing; build repairs it.
     let o = lab.run(&["diff"]);
-    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("+      ansible_host: \"192.168.1.202\""));
     assert!(fs::read_to_string(&path).unwrap().contains("192.168.1.250"));
     lab.build();
@@ -389,4 +390,146 @@ fn pre_commit_hook_refuses_a_stale_generated_folder() {
     git(repo, &["add", "."]);
     let o = run_commit("rebuilt");
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
+
+/// `--stat`, `--name-only` and `--quiet` change what check and diff print,
+/// never the exit code; diff exits 0 once nothing would change.
+#[test]
+fn stat_name_only_and_quiet() {
+    let lab = Lab::reference();
+    lab.build();
+    let rel = "ansible/inventory/hosts.yml";
+    let path = lab.generated().join(rel);
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, text.replace("192.168.1.202", "192.168.1.250")).unwrap();
+    for cmd in ["check", "diff"] {
+        let o = lab.run(&[cmd, "--name-only"]);
+        assert_eq!(o.status.code(), Some(1), "{cmd}");
+        assert_eq!(stdout(&o), format!("generated/{rel}\n"), "{cmd}");
+        let o = lab.run(&[cmd, "--stat"]);
+        assert_eq!(o.status.code(), Some(1), "{cmd}");
+        let want = format!(
+            "generated/{rel} | +{n} -{n}\n",
+            n = text.matches("192.168.1.202").count()
+        );
+        assert_eq!(stdout(&o), want, "{cmd}");
+    }
+    let o = lab.run(&["check", "--quiet"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o), "");
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("run `labc build --lab lab.ncl`"), "{err}");
+    lab.build();
+    let o = lab.run(&["diff"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "");
+}
+
+/// A file labc never wrote inside generated/ is reported by check (with
+/// its path) and left alone; it does not fail check.
+#[test]
+fn check_warns_about_a_stray_file() {
+    let lab = Lab::reference();
+    lab.build();
+    let stray = lab.generated().join("argocd/notes.txt");
+    fs::write(&stray, "mine\n").unwrap();
+    let o = lab.run(&["check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning: generated/argocd/notes.txt is not labc's"),
+        "{err}"
+    );
+    assert!(stray.exists());
+}
+
+/// Without --lab, labc finds the lab in a parent folder, stopping at the
+/// repository root; two lab files in one folder are an error naming both.
+#[test]
+fn lab_is_found_from_a_subfolder_and_both_files_are_refused() {
+    let lab = Lab::reference();
+    lab.build();
+    let sub = lab.path().join("generated/argocd");
+    let o = labc(&sub, &["check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("../../lab.ncl is valid"),
+        "{}",
+        stderr(&o)
+    );
+
+    fs::write(lab.path().join("lab.toml"), "").unwrap();
+    let o = labc(lab.path(), &["check"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("both lab.ncl and lab.toml"),
+        "{}",
+        stderr(&o)
+    );
+
+    // The search stops at the repository root.
+    let repo = tempfile::tempdir().unwrap();
+    fs::create_dir_all(repo.path().join("inner/.git")).unwrap();
+    fs::write(repo.path().join("lab.ncl"), "{}").unwrap();
+    let o = labc(&repo.path().join("inner"), &["check"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no lab.ncl or lab.toml"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A lab file that cannot be read is an I/O error (exit 3), as the README
+/// says; `schema --out` writes where it is told.
+#[test]
+fn io_errors_exit_3_and_schema_honours_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = labc(dir.path(), &["check", "--lab", "missing.ncl"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let o = labc(dir.path(), &["schema", "--out", "elsewhere"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(dir.path().join("elsewhere/lab.schema.json").is_file());
+    assert!(!dir.path().join("schemas").exists());
+}
+
+/// Completion scripts load in the real shells: bash parses and sources
+/// its script and then completes `labc ch` to `check`.
+#[test]
+fn completions_load_in_bash() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = labc(dir.path(), &["completions", "bash"]);
+    assert_eq!(o.status.code(), Some(0));
+    let script = dir.path().join("labc.bash");
+    fs::write(&script, &o.stdout).unwrap();
+    let syntax = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(syntax.status.success(), "{}", stderr(&syntax));
+    let probe = format!(
+        "source {}; COMP_WORDS=(labc ch); COMP_CWORD=1; COMP_LINE='labc ch'; COMP_POINT=7; _labc labc ch labc; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display()
+    );
+    let o = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&probe)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "check",
+        "{}",
+        stderr(&o)
+    );
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let o = labc(dir.path(), &["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("check"),
+            "{shell}"
+        );
+    }
 }

@@ -5,10 +5,12 @@
 
 mod agreement;
 mod ansible;
+mod app_of_apps;
 mod argocd;
 mod cli;
 mod common;
 mod compose;
+mod docs;
 mod errors;
 mod hostile;
 mod layout;

@@ -29,13 +29,13 @@ fn a_generated_lab_of_fifty_apps_builds_and_checks() {
     // One Application per app, named after it.
     let applications: Vec<&String> = files
         .keys()
-        .filter(|p| p.starts_with("argocd/applications/"))
+        .filter(|p| p.starts_with("argocd/rendered/applications/"))
         .collect();
     assert_eq!(applications.len(), 50, "{applications:?}");
     for i in 0..50 {
         let app = format!("app-{i:04}");
         assert!(
-            files.contains_key(&format!("argocd/applications/{app}.yaml")),
+            files.contains_key(&format!("argocd/rendered/applications/{app}.yaml")),
             "no Application for {app}: {applications:?}"
         );
     }

@@ -14,6 +14,9 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
+# Mermaid's CLI drives a browser through Puppeteer; Puppeteer must not
+# download one (no network here): Debian's chromium is installed below.
+export PUPPETEER_SKIP_DOWNLOAD=1
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TOOLS="$ROOT/target/tools"
@@ -44,7 +47,7 @@ venv_ok() {
   for t in python ansible-inventory yamllint check-jsonschema pre-commit sqlfluff hcl2tojson; do
     [[ -x "$VENV/bin/$t" ]] || return 1
   done
-  [[ -x "$(compose_binary)" ]]
+  [[ -x "$(compose_binary)" ]] && "$VENV/bin/python" -c 'import helm_python' 2>/dev/null
 }
 compose_binary() {
   echo "$VENV/lib/python$py_version/site-packages/compose/docker-compose"
@@ -109,6 +112,16 @@ fi
 # A stable path for the tests.
 ln -sfn "$(command -v shellcheck)" "$TOOLS/bin/shellcheck"
 
+# --- Chromium (the browser Mermaid's CLI renders diagrams in) -----------------
+if [[ -x /usr/bin/chromium ]]; then
+  say "chromium present: $(/usr/bin/chromium --version 2>/dev/null)"
+else
+  [[ "$(id -u)" == 0 ]] || die "chromium missing and not root: apt-get install chromium"
+  say "apt-get install chromium"
+  apt-get install -y -q --no-install-recommends chromium </dev/null \
+    || { apt-get update -q </dev/null && apt-get install -y -q --no-install-recommends chromium </dev/null; }
+fi
+
 # --- Summary --------------------------------------------------------------------
 say "tools:"
 cat <<EOF
@@ -118,8 +131,11 @@ cat <<EOF
   yamllint           $VENV/bin/yamllint ($("$VENV/bin/yamllint" --version 2>/dev/null))
   pre-commit         $VENV/bin/pre-commit ($("$VENV/bin/pre-commit" --version 2>/dev/null))
   python-hcl2        $VENV/bin/hcl2tojson, import hcl2 with $VENV/bin/python
+  helm (v4 SDK)      import helm_python with $VENV/bin/python ($("$VENV/bin/python" -c 'import helm_python; print(helm_python.helm_sdk_version())' 2>/dev/null)); tests/validators/helm-chart.py
   sqlfluff           $VENV/bin/sqlfluff ($("$VENV/bin/sqlfluff" --version 2>/dev/null))
   argo-cd validator  node $VALIDATORS/validate-application.mjs (modules in $VALIDATORS/node_modules)
+  mermaid-cli        $VALIDATORS/node_modules/.bin/mmdc with /usr/bin/chromium
+  markdownlint-cli2  $VALIDATORS/node_modules/.bin/markdownlint-cli2
   shellcheck         $TOOLS/bin/shellcheck -> $(command -v shellcheck) ($(shellcheck --version 2>/dev/null | sed -n 's/^version: //p'))
   postgresql         $PG_BIN/{initdb,pg_ctl,postgres} ($("$PG_BIN/postgres" --version 2>/dev/null)); psql: $(command -v psql || echo "$PG_BIN/psql")
 EOF

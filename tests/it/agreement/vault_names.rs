@@ -115,7 +115,7 @@ fn apps(texts: &BTreeMap<String, String>) -> BTreeMap<String, AppSide> {
         else {
             continue;
         };
-        let application = yaml_docs(&texts[&format!("argocd/applications/{app}.yaml")]);
+        let application = yaml_docs(&texts[&format!("argocd/rendered/applications/{app}.yaml")]);
         let namespace = application[0]["spec"]["destination"]["namespace"]
             .as_str()
             .expect("destination namespace")

@@ -29,10 +29,10 @@ review:
 accept:
     INSTA_UPDATE=always cargo test --locked
 
-# No unused or misplaced dependency (what CI checks; installs cargo-shear once).
+# No unused dependency (what CI checks; installs cargo-machete once).
 deps:
-    test -x target/tools/shear/bin/cargo-shear || cargo install --locked cargo-shear@1.14.0 --root target/tools/shear
-    target/tools/shear/bin/cargo-shear shear
+    test -x target/tools/machete/bin/cargo-machete || cargo install --locked cargo-machete@0.9.2 --root target/tools/machete
+    target/tools/machete/bin/cargo-machete
 
 # What CI runs.
 ci:

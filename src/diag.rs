@@ -140,10 +140,10 @@ pub fn render(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
     for d in diags {
         let mut labels = Vec::new();
         if let Some((span, msg)) = &d.primary {
-            labels.push(Label::primary(span.file, span.start..span.end).with_message(msg));
+            labels.push(Label::primary(span.file, span.start..span.end).with_message(shown(msg)));
         }
         for (span, msg) in &d.secondary {
-            labels.push(Label::secondary(span.file, span.start..span.end).with_message(msg));
+            labels.push(Label::secondary(span.file, span.start..span.end).with_message(shown(msg)));
         }
         let cs = match d.severity {
             Severity::Error => CsDiagnostic::error(),
@@ -152,9 +152,9 @@ pub fn render(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
             Severity::Help => CsDiagnostic::help(),
         };
         let cs = cs
-            .with_message(&d.message)
+            .with_message(shown(&d.message))
             .with_labels(labels)
-            .with_notes(d.notes.clone());
+            .with_notes(d.notes.iter().map(|n| shown(n)).collect());
         // Writing into an in-memory buffer cannot fail for I/O reasons; a
         // span outside its file is a labc bug, shown rather than hidden.
         if let Err(e) = term::emit_to_write_style(&mut buffer, &config, &sources.files, &cs) {
@@ -165,6 +165,26 @@ pub fn render(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
         }
     }
     String::from_utf8_lossy(buffer.as_slice()).into_owned()
+}
+
+/// A message as the terminal shows it: lab text quoted in a message may
+/// hold control characters (a C1 CSI would drive the terminal, a NUL or a
+/// line break garble the report), so every unprintable character but the
+/// line breaks labc and Nickel lay messages out with is escaped.
+fn shown(text: &str) -> String {
+    if !text
+        .chars()
+        .any(|c| c != '\n' && crate::names::unprintable(c))
+    {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\n".to_string(),
+            c if crate::names::unprintable(c) => c.escape_debug().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 fn buffer_push(buffer: &mut termcolor::Buffer, text: &str) {

@@ -282,10 +282,7 @@ pub fn sql_role_problem(name: &str) -> Option<String> {
     if name.starts_with("pg_") {
         return Some("starts with `pg_`, which PostgreSQL reserves for its own roles".into());
     }
-    if matches!(
-        name,
-        "public" | "none" | "current_user" | "session_user" | "current_role"
-    ) {
+    if matches!(name, "public" | "none") {
         return Some("is a role name PostgreSQL reserves".into());
     }
     if name == SQL_SUPERUSER {
@@ -302,17 +299,19 @@ pub fn sql_role_problem(name: &str) -> Option<String> {
 /// that the init script falls back to: never a role labc creates or alters.
 pub const SQL_SUPERUSER: &str = "postgres";
 
-/// Why `arg` can't be one k3s argument, or `None`: k3s-ansible joins the
-/// arguments with spaces into one `ExecStart=` line of a systemd unit, so a
-/// space splits one, a line break starts another directive, and systemd
-/// gives quotes, `\`, `$`, `%` and `;` meanings of their own.
+/// Why `arg` can't be a k3s argument (a flag, or a flag and its value
+/// after one space, like `--write-kubeconfig-mode 0644`), or `None`:
+/// k3s-ansible joins the arguments with spaces into one `ExecStart=` line of
+/// a systemd unit, so a line break or other white space than a space starts
+/// another directive or word, and systemd gives quotes, `\\`, `$`, `%` and
+/// `;` meanings of their own.
 pub fn k3s_arg_problem(arg: &str) -> Option<String> {
-    if arg.is_empty() {
+    if arg.trim().is_empty() {
         return Some("is empty".into());
     }
     arg.chars()
         .find(|c| {
-            c.is_whitespace()
+            (c.is_whitespace() && *c != ' ')
                 || unprintable(*c)
                 || matches!(c, '"' | '\'' | '\\' | '$' | '%' | ';' | '`')
         })

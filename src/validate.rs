@@ -68,8 +68,12 @@ impl Cx<'_> {
             } else {
                 self.span(pointer)
             };
-            let d = Diagnostic::error(format!("`{name}` can't be {what}: it {problem}"))
-                .at(span, format!("used as {what}"));
+            // The name as one line: it may hold the very characters refused.
+            let d = Diagnostic::error(format!(
+                "`{}` can't be {what}: it {problem}",
+                name.escape_debug()
+            ))
+            .at(span, format!("used as {what}"));
             self.error(d);
         }
     }
@@ -1365,7 +1369,13 @@ impl Cx<'_> {
         for app in apps.values() {
             for (i, (_, host)) in app.ingress.iter().enumerate() {
                 let at = self.span(&format!("{}/ingress/{i}", ptr(&["apps", &app.name])));
-                if let Some(problem) = names::dns_name_problem(host) {
+                // An invalid app name is reported as such; its host would
+                // only repeat it.
+                let problem = names::dns1123_label_problem(&app.name)
+                    .is_none()
+                    .then(|| names::dns_name_problem(host))
+                    .flatten();
+                if let Some(problem) = problem {
                     let d = Diagnostic::error(format!(
                         "ingress host `{host}` is not a DNS name: it {problem}"
                     ))

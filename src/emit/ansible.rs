@@ -13,9 +13,11 @@
 //! never set on `all` (localhost, which runs with `ansible_connection: local`,
 //! must not inherit it); every string is double-quoted by the YAML writer, so
 //! `k3s_version`, cron fields and ports-as-strings are never coerced; every
-//! string is also tagged `!unsafe`, so Ansible never templates a lab value
-//! (a `{{ lookup('pipe', ..) }}` in a path would run on the control node):
-//! the only template is labc's own `Yaml::Template` for localhost's Python.
+//! string that could open a Jinja template (it holds a `{`) is also tagged
+//! `!unsafe` (see [`Tagging::AnsibleUnsafe`]), so Ansible never templates a
+//! lab value (a `{{ lookup('pipe', ..) }}` in a path would run on the control
+//! node): the only template is labc's own `Yaml::Template` for localhost's
+//! Python.
 
 use std::collections::BTreeSet;
 

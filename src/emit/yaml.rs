@@ -181,11 +181,15 @@ impl<'a> From<Vec<Yaml<'a>>> for Yaml<'a> {
 pub enum Tagging {
     /// Double-quoted: a YAML reader takes them as the text written.
     Plain,
-    /// `!unsafe` and double-quoted: Ansible templates every string of its
-    /// inventory and variables, so a lab value holding `{{ .. }}` or
-    /// `{% .. %}` would run on the control node; `!unsafe` is Ansible's
-    /// documented marker for data that is never templated. Only
-    /// [`Yaml::Template`] stays untagged.
+    /// Double-quoted, and `!unsafe` when the string holds a `{`: Ansible
+    /// templates every string of its inventory and variables, so a lab value
+    /// holding `{{ .. }}`, `{% .. %}` or `{# .. #}` would run on the control
+    /// node; `!unsafe` is Ansible's documented marker for data that is never
+    /// templated. Only strings that could open a template are tagged: Ansible
+    /// (2.19) resolves a tagged scalar's type as if it were plain, so
+    /// `!unsafe "0755"` would read as a number and `!unsafe "*"` fail to load,
+    /// while no string holding a `{` resolves to anything but a string.
+    /// [`Yaml::Template`] is never tagged.
     AnsibleUnsafe,
 }
 
@@ -312,7 +316,7 @@ impl Writer<'_> {
                 let _ = write!(out, "{n}");
             }
             Yaml::Str(s) => {
-                if self.tagging == Tagging::AnsibleUnsafe {
+                if self.tagging == Tagging::AnsibleUnsafe && s.contains('{') {
                     out.push_str("!unsafe ");
                 }
                 quote_into(out, s)
@@ -336,7 +340,7 @@ fn quote_into(out: &mut String, s: &str) {
     // Fast path: printable ASCII with nothing to escape.
     if !s
         .bytes()
-        .any(|b| b == b'"' || b == b'\\' || b < 0x20 || b >= 0x7f)
+        .any(|b| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b))
     {
         out.push_str(s);
         out.push('"');
@@ -454,15 +458,15 @@ mod tests {
     }
 
     #[test]
-    fn ansible_documents_tag_every_string_but_labc_templates() {
+    fn ansible_documents_tag_every_possible_template_but_labc_s() {
         let v = Yaml::map()
             .with("a", "{{ lookup('pipe', 'id') }}")
-            .with("b", Yaml::strs(["x"]))
+            .with("b", Yaml::strs(["x{% if 1 %}", "{#", "*"]))
             .with("n", 3u32)
             .with("t", Yaml::Template("{{ ansible_playbook_python }}"));
         assert_eq!(
             document_tagged("", &v, Tagging::AnsibleUnsafe),
-            "---\na: !unsafe \"{{ lookup('pipe', 'id') }}\"\nb:\n  - !unsafe \"x\"\n\"n\": 3\nt: \"{{ ansible_playbook_python }}\"\n"
+            "---\na: !unsafe \"{{ lookup('pipe', 'id') }}\"\nb:\n  - !unsafe \"x{% if 1 %}\"\n  - !unsafe \"{#\"\n  - \"*\"\n\"n\": 3\nt: \"{{ ansible_playbook_python }}\"\n"
         );
     }
 }

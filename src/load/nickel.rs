@@ -50,7 +50,7 @@ pub(super) fn load(path: &Path, contracts: &str) -> Result<Loaded, LoadError> {
     };
     // Nickel's passes recurse once per level of syntax: bound it first.
     if let Err(d) = bounded_depth(&naming, &text, lab_file, &mut sources) {
-        return Err(LoadError::Diagnostics(sources, vec![d]));
+        return Err(LoadError::Diagnostics(sources, vec![*d]));
     }
     let main = wrapper(path, &naming, contracts)?;
     let mut program: Program<CacheImpl> = ProgramBuilder::new()
@@ -173,7 +173,7 @@ fn bounded_depth(
     text: &str,
     lab_file: FileId,
     sources: &mut Sources,
-) -> Result<(), Diagnostic> {
+) -> Result<(), Box<Diagnostic>> {
     let too_deep = |file, at: depth::TooDeep| {
         Diagnostic::error(format!(
             "this file nests deeper than {} levels",
@@ -195,7 +195,7 @@ fn bounded_depth(
     let mut seen = std::collections::BTreeSet::new();
     let mut todo = match depth::scan(text) {
         Ok(scan) => vec![(naming.given_dir.clone(), scan.imports)],
-        Err(at) => return Err(too_deep(lab_file, at)),
+        Err(at) => return Err(Box::new(too_deep(lab_file, at))),
     };
     while let Some((dir, imports)) = todo.pop() {
         for import in imports {
@@ -219,7 +219,7 @@ fn bounded_depth(
                 )),
                 Err(at) => {
                     let file = sources.add(path.display().to_string(), imported);
-                    return Err(too_deep(file, at));
+                    return Err(Box::new(too_deep(file, at)));
                 }
             }
         }
@@ -358,7 +358,7 @@ impl Walker<'_> {
     fn raw_span(&mut self, raw: Option<RawSpan>) -> Option<Span> {
         let raw = raw?;
         if self.files.is_stdlib(raw.src_id)
-            || CsFiles::name(self.files, raw.src_id).is_ok_and(|n| n.to_string() == WRAPPER)
+            || CsFiles::name(self.files, raw.src_id).is_ok_and(|n| n == WRAPPER)
         {
             return None;
         }
@@ -476,11 +476,16 @@ fn diagnostics(
     let mut sources = Sources::default();
     let mut ids: HashMap<NickelFileId, FileId> = HashMap::new();
     let mut out = Vec::new();
+    let in_wrapper = |files: &NickelFiles, id| CsFiles::name(files, id).is_ok_and(|n| n == WRAPPER);
     for mut d in reports {
+        // A label on the import itself ("imported here", "applied to this
+        // expression") is noise next to a label in a real file; alone, it
+        // blames the lab as a whole.
+        let elsewhere = d.labels.iter().any(|l| !in_wrapper(&files, l.file_id));
+        d.labels
+            .retain(|l| !(elsewhere && l.range.end <= import_len && in_wrapper(&files, l.file_id)));
         for label in &mut d.labels {
-            if label.range.end <= import_len
-                && CsFiles::name(&files, label.file_id).is_ok_and(|n| n.to_string() == WRAPPER)
-            {
+            if label.range.end <= import_len && in_wrapper(&files, label.file_id) {
                 label.file_id = lab_id;
                 label.range = whole_lab.clone();
             }

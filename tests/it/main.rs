@@ -12,6 +12,7 @@ mod common;
 mod compose;
 mod docs;
 mod errors;
+mod hostile;
 mod layout;
 mod output;
 mod pg;

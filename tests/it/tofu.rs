@@ -724,7 +724,7 @@ fn big_cluster_modules() {
             bucket: "bigcluster-longhorn",
             region: "us-central1",
             project: "bigcluster-prod",
-            longhorn_namespace: "longhorn-system",
+            longhorn_namespace: "storage",
         },
     );
 }
@@ -846,8 +846,26 @@ fn template_syntax_in_lab_values_is_escaped() {
     assert_ne!(edited, text);
     let lab = Lab::from_text("lab.toml", &edited);
     lab.build();
-    let databases = lab.read("tofu/postgres/databases.tf");
-    assert!(databases.contains(r#""arc$${x}%%{y}\"q\\""#), "{databases}");
+    // A per-name value is data: in labc.auto.tfvars.json (JSON-escaped),
+    // which OpenTofu never templates, and in no `.tf` file.
+    let data = lab.read("tofu/postgres/labc.auto.tfvars.json");
+    assert!(
+        data.contains(r#""owner_role": "arc${x}%{y}\"q\\""#),
+        "{data}"
+    );
+    for (path, text) in lab.files() {
+        if path.ends_with(".tf") {
+            assert!(!text.contains("arc$"), "{path}");
+        }
+    }
+    // Terraform reads it back literally.
+    let e = Evaluated::of(&lab.generated().join("tofu/postgres"));
+    assert!(
+        e.managed("postgresql_role")
+            .iter()
+            .any(|r| s(r, "name") == evil),
+        "no role named {evil:?}"
+    );
     // Every module still reads back as HCL.
     let _ = modules(&lab.files());
     assert_formatted(&lab.generated().join("tofu"));

@@ -453,8 +453,8 @@ fn check_factory(m: &Module, e: &Evaluated, want: &FactoryExpect) {
     assert_eq!(got, expected, "Vault database roles");
     // The connection, when the module declares it, allows exactly them.
     for c in e.managed("vault_database_secret_backend_connection") {
-        assert_eq!(s(&c, "name"), want.connection);
-        let mut allowed = ss(&c, "allowed_roles");
+        assert_eq!(s(c, "name"), want.connection);
+        let mut allowed = ss(c, "allowed_roles");
         allowed.sort();
         assert_eq!(allowed, expected.keys().cloned().collect::<Vec<_>>());
     }

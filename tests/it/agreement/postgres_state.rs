@@ -508,7 +508,8 @@ fn postgres_disagreements_are_noticed() {
         std::fs::write(&path, text).unwrap();
     }
     // In the state: each field the comparison reads.
-    let mutations: [(&str, fn(&mut PgState)); 6] = [
+    type Mutation = (&'static str, fn(&mut PgState));
+    let mutations: [Mutation; 6] = [
         ("database \"webapp\"", |st| {
             st.databases.insert("webapp".into(), "erp_role".into());
         }),

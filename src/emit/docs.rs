@@ -19,7 +19,7 @@ use crate::model::{Lab, ModuleKind, Service};
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 pub const PATH: &str = "docs/README.md";
@@ -28,7 +28,7 @@ const NONE: &str = "—";
 
 /// The page, linking to `others` (every other generated path).
 pub fn emit(lab: &Lab, others: &BTreeSet<String>) -> Vec<File> {
-    let links = Links(others);
+    let links = Links::new(others);
     let context = Page::new(lab, &links);
     let contents = render(&context).unwrap_or_else(|e| {
         // The template is labc's own and fixed: failing to render it is a
@@ -107,10 +107,33 @@ fn external_link(url: &str) -> Value {
     Value::from_safe_string(format!("[{}]({target})", markdown(url)))
 }
 
-/// The other generated files, to link to.
-struct Links<'a>(&'a BTreeSet<String>);
+/// The other generated files, to link to, indexed once by the names
+/// their paths hold (a large lab has thousands of files and of rows).
+struct Links<'a> {
+    all: &'a BTreeSet<String>,
+    by_name: HashMap<&'a str, Vec<&'a String>>,
+}
 
-impl Links<'_> {
+impl<'a> Links<'a> {
+    fn new(all: &'a BTreeSet<String>) -> Self {
+        let mut by_name: HashMap<&str, Vec<&String>> = HashMap::new();
+        for p in all {
+            let mut names: Vec<&str> = Vec::new();
+            for seg in p.split('/') {
+                names.push(seg);
+                if let Some((stem, _)) = seg.split_once('.') {
+                    names.push(stem);
+                }
+            }
+            names.sort_unstable();
+            names.dedup();
+            for n in names {
+                by_name.entry(n).or_default().push(p);
+            }
+        }
+        Links { all, by_name }
+    }
+
     /// Markdown links to `paths` (relative to `docs/`), or a dash.
     fn to<'p>(&self, paths: impl IntoIterator<Item = &'p String>) -> Value {
         let links: Vec<String> = paths
@@ -126,22 +149,22 @@ impl Links<'_> {
 
     /// Files that name `name`: a folder of that name, or a file whose stem
     /// it is (`apps/webapp/values.yaml`, `sql/webapp.sql`).
-    fn naming(&self, name: &str) -> Vec<&String> {
-        self.0
-            .iter()
-            .filter(|p| {
-                p.split('/')
-                    .any(|seg| seg == name || seg.split_once('.').is_some_and(|(s, _)| s == name))
-            })
+    fn naming(&self, name: &str) -> Vec<&'a String> {
+        self.by_name.get(name).cloned().unwrap_or_default()
+    }
+
+    fn under(&self, prefix: &str) -> Vec<&'a String> {
+        self.all
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|p| p.starts_with(prefix))
             .collect()
     }
 
-    fn under(&self, prefix: &str) -> Vec<&String> {
-        self.0.iter().filter(|p| p.starts_with(prefix)).collect()
-    }
-
-    fn exactly(&self, path: &str) -> Vec<&String> {
-        self.0.iter().filter(|p| *p == path).collect()
+    fn exactly(&self, path: &str) -> Vec<&'a String> {
+        self.all.get(path).into_iter().collect()
     }
 }
 

@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 
 use super::yaml::{Tagging, Yaml, document_tagged};
 use super::{File, header};
-use crate::model::{BackupJob, Lab, Service};
+use crate::model::{BackupJob, Lab};
 #[cfg(test)]
 use crate::names;
 
@@ -60,33 +60,24 @@ pub fn emit(lab: &Lab) -> Vec<File> {
 }
 
 /// A group listing `hosts` (each with no inventory variables of its own).
-fn group<'a>(hosts: impl IntoIterator<Item = &'a String>) -> Yaml<'a> {
+fn group<'a>(hosts: Vec<String>) -> Yaml<'a> {
+    if hosts.is_empty() {
+        return Yaml::map();
+    }
     let mut m = Yaml::map();
     for h in hosts {
-        m.insert(h.as_str(), Yaml::Null);
-    }
-    if m == Yaml::map() {
-        return Yaml::map();
+        m.insert(h, Yaml::Null);
     }
     Yaml::map().with("hosts", m)
 }
 
-fn hosts_with(lab: &Lab, service: Service) -> Vec<&String> {
-    lab.hosts
-        .values()
-        .filter(|h| h.has(service))
-        .map(|h| &h.name)
-        .collect()
-}
-
-fn inventory(lab: &Lab) -> Yaml<'_> {
-    // One SSH user for every host goes on `raspberries`; otherwise each host
-    // carries its own. Never on `all`: localhost would inherit it.
+/// Every host with its address; the SSH user on the group when all hosts
+/// share one, else on each host. Never on `all`: localhost would inherit it.
+fn raspberries(lab: &Lab) -> Yaml<'_> {
     let users: BTreeSet<&str> = lab.hosts.values().map(|h| h.ssh_user.as_str()).collect();
     let shared_user = (users.len() == 1)
         .then(|| users.iter().next().copied())
         .flatten();
-
     let mut pis = Yaml::map();
     for h in lab.hosts.values() {
         let mut vars = Yaml::map().with("ansible_host", h.address.to_string());
@@ -99,10 +90,13 @@ fn inventory(lab: &Lab) -> Yaml<'_> {
     if let Some(user) = shared_user {
         raspberries.insert("vars", Yaml::map().with("ansible_user", user));
     }
+    raspberries
+}
 
-    // `local` is localhost plus every host, as the guidebook has it. 03_cicd
-    // places runners on `raspberries:&local:!gitea`, which is the runner
-    // hosts in the reference lab; `ci_runner` names them in any lab.
+/// `local`'s hosts: localhost plus every host, as the guidebook has it.
+/// 03_cicd places runners on `raspberries:&local:!gitea`, which is the
+/// runner hosts in the reference lab; `ci_runner` names them in any lab.
+fn local(lab: &Lab) -> Yaml<'_> {
     let mut local = Yaml::map().with(
         "localhost",
         Yaml::map()
@@ -116,40 +110,33 @@ fn inventory(lab: &Lab) -> Yaml<'_> {
     for h in lab.hosts.values() {
         local.insert(h.name.as_str(), Yaml::Null);
     }
+    local
+}
 
-    // The guidebook's shape: Gitea lives with PostgreSQL, so `gitea` is the
-    // `postgres` group; a lab placing them apart lists Gitea's host.
-    let gitea = if lab.gitea.host == lab.postgres.host {
-        Yaml::map().with("children", Yaml::map().with("postgres", Yaml::Null))
-    } else {
-        group(hosts_with(lab, Service::Gitea))
-    };
-
-    let mut step_ca: Vec<&String> = hosts_with(lab, Service::StepCaPrimary);
-    step_ca.extend(hosts_with(lab, Service::StepCaReplica));
-    step_ca.sort();
-
-    Yaml::map()
-        .with("raspberries", raspberries)
-        .with("local", Yaml::map().with("hosts", local))
-        .with("postgres", group(hosts_with(lab, Service::Postgres)))
-        .with("gitea", gitea)
-        .with("pihole", group(hosts_with(lab, Service::Pihole)))
-        .with("step_ca", group(step_ca))
-        .with("ci_runner", group(&lab.runner.hosts))
-        .with("server", group(&lab.k3s.servers))
-        .with("agent", group(&lab.k3s.agents))
-        .with(
-            "k3s_cluster",
-            Yaml::map()
-                .with(
-                    "children",
-                    Yaml::map()
-                        .with("server", Yaml::Null)
-                        .with("agent", Yaml::Null),
-                )
-                .with("vars", k3s_vars(lab)),
-        )
+fn inventory(lab: &Lab) -> Yaml<'_> {
+    // Membership is the model's (`Lab::groups`); `raspberries` and `local`
+    // carry their hosts' variables and localhost besides.
+    let mut inventory = Yaml::map();
+    for g in lab.groups() {
+        let value = match g.name {
+            "raspberries" => raspberries(lab),
+            "local" => Yaml::map().with("hosts", local(lab)),
+            _ if !g.children.is_empty() => {
+                let mut children = Yaml::map();
+                for c in g.children {
+                    children.insert(c, Yaml::Null);
+                }
+                let mut y = Yaml::map().with("children", children);
+                if g.name == "k3s_cluster" {
+                    y.insert("vars", k3s_vars(lab));
+                }
+                y
+            }
+            _ => group(g.hosts),
+        };
+        inventory.insert(g.name, value);
+    }
+    inventory
 }
 
 /// What k3s-ansible's `site.yml` reads (`k3s_version` and `api_endpoint` have

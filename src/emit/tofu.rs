@@ -43,7 +43,7 @@
 //! - no secret value: credentials come from the environment or from a
 //!   sensitive variable (named in comments).
 
-use super::hcl::{self, Block, Body, Expr};
+use super::hcl::{self, Block, Body, Expr, Items};
 use super::postgres;
 use super::{File, header};
 use crate::model::{Lab, Module, ModuleKind, PostgresManager, SslMode, VaultPart};

@@ -782,7 +782,7 @@ fn terraform_fmt_changes_nothing() {
 /// block written unaligned.
 #[test]
 fn alignment_matches_terraform_fmt() {
-    use hcl::{Block, Body, Expr};
+    use hcl::{Block, Body, Expr, Items};
     let body = Body::new().block(
         Block::new("resource", ["vault_kubernetes_auth_backend_role", "app"])
             .attr("backend", "kubernetes")

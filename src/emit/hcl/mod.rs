@@ -99,27 +99,6 @@ impl<'a> Body<'a> {
     pub fn push(&mut self, item: Item<'a>) {
         self.items.push(item);
     }
-
-    pub fn item(mut self, item: Item<'a>) -> Self {
-        self.items.push(item);
-        self
-    }
-
-    pub fn attr(self, name: impl Into<Text<'a>>, value: impl Into<Expr<'a>>) -> Self {
-        self.item(Item::Attribute(name.into(), value.into()))
-    }
-
-    pub fn block(self, block: Block<'a>) -> Self {
-        self.item(Item::Block(block))
-    }
-
-    pub fn blank(self) -> Self {
-        self.item(Item::Blank)
-    }
-
-    pub fn comment(self, text: impl Into<Text<'a>>) -> Self {
-        self.item(Item::Comment(text.into()))
-    }
 }
 
 impl<'a> Extend<Item<'a>> for Body<'a> {
@@ -159,26 +138,43 @@ impl<'a> Block<'a> {
         self.body = body;
         self
     }
+}
 
-    pub fn item(mut self, item: Item<'a>) -> Self {
-        self.body.items.push(item);
-        self
-    }
+/// Builders shared by a [`Body`] and a [`Block`] (whose body they fill):
+/// each appends one item and hands the value back, so a document reads in
+/// the order it is written.
+pub trait Items<'a>: Sized {
+    /// Appends `item`.
+    fn item(self, item: Item<'a>) -> Self;
 
-    pub fn attr(self, name: impl Into<Text<'a>>, value: impl Into<Expr<'a>>) -> Self {
+    fn attr(self, name: impl Into<Text<'a>>, value: impl Into<Expr<'a>>) -> Self {
         self.item(Item::Attribute(name.into(), value.into()))
     }
 
-    pub fn block(self, block: Block<'a>) -> Self {
+    fn block(self, block: Block<'a>) -> Self {
         self.item(Item::Block(block))
     }
 
-    pub fn blank(self) -> Self {
+    fn blank(self) -> Self {
         self.item(Item::Blank)
     }
 
-    pub fn comment(self, text: impl Into<Text<'a>>) -> Self {
+    fn comment(self, text: impl Into<Text<'a>>) -> Self {
         self.item(Item::Comment(text.into()))
+    }
+}
+
+impl<'a> Items<'a> for Body<'a> {
+    fn item(mut self, item: Item<'a>) -> Self {
+        self.items.push(item);
+        self
+    }
+}
+
+impl<'a> Items<'a> for Block<'a> {
+    fn item(mut self, item: Item<'a>) -> Self {
+        self.body.items.push(item);
+        self
     }
 }
 

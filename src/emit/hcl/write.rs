@@ -418,7 +418,7 @@ fn object_key(key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::identifier;
+    use super::super::{Items, identifier};
     use super::*;
 
     /// Renders and checks the invariants every output must satisfy.

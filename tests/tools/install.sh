@@ -31,6 +31,19 @@ PYTHON="${PYTHON:-python3}"
 say() { printf '[install.sh] %s\n' "$*"; }
 die() { printf '[install.sh] error: %s\n' "$*" >&2; exit 1; }
 sha() { cat "$@" | sha256sum | cut -d' ' -f1; }
+# Installs one Debian package (needs root), refreshing the package lists
+# only if the install fails with the current ones.
+apt_install() {
+  [[ "$(id -u)" == 0 ]] || die "$1 missing and not root: apt-get install $1"
+  say "apt-get install $1"
+  local install=(apt-get install -y -q --no-install-recommends
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$1")
+  if ! "${install[@]}" </dev/null; then
+    say "apt-get update, then retry"
+    apt-get update -q </dev/null
+    "${install[@]}" </dev/null
+  fi
+}
 
 mkdir -p "$TOOLS/bin"
 
@@ -84,19 +97,7 @@ fi
 if [[ -x "$PG_BIN/initdb" && -x "$PG_BIN/pg_ctl" && -x "$PG_BIN/postgres" ]]; then
   say "postgresql $PG_VERSION present: $PG_BIN"
 else
-  [[ "$(id -u)" == 0 ]] || die "postgresql $PG_VERSION missing and not root: apt-get install postgresql"
-  say "apt-get install postgresql"
-  apt_install() {
-    apt-get install -y -q --no-install-recommends \
-      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-      postgresql </dev/null
-  }
-  # Refresh the package lists only if the install fails with the current ones.
-  if ! apt_install; then
-    say "apt-get update, then retry"
-    apt-get update -q </dev/null
-    apt_install
-  fi
+  apt_install postgresql
   [[ -x "$PG_BIN/initdb" ]] || die "postgresql installed but $PG_BIN/initdb is missing (not version $PG_VERSION?)"
 fi
 
@@ -104,10 +105,7 @@ fi
 if command -v shellcheck >/dev/null; then
   say "shellcheck present: $(command -v shellcheck)"
 else
-  [[ "$(id -u)" == 0 ]] || die "shellcheck missing and not root: apt-get install shellcheck"
-  say "apt-get install shellcheck"
-  apt-get install -y -q --no-install-recommends shellcheck </dev/null \
-    || { apt-get update -q </dev/null && apt-get install -y -q --no-install-recommends shellcheck </dev/null; }
+  apt_install shellcheck
 fi
 # A stable path for the tests.
 ln -sfn "$(command -v shellcheck)" "$TOOLS/bin/shellcheck"
@@ -116,10 +114,7 @@ ln -sfn "$(command -v shellcheck)" "$TOOLS/bin/shellcheck"
 if [[ -x /usr/bin/chromium ]]; then
   say "chromium present: $(/usr/bin/chromium --version 2>/dev/null)"
 else
-  [[ "$(id -u)" == 0 ]] || die "chromium missing and not root: apt-get install chromium"
-  say "apt-get install chromium"
-  apt-get install -y -q --no-install-recommends chromium </dev/null \
-    || { apt-get update -q </dev/null && apt-get install -y -q --no-install-recommends chromium </dev/null; }
+  apt_install chromium
 fi
 
 # --- Summary --------------------------------------------------------------------

@@ -13,7 +13,7 @@
 //! accepts `v`. tests/it/schema.rs checks both agree on every mutation of
 //! the reference labs it makes.
 
-use regex::Regex;
+use regex_lite::Regex;
 use serde_json::Value;
 use std::collections::HashMap;
 

@@ -77,11 +77,21 @@ fn pattern_name(pattern: &str) -> &str {
         .unwrap_or("value")
 }
 
+/// The schema files as this binary was built with them: the repository's
+/// `schemas/`, which `tests::embedded_schemas_are_current` keeps equal to
+/// what the generators below make of `raw`'s types (and rewrites, with
+/// `LABC_UPDATE_SCHEMAS=1`). Generating them on every run cost about 7 M
+/// instructions, 5% of a `labc check` on the reference lab (BENCHMARKS.md).
+const EMBEDDED_JSON: &str = include_str!("../../schemas/lab.schema.json");
+const EMBEDDED_NCL: &str = include_str!("../../schemas/lab.ncl");
+
 /// The JSON Schema of a lab (draft 2020-12), as `schemas/lab.schema.json`,
-/// built once per process.
+/// parsed once per process.
 pub fn json_schema() -> &'static Value {
     static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    SCHEMA.get_or_init(build_json_schema)
+    // The embedded text is the generator's output, checked by a test: it
+    // parses, or that test fails first.
+    SCHEMA.get_or_init(|| serde_json::from_str(EMBEDDED_JSON).unwrap_or(Value::Null))
 }
 
 fn build_json_schema() -> Value {
@@ -165,19 +175,19 @@ fn unwrap_docs(value: &mut Value) {
     }
 }
 
-/// `schemas/lab.schema.json`, pretty-printed with a trailing newline.
-pub fn json_schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(json_schema()).unwrap_or_default();
+/// `schemas/lab.schema.json` as generated from `raw`'s types,
+/// pretty-printed with a trailing newline.
+pub fn generate_json_schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(&build_json_schema()).unwrap_or_default();
     text.push('\n');
     text
 }
 
-/// Does ahead of time what [`check`] and [`files`] would do first: build
-/// the schema, compile it for the fast check, and write the two schema
-/// files. For a thread that has time to spare while Nickel evaluates.
+/// Does ahead of time what [`check`] would do first: parse the schema and
+/// compile it for the fast check. For a thread that has time to spare
+/// while Nickel evaluates.
 pub fn prepare() {
     let _ = accept::lab_checker();
-    let _ = schema_files();
 }
 
 /// Checks a loaded lab against the JSON Schema, reporting every violation
@@ -381,9 +391,10 @@ fn bounds(schema: &Value, schema_path: &str) -> (Option<Value>, Option<Value>) {
     )
 }
 
-/// `schemas/lab.ncl`: Nickel contracts equivalent to the JSON Schema.
-pub fn nickel_contracts() -> String {
-    let schema = json_schema();
+/// `schemas/lab.ncl` as generated: Nickel contracts equivalent to the
+/// JSON Schema.
+pub fn generate_nickel_contracts() -> String {
+    let schema = &build_json_schema();
     let mut out = String::new();
     out.push_str(NICKEL_HEADER);
     // One binding per pattern, so each regex is compiled once per evaluation
@@ -580,8 +591,8 @@ fn nickel_string(text: &str) -> String {
 pub fn files() -> std::collections::BTreeMap<String, String> {
     let [json, ncl] = schema_files();
     [
-        ("lab.schema.json".to_string(), json.clone()),
-        ("lab.ncl".to_string(), ncl.clone()),
+        ("lab.schema.json".to_string(), json.to_string()),
+        ("lab.ncl".to_string(), ncl.to_string()),
     ]
     .into_iter()
     .collect()
@@ -590,13 +601,12 @@ pub fn files() -> std::collections::BTreeMap<String, String> {
 /// The text of `schemas/lab.ncl`: the contracts labc evaluates every
 /// `lab.ncl` under.
 pub fn nickel_contracts_text() -> &'static str {
-    &schema_files()[1]
+    EMBEDDED_NCL
 }
 
-/// The texts of [`files`], built once per process.
-fn schema_files() -> &'static [String; 2] {
-    static FILES: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
-    FILES.get_or_init(|| [json_schema_text(), nickel_contracts()])
+/// The texts of [`files`].
+fn schema_files() -> [&'static str; 2] {
+    [EMBEDDED_JSON, EMBEDDED_NCL]
 }
 
 #[cfg(test)]
@@ -611,9 +621,40 @@ mod tests {
         assert_eq!(crate::diag::closest("colour", &known), None);
     }
 
+    /// The schema files labc embeds are what its generators make of
+    /// `raw`'s types. On a change to `raw`, run
+    /// `LABC_UPDATE_SCHEMAS=1 cargo test --lib embedded_schemas` to rewrite
+    /// them, then rebuild (the binary embeds the files).
+    #[test]
+    fn embedded_schemas_are_current() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+        let mut stale = Vec::new();
+        for (name, embedded, generated) in [
+            (
+                "lab.schema.json",
+                EMBEDDED_JSON,
+                generate_json_schema_text(),
+            ),
+            ("lab.ncl", EMBEDDED_NCL, generate_nickel_contracts()),
+        ] {
+            if embedded != generated {
+                if std::env::var_os("LABC_UPDATE_SCHEMAS").is_some() {
+                    std::fs::write(dir.join(name), &generated).expect("write schemas/");
+                }
+                stale.push(name);
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "schemas/{stale:?} differ from what raw.rs generates: run \
+             `LABC_UPDATE_SCHEMAS=1 cargo test --lib embedded_schemas`, then rebuild"
+        );
+        assert_eq!(json_schema(), &build_json_schema());
+    }
+
     #[test]
     fn json_schema_has_no_null() {
-        let text = json_schema_text();
+        let text = generate_json_schema_text();
         assert!(!text.contains("\"null\""), "{text}");
         assert!(text.contains("\"additionalProperties\": false"));
     }

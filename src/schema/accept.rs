@@ -86,7 +86,7 @@ impl<'s> Compiler<'s> {
             match keyword.as_str() {
                 // Annotations: they constrain nothing.
                 "$schema" | "$comment" | "$defs" | "title" | "description" | "default"
-                | "format" | "examples" => {}
+                | "format" | "examples" | "x-taplo" => {}
                 "$ref" => {
                     let target = arg.as_str()?;
                     let at = match self.refs.get(target) {

@@ -11,6 +11,7 @@ mod cli;
 mod common;
 mod compose;
 mod docs;
+mod editors;
 mod errors;
 mod hostile;
 mod layout;

@@ -9,7 +9,7 @@ Examples:
   labc check                   exit 1 (with a diff) if generated/ is stale
   labc diff --lab lab.toml     show what build would change, write nothing
   labc diff --base main        what changed in the lab since main, and its risks
-  labc schema                  refresh schemas/lab.schema.json and schemas/lab.ncl
+  labc schema                  refresh schemas/ (lab.schema.json, lab.ncl, review.schema.json)
   labc completions bash        print a bash completion script
 
 Without --lab, labc looks for lab.ncl or lab.toml in the current folder and
@@ -98,7 +98,7 @@ pub enum Command {
         after_help = "Examples:\n  labc diff --stat\n  labc diff --base origin/main --format markdown"
     )]
     Diff(DiffArgs),
-    /// Write schemas/lab.schema.json (for lab.toml editors) and schemas/lab.ncl (Nickel contracts)
+    /// Write schemas/lab.schema.json (for lab.toml editors), schemas/lab.ncl (Nickel contracts) and schemas/review.schema.json (diff --base's JSON)
     #[command(after_help = "Example:\n  labc schema")]
     Schema,
     /// Print a shell completion script

@@ -364,8 +364,20 @@ fn yes(b: bool) -> String {
 fn items(side: &Side) -> Items {
     let lab = side.lab;
     let mut out = Items::new();
+    // A name is a token where it is specific enough to be searched for in
+    // changed lines: `vault` (a provider) or `postgres` (a backup job, a
+    // setting, a module, a service) would name half the lab.
     let mut put = |kind: Kind, name: &str, item: Item| {
-        out.insert((kind, name.to_string()), item.token(name));
+        let item = match kind {
+            Kind::Host
+            | Kind::App
+            | Kind::Database
+            | Kind::Role
+            | Kind::VaultRole
+            | Kind::VaultPolicy => item.token(name),
+            _ => item,
+        };
+        out.insert((kind, name.to_string()), item);
     };
 
     for h in lab.hosts.values() {
@@ -467,6 +479,7 @@ fn items(side: &Side) -> Items {
                 .token(v.policy.clone())
                 .token(v.kv_path.clone());
         }
+        // The output's layout: an app's own files are `apps/<app>/`.
         item.folders.insert(format!("apps/{}/", a.name));
         put(Kind::App, &a.name, item);
     }
@@ -571,6 +584,9 @@ fn items(side: &Side) -> Items {
             .field("providers", list(&m.providers))
             .field("adopt", yes(m.adopt))
             .token(m.state_prefix.clone());
+        // The output's layout: a module's files are `tofu/<module>/`.
+        let mut item = item;
+        item.folders.insert(format!("tofu/{}/", m.name));
         put(Kind::TofuModule, &m.name, item);
     }
     for (name, p) in &t.providers {
@@ -731,7 +747,17 @@ fn compare(
             if diffs.is_empty() {
                 return None;
             }
-            let moved = matches!(kind, Kind::Service | Kind::ComposeStack);
+            // Moved: on a host it was not on, and off one it was on.
+            let hosts = |i: &Item| -> BTreeSet<String> {
+                i.get("hosts")
+                    .unwrap_or("")
+                    .split(", ")
+                    .map(str::to_string)
+                    .collect()
+            };
+            let moved = matches!(kind, Kind::Service | Kind::ComposeStack)
+                && !hosts(o).is_subset(&hosts(n))
+                && !hosts(n).is_subset(&hosts(o));
             Some((
                 if moved {
                     Action::Moved
@@ -890,7 +916,7 @@ fn risks_of(change: &Change, old: Option<&Item>, new: Option<&Item>) -> Vec<Risk
                 risk(
                     RiskKind::ProviderMajor,
                     format!(
-                        "provider {name}: version {a} becomes {b}, a new major version (breaking changes allowed)"
+                        "version {a} becomes {b}, a new major version (breaking changes allowed)"
                     ),
                 );
             }

@@ -21,7 +21,7 @@ use crate::model::{Lab, Service};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The version of the JSON shape. A field added keeps it; a field removed,
 /// renamed or whose meaning changes bumps it.
@@ -32,6 +32,7 @@ pub const FORMAT: &str = "labc-review/1";
 #[serde(deny_unknown_fields)]
 pub struct Review {
     /// Always `labc-review/1` for this shape.
+    #[schemars(extend("const" = FORMAT))]
     pub format: String,
     /// The base revision, as given on the command line.
     pub base: String,
@@ -966,20 +967,29 @@ pub fn major(version: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// The generated files that differ, with the lines each adds or removes.
+/// The generated files that differ, with the lines each adds or removes,
+/// and an index of the words in those lines: finding the files naming a
+/// change looks up its tokens' first words instead of scanning every line
+/// for every token (a new lab of 1000 apps: every line of every file, for
+/// tens of thousands of tokens).
 struct Touched<'a> {
-    /// Path, how it changed, the lines that changed.
-    files: Vec<(&'a str, Action, Vec<Cow<'a, str>>)>,
+    /// Path and how it changed, sorted by path.
+    files: Vec<(&'a str, Action)>,
+    /// The changed lines of each file (all of an added or removed one).
+    lines: Vec<Vec<Cow<'a, str>>>,
+    /// Each word (a run of name characters, see [`contains_word`]) of a
+    /// changed line: where it is, as (file, line) indices.
+    words: HashMap<String, Vec<(usize, usize)>>,
 }
 
 fn touched_files<'a>(
     old: &'a BTreeMap<String, String>,
     new: &'a BTreeMap<String, String>,
 ) -> Touched<'a> {
-    let mut files = Vec::new();
+    let mut found: Vec<(&'a str, Action, Vec<Cow<'a, str>>)> = Vec::new();
     for (path, text) in new {
         match old.get(path) {
-            None => files.push((path.as_str(), Action::Added, borrowed(text))),
+            None => found.push((path.as_str(), Action::Added, borrowed(text))),
             Some(before) if before != text => {
                 let diff = similar::TextDiff::from_lines(before.as_str(), text.as_str());
                 let lines = diff
@@ -987,18 +997,37 @@ fn touched_files<'a>(
                     .filter(|c| c.tag() != similar::ChangeTag::Equal)
                     .map(|c| Cow::Owned(c.value().to_string()))
                     .collect();
-                files.push((path.as_str(), Action::Changed, lines));
+                found.push((path.as_str(), Action::Changed, lines));
             }
             Some(_) => {}
         }
     }
     for (path, text) in old {
         if !new.contains_key(path) {
-            files.push((path.as_str(), Action::Removed, borrowed(text)));
+            found.push((path.as_str(), Action::Removed, borrowed(text)));
         }
     }
-    files.sort_by(|a, b| a.0.cmp(b.0));
-    Touched { files }
+    found.sort_by(|a, b| a.0.cmp(b.0));
+    let mut words: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+    for (f, (_, _, lines)) in found.iter().enumerate() {
+        for (l, line) in lines.iter().enumerate() {
+            for word in line
+                .split(|c: char| !is_name_char(c))
+                .filter(|w| !w.is_empty())
+            {
+                let at = words.entry(word.to_string()).or_default();
+                if at.last() != Some(&(f, l)) {
+                    at.push((f, l));
+                }
+            }
+        }
+    }
+    let (files, lines) = found.into_iter().map(|(p, a, l)| ((p, a), l)).unzip();
+    Touched {
+        files,
+        lines,
+        words,
+    }
 }
 
 fn borrowed(text: &str) -> Vec<Cow<'_, str>> {
@@ -1007,25 +1036,41 @@ fn borrowed(text: &str) -> Vec<Cow<'_, str>> {
 
 impl Touched<'_> {
     fn all(&self) -> Files {
-        self.select(|_, _| true)
+        self.select((0..self.files.len()).collect())
     }
 
     /// The files in one of `folders`, or whose changed lines hold a token.
     fn naming(&self, tokens: &BTreeSet<&str>, folders: &BTreeSet<&str>) -> Files {
-        self.select(|path, lines| {
-            folders.iter().any(|f| path.starts_with(f))
-                || lines
-                    .iter()
-                    .any(|l| tokens.iter().any(|t| contains_word(l, t)))
-        })
+        let mut chosen = BTreeSet::new();
+        for folder in folders {
+            // Sorted by path: a folder's files are one run.
+            let first = self.files.partition_point(|(p, _)| *p < *folder);
+            chosen.extend(
+                (first..self.files.len()).take_while(|&i| self.files[i].0.starts_with(folder)),
+            );
+        }
+        for token in tokens {
+            // A token starting with a name character is found only where
+            // its first word is; one without any is not searched for.
+            let Some(first) = token
+                .split(|c: char| !is_name_char(c))
+                .find(|w| !w.is_empty())
+            else {
+                continue;
+            };
+            for &(f, l) in self.words.get(first).into_iter().flatten() {
+                if !chosen.contains(&f) && contains_word(&self.lines[f][l], token) {
+                    chosen.insert(f);
+                }
+            }
+        }
+        self.select(chosen)
     }
 
-    fn select(&self, keep: impl Fn(&str, &[Cow<str>]) -> bool) -> Files {
+    fn select(&self, chosen: BTreeSet<usize>) -> Files {
         let mut out = Files::default();
-        for (path, action, lines) in &self.files {
-            if !keep(path, lines) {
-                continue;
-            }
+        for i in chosen {
+            let (path, action) = self.files[i];
             let list = match action {
                 Action::Added => &mut out.added,
                 Action::Removed => &mut out.removed,
@@ -1037,15 +1082,19 @@ impl Touched<'_> {
     }
 }
 
+/// Letters, digits, `_` and `-`: what a name is made of.
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
 /// `word` in `line`, not inside a longer name: the characters around it are
 /// not letters, digits, `_` or `-` (so `erp` is not found in `erp-backup`,
 /// `4.4.0` not in `14.4.0`).
 pub fn contains_word(line: &str, word: &str) -> bool {
-    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     line.match_indices(word).any(|(at, _)| {
         let before = line[..at].chars().next_back();
         let after = line[at + word.len()..].chars().next();
-        !before.is_some_and(is_name) && !after.is_some_and(is_name)
+        !before.is_some_and(is_name_char) && !after.is_some_and(is_name_char)
     })
 }
 

@@ -59,7 +59,11 @@ pub fn base(rev: &str, lab: &Path, out: &Path) -> Result<Base, String> {
     let listing = git(&top, &["ls-tree", "-r", "-z", "--full-tree", &commit])?;
     let mut blobs = Vec::new();
     for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
-        let text = String::from_utf8_lossy(entry);
+        // A path that is not UTF-8 cannot be a lab file or an import labc
+        // reads (Nickel's import paths are strings): not copied.
+        let Ok(text) = std::str::from_utf8(entry) else {
+            continue;
+        };
         // `<mode> <type> <object>\t<path>`
         let Some((meta, path)) = text.split_once('\t') else {
             return Err(format!("git ls-tree: unexpected line {text:?}"));
@@ -72,6 +76,17 @@ pub fn base(rev: &str, lab: &Path, out: &Path) -> Result<Base, String> {
             continue; // a symbolic link
         }
         let path = PathBuf::from(path);
+        // Git refuses to check out `..`, `.` or absolute names; a crafted
+        // tree holding one is refused here too, so nothing is written
+        // outside the temporary folder.
+        if !path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(format!(
+                "the tree of `{rev}` holds the path {path:?}, which git would not check out"
+            ));
+        }
         if out_rel.as_ref().is_some_and(|o| path.starts_with(o)) {
             continue;
         }

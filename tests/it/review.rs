@@ -479,6 +479,18 @@ fn unknown_revisions_and_no_repository_are_errors() {
     let out = labc(dir, &["diff", "--base", "main", "--format", "markdown"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("No change in the lab."));
+    // Colour: the text report with --color always, never Markdown or JSON.
+    let paint = |format: &str| {
+        let out = labc(
+            dir,
+            &[
+                "diff", "--base", "main", "--format", format, "--color", "always",
+            ],
+        );
+        stdout(&out).contains('\x1b')
+    };
+    assert!(paint("text"));
+    assert!(!paint("markdown") && !paint("json"));
     // --format belongs to --base.
     let out = labc(dir, &["diff", "--format", "json"]);
     assert_eq!(out.status.code(), Some(2));

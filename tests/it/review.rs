@@ -409,7 +409,7 @@ fn a_base_that_does_not_compile_is_its_report() {
     let good = lab.text();
     std::fs::write(
         dir.join("lab.ncl"),
-        good.replacen("'k3s_server", "'k3s_servr", 1),
+        good.replacen("nfs_host = \"pi2\"", "nfs_host = \"pi9\"", 1),
     )
     .expect("break the lab");
     let dir = repo(&lab);
@@ -420,8 +420,8 @@ fn a_base_that_does_not_compile_is_its_report() {
     assert_eq!(stdout(&out), "");
     let err = stderr(&out);
     // Positions name the revision's file, not a temporary copy.
-    assert!(err.contains("┌─ main:lab.ncl:19:19"), "{err}");
-    assert!(err.contains("'k3s_servr"), "{err}");
+    assert!(err.contains("error: unknown host `pi9`"), "{err}");
+    assert!(err.contains("┌─ main:lab.ncl:"), "{err}");
     assert!(
         err.contains(
             "labc: main:lab.ncl has an error: the lab does not compile at the base revision main"
@@ -429,6 +429,51 @@ fn a_base_that_does_not_compile_is_its_report() {
         "{err}"
     );
     assert!(!err.contains("labc-base-"), "{err}");
+    insta::with_settings!({ snapshot_path => "snapshots/review", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("base-invalid.stderr", err);
+    });
+}
+
+#[test]
+fn a_toml_lab_and_its_k3s_version() {
+    let lab = Lab::named("reference-toml");
+    let dir = repo(&lab);
+    // The stateful k3s server moves too: pi1 loses it, pi2 gains it.
+    edit(
+        dir,
+        "lab.toml",
+        "version = \"v1.34.3+k3s1\"",
+        "version = \"v1.35.0+k3s1\"",
+    );
+    edit(
+        dir,
+        "lab.toml",
+        "services = [\"k3s_server\", \"pihole\", \"step_ca_primary\", \"ci_runner\"]",
+        "services = [\"k3s_agent\", \"pihole\", \"step_ca_primary\", \"ci_runner\"]",
+    );
+    edit(
+        dir,
+        "lab.toml",
+        "services = [\"k3s_agent\", \"postgres\", \"gitea\", \"step_ca_replica\"]",
+        "services = [\"k3s_server\", \"postgres\", \"gitea\", \"step_ca_replica\"]",
+    );
+    commit(dir, "k3s 1.35, server on pi2");
+    let r = reports(dir);
+    let j = &r.json;
+    assert_eq!(
+        field(change(j, "k3s", "cluster"), "version"),
+        (&Value::from("v1.34.3+k3s1"), &Value::from("v1.35.0+k3s1"))
+    );
+    let expected: Vec<(String, String)> = [
+        ("stateful_service", "host pi1"),
+        ("k3s_version", "k3s cluster"),
+    ]
+    .iter()
+    .map(|(k, s)| (k.to_string(), s.to_string()))
+    .collect();
+    assert_eq!(risks(j), expected);
+    assert_eq!(change(j, "service", "k3s_server")["action"], "moved");
+    assert_eq!(change(j, "ansible_group", "server")["action"], "changed");
 }
 
 #[test]

@@ -608,8 +608,136 @@ fn the_gitea_workflow_is_valid_and_runs_labc() {
             .expect("run")
             .contains("curl --fail-with-body")
     );
+    assert_eq!(job["permissions"]["pull-requests"], "write");
     assert_eq!(
         doc["jobs"]["labc"]["steps"][0]["with"]["fetch-depth"],
         serde_norway::Value::from(0)
     );
+}
+
+/// The workflow's pull-request steps, run as the runner runs them (bash
+/// -eo pipefail, the step's env) in a repository whose `origin` has the
+/// base branch: the review lands in review.md, and the comment step sends
+/// it as the JSON body of one POST to the comments URL (a `curl` on PATH
+/// records what it was asked to send). A base that does not compile is
+/// posted as labc's report, and fails the job.
+#[test]
+fn the_workflow_posts_the_review() {
+    let text =
+        std::fs::read_to_string(root().join(".gitea/workflows/labc.yaml")).expect("the workflow");
+    let doc: serde_norway::Value = serde_norway::from_str(&text).expect("YAML");
+    let step = |name: &str| -> String {
+        doc["jobs"]["labc"]["steps"]
+            .as_sequence()
+            .expect("steps")
+            .iter()
+            .find(|s| s["name"].as_str().is_some_and(|n| n.starts_with(name)))
+            .and_then(|s| s["run"].as_str())
+            .unwrap_or_else(|| panic!("no step {name}"))
+            .to_string()
+    };
+    let (review, comment) = (
+        step("labc diff --base"),
+        step("Comment on the pull request"),
+    );
+
+    let run = |dir: &Path, script: &str| -> Output {
+        let bin = dir.join("fake-bin");
+        std::fs::create_dir_all(&bin).expect("bin");
+        let curl = bin.join("curl");
+        std::fs::write(
+            &curl,
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > curl.args\nfor a; do case \"$a\" in @*) cp \"${a#@}\" curl.body;; esac; done\n",
+        )
+        .expect("curl");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&curl, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+            .current_dir(dir)
+            .env("PATH", path)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("BASE_REF", "main")
+            .env("TOKEN", "the-token")
+            .env(
+                "COMMENTS",
+                "https://gitea.example/api/v1/repos/o/lab/issues/7/comments",
+            )
+            .output()
+            .expect("bash runs")
+    };
+    // A checkout as the runner makes it: labc built at target/debug/labc,
+    // the base branch on `origin`.
+    let checkout = |lab: &Lab| {
+        let dir = lab.path();
+        git(dir, &["remote", "add", "origin", "."]);
+        std::fs::create_dir_all(dir.join("target/debug")).expect("target");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_labc"), dir.join("target/debug/labc"))
+            .expect("link labc");
+    };
+
+    let lab = Lab::reference();
+    let dir = repo(&lab);
+    edit(dir, "lab.ncl", "version = \"4.4.0\"", "version = \"5.0.0\"");
+    commit(dir, "vault 5");
+    checkout(&lab);
+    let out = run(dir, &review);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let markdown = std::fs::read_to_string(dir.join("review.md")).expect("review.md");
+    assert!(
+        markdown.starts_with("## labc: the lab since origin/main: 1 change, 1 risk"),
+        "{markdown}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("review.status")).expect("status"),
+        "1\n"
+    );
+    let out = run(dir, &comment);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let args = std::fs::read_to_string(dir.join("curl.args")).expect("curl ran");
+    assert!(args.contains("POST\n"), "{args}");
+    assert!(args.contains("Authorization: token the-token\n"), "{args}");
+    assert!(
+        args.ends_with("https://gitea.example/api/v1/repos/o/lab/issues/7/comments\n"),
+        "{args}"
+    );
+    let body: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("curl.body")).expect("the body"))
+            .expect("JSON");
+    assert_eq!(body, serde_json::json!({ "body": markdown }));
+
+    // A base that does not compile: its report is posted, the job fails.
+    let lab = Lab::reference();
+    let good = lab.text();
+    std::fs::write(
+        lab.path().join("lab.ncl"),
+        good.replacen("nfs_host = \"pi2\"", "nfs_host = \"pi9\"", 1),
+    )
+    .expect("break");
+    let dir = repo(&lab);
+    std::fs::write(dir.join("lab.ncl"), &good).expect("mend");
+    commit(dir, "mend");
+    checkout(&lab);
+    let out = run(dir, &review);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let markdown = std::fs::read_to_string(dir.join("review.md")).expect("review.md");
+    assert!(
+        markdown.starts_with("## labc: no review of this pull request\n"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("error: unknown host `pi9`"), "{markdown}");
+    let out = run(dir, &comment);
+    assert!(!out.status.success(), "the job must fail");
+    let body = std::fs::read_to_string(dir.join("curl.body")).expect("posted all the same");
+    assert!(body.contains("unknown host"), "{body}");
 }

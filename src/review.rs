@@ -795,15 +795,14 @@ fn risks_of(change: &Change, old: Option<&Item>, new: Option<&Item>) -> Vec<Risk
                     ),
                 );
             }
-            if was("archetype") == Some("sqlite") {
-                let fate = if was("cascade_delete") == Some("yes") {
-                    "deleted with the Application"
-                } else {
-                    "left behind in namespace, no longer managed"
-                };
+            // A 'sqlite app's volume goes with its Application only when
+            // the resources finalizer is on; otherwise it stays, unmanaged.
+            if was("archetype") == Some("sqlite") && was("cascade_delete") == Some("yes") {
                 risk(
                     RiskKind::Destroyed,
-                    format!("the Longhorn volume of app {name} is {fate}"),
+                    format!(
+                        "the Longhorn volume of app {name} is deleted with its Application (cascade_delete)"
+                    ),
                 );
             }
         }
@@ -818,20 +817,11 @@ fn risks_of(change: &Change, old: Option<&Item>, new: Option<&Item>) -> Vec<Risk
                     ),
                 );
             }
-            let sqlite_before = was("archetype") == Some("sqlite");
-            if sqlite_before && is("archetype") != Some("sqlite") {
+            if was("archetype") == Some("sqlite") && is("archetype") != Some("sqlite") {
                 risk(
                     RiskKind::Destroyed,
                     format!(
-                        "app {name} is no longer 'sqlite: its Longhorn volume is no longer declared"
-                    ),
-                );
-            } else if sqlite_before && was("namespace") != is("namespace") {
-                risk(
-                    RiskKind::Recreated,
-                    format!(
-                        "app {name} moves to namespace {}: its Longhorn volume is created anew, empty",
-                        is("namespace").unwrap_or("?")
+                        "app {name} is no longer 'sqlite: its Longhorn volume leaves the chart, and sync prunes it"
                     ),
                 );
             }
@@ -1151,15 +1141,24 @@ mod tests {
                 .contains(&"apps/url-shortener/values.yaml".to_string())
         );
         let kinds: Vec<RiskKind> = r.risks.iter().map(|r| r.kind).collect();
-        // The repository, and the sqlite app's volume.
-        assert_eq!(
-            kinds,
-            [RiskKind::Destroyed, RiskKind::Destroyed],
-            "{:#?}",
-            r.risks
-        );
+        // The repository; the volume stays (cascade_delete is off for 'sqlite).
+        assert_eq!(kinds, [RiskKind::Destroyed], "{:#?}", r.risks);
         assert!(
-            r.risks[1].message.contains("left behind"),
+            r.risks[0].message.contains("repository"),
+            "{}",
+            r.risks[0].message
+        );
+        // With the finalizer on, the volume goes with the Application.
+        let mut cascading = old.clone();
+        cascading
+            .apps
+            .get_mut("url-shortener")
+            .expect("url-shortener")
+            .cascade_delete = true;
+        let r = run(&cascading, &new);
+        assert_eq!(r.risks.len(), 2, "{:#?}", r.risks);
+        assert!(
+            r.risks[1].message.contains("Longhorn volume"),
             "{}",
             r.risks[1].message
         );

@@ -229,6 +229,10 @@ pub const STATEFUL: [Service; 4] = [
     Service::K3sServer,
 ];
 
+/// How a `managed_by` field names an OpenTofu module (which destroys what
+/// it no longer declares, unlike the SQL scripts).
+const BY_TOFU: &str = "OpenTofu module ";
+
 /// A compiled lab, as the review sees it.
 pub struct Side<'a> {
     pub lab: &'a Lab,
@@ -444,6 +448,20 @@ fn items(side: &Side) -> Items {
             .token(k.version.clone()),
     );
 
+    // Who would destroy a repository or a database no longer declared: the
+    // OpenTofu module declaring them, if any (the SQL scripts never drop).
+    let module_of = |kind| {
+        lab.tofu
+            .modules
+            .values()
+            .find(|m| m.kind == kind)
+            .map(|m| format!("{BY_TOFU}{}", m.name))
+    };
+    let repositories_by = module_of(crate::model::ModuleKind::Factory);
+    let databases_by = match lab.postgres.manager {
+        crate::model::PostgresManager::Opentofu => module_of(crate::model::ModuleKind::Postgres),
+        crate::model::PostgresManager::Sql => Some("SQL scripts (never drop)".to_string()),
+    };
     for a in lab.apps.values() {
         let ingress: Vec<String> = a
             .ingress
@@ -453,6 +471,7 @@ fn items(side: &Side) -> Items {
         let mut item = Item::default()
             .field("org", a.org.clone())
             .field("repository", a.repo_url.clone())
+            .opt("repository_managed_by", repositories_by.clone())
             .field("namespace", a.namespace.clone())
             .field("archetype", a.archetype.as_str())
             .field("image", a.image.reference())
@@ -490,6 +509,7 @@ fn items(side: &Side) -> Items {
             .field("owner_role", d.owner_role.clone())
             .opt("vault_role", d.vault_role.clone())
             .field("apps", list(&d.apps))
+            .opt("managed_by", databases_by.clone())
             .token(d.owner_role.clone());
         put(Kind::Database, &d.name, item);
     }
@@ -787,11 +807,11 @@ fn risks_of(change: &Change, old: Option<&Item>, new: Option<&Item>) -> Vec<Risk
     let name = &change.name;
     match (change.kind, change.action) {
         (Kind::App, Action::Removed) => {
-            if let Some(repo) = was("repository") {
+            if let (Some(repo), Some(by)) = (was("repository"), was("repository_managed_by")) {
                 risk(
                     RiskKind::Destroyed,
                     format!(
-                        "repository {repo} is no longer declared: OpenTofu plans to destroy it (prevent_destroy fails that plan)"
+                        "repository {repo} is no longer declared: {by} plans to destroy it (prevent_destroy fails that plan)"
                     ),
                 );
             }
@@ -809,6 +829,7 @@ fn risks_of(change: &Change, old: Option<&Item>, new: Option<&Item>) -> Vec<Risk
         (Kind::App, Action::Changed) => {
             if let (Some(a), Some(b)) = (was("repository"), is("repository"))
                 && a != b
+                && is("repository_managed_by").is_some()
             {
                 risk(
                     RiskKind::Recreated,
@@ -837,12 +858,16 @@ fn risks_of(change: &Change, old: Option<&Item>, new: Option<&Item>) -> Vec<Risk
                 );
             }
         }
-        (Kind::Database, Action::Removed) => risk(
-            RiskKind::Destroyed,
-            format!(
-                "database {name} is no longer declared: OpenTofu (or the SQL scripts' owner) drops it"
-            ),
-        ),
+        (Kind::Database, Action::Removed) => {
+            if let Some(by) = was("managed_by").filter(|by| by.starts_with(BY_TOFU)) {
+                risk(
+                    RiskKind::Destroyed,
+                    format!(
+                        "database {name} is no longer declared: {by} plans to drop it and its owner role (prevent_destroy fails that plan)"
+                    ),
+                );
+            }
+        }
         (Kind::Bucket, Action::Removed) => risk(
             RiskKind::Destroyed,
             format!(
@@ -1162,6 +1187,32 @@ mod tests {
             "{}",
             r.risks[1].message
         );
+    }
+
+    #[test]
+    fn only_what_opentofu_manages_is_destroyed() {
+        let old = repo_lab("lab.ncl");
+        let mut new = old.clone();
+        new.databases.remove("crowdsec");
+        let r = run(&old, &new);
+        assert_eq!(r.risks.len(), 1, "{:#?}", r.risks);
+        assert_eq!(r.risks[0].subject, "database crowdsec");
+        assert!(r.risks[0].message.contains("OpenTofu module postgres"));
+        // The SQL scripts never drop: no risk.
+        let mut old_sql = old.clone();
+        old_sql.postgres.manager = crate::model::PostgresManager::Sql;
+        old_sql.tofu.modules.remove("postgres");
+        let mut new_sql = old_sql.clone();
+        new_sql.databases.remove("crowdsec");
+        assert!(run(&old_sql, &new_sql).risks.is_empty());
+        // No factory module: no repository labc would destroy.
+        let mut old_bare = old.clone();
+        old_bare.tofu.modules.remove("factory");
+        let mut new_bare = old_bare.clone();
+        new_bare.apps.remove("cms");
+        let r = run(&old_bare, &new_bare);
+        assert!(r.risks.is_empty(), "{:#?}", r.risks);
+        assert_eq!(change(&r, Kind::App, "cms").action, Action::Removed);
     }
 
     #[test]

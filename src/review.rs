@@ -1238,6 +1238,40 @@ mod tests {
     }
 
     #[test]
+    fn a_compose_stack_moves_with_its_files() {
+        let old = repo_lab("lab.ncl");
+        let mut new = old.clone();
+        let host =
+            |lab: &mut Lab, name: &str| lab.hosts.get_mut(name).expect("host").services.clone();
+        let mut pi3 = host(&mut new, "pi3");
+        pi3.remove(&Service::CiRunner);
+        new.hosts.get_mut("pi3").expect("pi3").services = pi3;
+        let mut pi2 = host(&mut new, "pi2");
+        pi2.insert(Service::CiRunner);
+        new.hosts.get_mut("pi2").expect("pi2").services = pi2;
+        new.runner.hosts = vec!["pi1".into(), "pi2".into()];
+        let r = run(&old, &new);
+        let stack = change(&r, Kind::ComposeStack, "runner");
+        assert_eq!(stack.action, Action::Moved);
+        assert_eq!(
+            stack.fields,
+            [FieldChange {
+                field: "hosts".into(),
+                old: Some("pi1, pi3".into()),
+                new: Some("pi1, pi2".into()),
+            }]
+        );
+        assert_eq!(stack.files.added, ["compose/pi2/runner/compose.yaml"]);
+        assert_eq!(stack.files.removed, ["compose/pi3/runner/compose.yaml"]);
+        assert_eq!(
+            change(&r, Kind::AnsibleGroup, "ci_runner").action,
+            Action::Changed
+        );
+        // A runner keeps no data: no risk.
+        assert!(r.risks.is_empty(), "{:#?}", r.risks);
+    }
+
+    #[test]
     fn provider_majors_and_k3s_versions() {
         assert_eq!(major("7.0.1"), Some(7));
         assert_eq!(major("~> 5"), Some(5));

@@ -12,6 +12,7 @@ pub mod model;
 pub mod names;
 pub mod output;
 pub mod raw;
+pub mod review;
 pub mod schema;
 pub mod validate;
 
@@ -24,7 +25,7 @@ pub fn run() -> ExitCode {
     let exit = match cli.command {
         cli::Command::Build => cmd::build::run(&cli.global),
         cli::Command::Check(show) => cmd::check::run(&cli.global, &show),
-        cli::Command::Diff(show) => cmd::diff::run(&cli.global, &show),
+        cli::Command::Diff(args) => cmd::diff::run(&cli.global, &args),
         cli::Command::Schema => cmd::schema::run(&cli.global),
         cli::Command::Completions { shell } => cmd::completions::run(shell),
     };

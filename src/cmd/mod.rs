@@ -9,8 +9,10 @@ pub mod build;
 pub mod check;
 pub mod completions;
 pub mod diff;
+mod git;
 mod reader;
 pub mod render;
+pub mod report;
 pub mod schema;
 
 use crate::cli::Global;

@@ -17,6 +17,7 @@ mod hostile;
 mod layout;
 mod output;
 mod pg;
+mod review;
 mod schema;
 mod snapshots;
 mod sql;

@@ -163,31 +163,52 @@ pub struct Lab {
     /// host carries decide every Ansible group it belongs to.
     pub hosts: BTreeMap<String, Host>,
     /// The k3s cluster. Servers and agents are the hosts carrying
-    /// `'k3s_server` and `'k3s_agent`.
+    /// `'k3s_server` (one, or an odd number for a high-availability control
+    /// plane on embedded etcd) and `'k3s_agent` (any number, none included).
     pub k3s: K3s,
     /// Gitea, the source of truth for code, run with Compose on the host
-    /// carrying `'gitea`.
-    pub gitea: Gitea,
+    /// carrying `'gitea`. Optional; needs `postgres` (its database).
+    #[serde(default)]
+    pub gitea: Option<Gitea>,
     /// PostgreSQL, run with Compose on the host carrying `'postgres`.
-    pub postgres: Postgres,
+    /// Optional; needed by `databases`, `gitea` and a `'postgres` module.
+    #[serde(default)]
+    pub postgres: Option<Postgres>,
     /// The Gitea Actions runners, one per host carrying `'ci_runner`.
-    pub runner: Runner,
-    /// ArgoCD and its Image Updater.
-    pub argocd: ArgoCd,
+    /// Optional; needs `gitea`.
+    #[serde(default)]
+    pub runner: Option<Runner>,
+    /// ArgoCD and its Image Updater. Optional; needed by `apps` and
+    /// `longhorn`.
+    #[serde(default)]
+    pub argocd: Option<ArgoCd>,
     /// The apps ArgoCD deploys, keyed by the `<app>` name everything
     /// derives from (namespace, repository, roles, policies).
+    #[serde(default)]
     pub apps: BTreeMap<String, App>,
     /// PostgreSQL databases, keyed by database name. Not only apps': any
     /// service of the lab may own one.
+    #[serde(default)]
     pub databases: BTreeMap<String, Database>,
-    /// HashiCorp Vault: auth mounts, engines and the CI login.
-    pub vault: Vault,
-    /// OpenTofu: state backend, modules and pinned providers.
-    pub tofu: Tofu,
+    /// HashiCorp Vault: auth mounts, engines and the CI login. Optional;
+    /// needed by apps and databases that read or issue credentials through
+    /// it, and by a `'factory` module.
+    #[serde(default)]
+    pub vault: Option<Vault>,
+    /// OpenTofu: state backend, modules and pinned providers. Optional;
+    /// needed by `longhorn` (its bucket's region) and by `postgres` with
+    /// `manager = 'opentofu`.
+    #[serde(default)]
+    pub tofu: Option<Tofu>,
     /// Longhorn, the cluster's block storage, and its off-site backups.
-    pub longhorn: Longhorn,
-    /// The scheduled backups of the `05_backup` playbook.
-    pub backups: Backups,
+    /// Optional; needed by `'sqlite` apps of the lab's own chart; needs
+    /// `argocd` and `tofu`.
+    #[serde(default)]
+    pub longhorn: Option<Longhorn>,
+    /// The scheduled backups of the `05_backup` playbook. Optional; each
+    /// job needs what it backs up.
+    #[serde(default)]
+    pub backups: Option<Backups>,
     /// The lab's own certificate authority (step-ca). Without it, TLS
     /// clients labc configures trust the public roots only.
     #[serde(default)]
@@ -276,6 +297,13 @@ pub struct K3s {
     #[schemars(extend("default" = defaults::API_PORT))]
     #[schemars(range(min = 1, max = 65535))]
     pub api_port: Option<u32>,
+    /// IPv4 address agents and further servers join the cluster through
+    /// (k3s-ansible's `api_endpoint`): a load balancer or VIP in front of
+    /// the servers. Default: the address of the first server by host name,
+    /// the one k3s-ansible initialises the cluster on.
+    #[serde(default)]
+    #[schemars(regex(pattern = IPV4))]
+    pub api_endpoint: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

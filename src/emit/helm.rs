@@ -36,13 +36,14 @@ fn app_values<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
         .iter()
         .map(|(e, host)| (e.as_str().to_string(), Yaml::str(host)))
         .collect();
-    let persistence = match &app.volume_size {
-        Some(size) => Yaml::map()
+    // A volume is Longhorn's: validation requires `longhorn` for one.
+    let persistence = match (&app.volume_size, &lab.longhorn) {
+        (Some(size), Some(longhorn)) => Yaml::map()
             .with("enabled", true)
-            .with("storageClass", &lab.longhorn.storage_class)
+            .with("storageClass", &longhorn.storage_class)
             .with("accessMode", "ReadWriteOnce")
             .with("size", size),
-        None => Yaml::map().with("enabled", false),
+        _ => Yaml::map().with("enabled", false),
     };
     let mut values = Yaml::map()
         .with(
@@ -66,7 +67,8 @@ fn app_values<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
     if let Some(db) = &app.database {
         values.insert("database", Yaml::map().with("name", db));
     }
-    if let Some(v) = &app.vault {
+    // An app reading Vault implies the lab has it (validation).
+    if let (Some(v), Some(lab_vault)) = (&app.vault, &lab.vault) {
         values.insert(
             "serviceAccount",
             Yaml::map()
@@ -76,11 +78,11 @@ fn app_values<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
         let mut vault = Yaml::map()
             .with("authRole", &v.auth_role)
             .with("enabled", true)
-            .with("kubernetesMount", &lab.vault.kubernetes_mount)
+            .with("kubernetesMount", &lab_vault.kubernetes_mount)
             .with(
                 "kv",
                 Yaml::map()
-                    .with("mount", &lab.vault.kv_mount)
+                    .with("mount", &lab_vault.kv_mount)
                     .with("path", &v.kv_path)
                     .with("secretName", &v.kv_secret),
             );
@@ -90,7 +92,7 @@ fn app_values<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
             vault.insert(
                 "database",
                 Yaml::map()
-                    .with("mount", &lab.vault.database_mount)
+                    .with("mount", &lab_vault.database_mount)
                     .with("path", path)
                     .with("role", role)
                     .with("secretName", secret),

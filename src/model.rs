@@ -240,6 +240,25 @@ pub struct App {
     /// Ingress host names, by exposure.
     pub ingress: BTreeMap<Exposure, String>,
     pub vault: Option<AppVault>,
+    /// The upstream Helm chart the app is, if it is one (then `repo_url` is
+    /// the chart's source, `org` is empty and `image` only what the Image
+    /// Updater follows).
+    pub chart: Option<UpstreamChart>,
+}
+
+/// An upstream Helm chart, as an Argo CD source names it.
+#[derive(Debug, Clone)]
+pub struct UpstreamChart {
+    /// The source's `repoURL`: the Helm repository, or the chart's OCI
+    /// reference `oci://<registry path>/<chart>` (see [`crate::names::oci_chart`]).
+    pub repo_url: String,
+    /// `chart` of a Helm repository source; none for an OCI source, whose
+    /// `path` is `.` (the chart is the artifact's root).
+    pub chart: Option<String>,
+    /// `targetRevision`: the pinned chart version.
+    pub version: String,
+    /// The lab's values for the chart, as written (data).
+    pub values: BTreeMap<String, serde_json::Value>,
 }
 
 /// The Vault objects an app reads through. Names come from [`crate::names`]

@@ -81,6 +81,14 @@ pub(crate) const QUANTITY: &str = r"^[1-9][0-9]*(Ki|Mi|Gi|Ti)$";
 pub(crate) const VERSION_CONSTRAINT: &str = r"^(~> |>= |= )?[0-9]+(\.[0-9]+){0,2}$";
 /// A git branch name (no spaces, no `..`, not starting with `-`).
 pub(crate) const BRANCH: &str = r"^[A-Za-z0-9_][A-Za-z0-9._/-]{0,99}$";
+/// Where an upstream Helm chart is published: a Helm repository
+/// (`https://`) or an OCI registry path (`oci://`), no trailing slash.
+pub(crate) const CHART_REPO: &str =
+    r"^(https://|oci://)[a-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$";
+/// A Helm chart version, as its repository publishes it (SemVer 2, `v`
+/// allowed): a pinned version, never a range.
+pub(crate) const CHART_VERSION: &str =
+    r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$";
 /// A Terraform registry source, `namespace/type`.
 pub(crate) const PROVIDER_SOURCE: &str = r"^[a-z0-9-]+/[a-z0-9-]+$";
 
@@ -603,6 +611,34 @@ pub struct App {
     /// holds their data; on otherwise.
     #[serde(default)]
     pub cascade_delete: Option<bool>,
+    /// An upstream Helm chart the app is, instead of a chart in its own
+    /// Gitea repository: no Gitea repository, no image of the lab's
+    /// registry. Its settings are `values`; `org`, `repo_url`, `port`,
+    /// `replicas`, `volume_size` and `ingress` are the chart's, not labc's.
+    #[serde(default)]
+    pub chart: Option<Chart>,
+    /// Helm values of an upstream `chart` (written as data to the values
+    /// file its Application reads). Whole numbers only: write a fractional
+    /// one as a string.
+    #[serde(default)]
+    pub values: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// A Helm chart published upstream, at a pinned version.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Chart {
+    /// The Helm repository (`https://...`, the URL `helm repo add` takes) or
+    /// the OCI registry path (`oci://registry/path`, without the chart
+    /// name) the chart is published in.
+    #[schemars(regex(pattern = CHART_REPO))]
+    pub repo: String,
+    /// The chart's name in that repository.
+    #[schemars(regex(pattern = NAME))]
+    pub name: String,
+    /// The chart version, pinned (e.g. `8.5.1`).
+    #[schemars(regex(pattern = CHART_VERSION))]
+    pub version: String,
 }
 
 spelt_enum! {

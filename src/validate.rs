@@ -830,6 +830,10 @@ impl Cx<'_> {
                 .also(self.span(&ptr(&["apps", &other])), "first app");
                 self.error(d);
             }
+            let chart = self.chart(&p, a);
+            // An upstream chart owns no Gitea repository or org, and runs no
+            // image of the lab's registry.
+            let gitea = if chart.is_some() { None } else { gitea };
             let org = a
                 .org
                 .clone()
@@ -846,12 +850,13 @@ impl Cx<'_> {
                     tag: String::new(),
                 },
             };
-            let repo_url = match (&a.repo_url, gitea) {
-                (Some(url), _) => url.clone(),
-                (None, Some(gitea)) => names::repo_url(&gitea.url, &org, name),
-                (None, None) => String::new(),
+            let repo_url = match (&chart, &a.repo_url, gitea) {
+                (Some(c), _, _) => c.repo_url.clone(),
+                (None, Some(url), _) => url.clone(),
+                (None, None, Some(gitea)) => names::repo_url(&gitea.url, &org, name),
+                (None, None, None) => String::new(),
             };
-            if gitea.is_none() {
+            if gitea.is_none() && chart.is_none() {
                 let missing: Vec<&str> = [
                     ("its repository (`repo_url`)", a.repo_url.is_none()),
                     ("its image (`image`)", a.image.is_none()),
@@ -996,6 +1001,7 @@ impl Cx<'_> {
                     port: port(a.port, defaults::APP_PORT),
                     ingress,
                     vault,
+                    chart,
                 },
             );
         }
@@ -1033,8 +1039,13 @@ impl Cx<'_> {
             );
             self.error(d);
         }
+        // An upstream chart's image is in a public registry (or the chart
+        // would say how to pull it): only the lab's own need Gitea's.
         if a.registry.is_none()
-            && let Some((name, _)) = raw.apps.iter().find(|(_, app)| app.image_updater.is_some())
+            && let Some((name, _)) = raw
+                .apps
+                .iter()
+                .find(|(_, app)| app.image_updater.is_some() && app.chart.is_none())
         {
             let d = Diagnostic::error(format!(
                 "app `{name}` follows its image, but the lab does not say how the Image Updater reads Gitea's registry"
@@ -1399,6 +1410,14 @@ impl Cx<'_> {
             let at = self.field_or_record("/k3s", "api_port");
             let what = "the k3s API".to_string();
             claims.push(((s.clone(), k3s.api_port), Claim { what, at }));
+            // Several servers run embedded etcd, listening on each of them.
+            if k3s.servers.len() > 1 {
+                for port in names::ETCD_PORTS {
+                    let at = self.service_span(s, Service::K3sServer);
+                    let what = "k3s's embedded etcd".to_string();
+                    claims.push(((s.clone(), port), Claim { what, at }));
+                }
+            }
         }
         if let Some(postgres) = postgres {
             let pg_at = self.field_or_record("/postgres", "port");
@@ -1657,6 +1676,100 @@ fn port(value: Option<u32>, default: u16) -> u16 {
 }
 
 impl Cx<'_> {
+    /// The upstream chart of app `a` (at `p`), if it names one; reports the
+    /// fields that are the chart's own (its values) rather than labc's, and
+    /// values that aren't data labc writes as given.
+    fn chart(&mut self, p: &str, a: &raw::App) -> Option<UpstreamChart> {
+        let Some(c) = &a.chart else {
+            if a.values.is_some() {
+                let d = Diagnostic::error("`values` are an upstream chart's, but this app names no `chart`")
+                    .at(self.span(&format!("{p}/values")), "no chart reads these")
+                    .note("the lab's own apps get their values from labc; add `chart = { repo = ..., name = ..., version = ... }` for an upstream chart");
+                self.error(d);
+            }
+            return None;
+        };
+        let chart_owns = [
+            ("org", a.org.is_some()),
+            ("repo_url", a.repo_url.is_some()),
+            ("port", a.port.is_some()),
+            ("replicas", a.replicas.is_some()),
+            ("volume_size", a.volume_size.is_some()),
+            ("ingress", a.ingress.is_some()),
+        ];
+        for (field, set) in chart_owns {
+            if set {
+                let d = Diagnostic::error(format!(
+                    "`{field}` is the upstream chart's to decide, not labc's"
+                ))
+                .at(self.span(&format!("{p}/{field}")), "set by the chart's values")
+                .note("set what the chart offers for it in `values` (a Nickel `let` can share a name, like a host, with the rest of the lab)");
+                self.error(d);
+            }
+        }
+        match (&a.image, a.image_updater) {
+            (None, Some(_)) => {
+                let d = Diagnostic::error(
+                    "an upstream chart's image is its own: to follow one, name it in `image`",
+                )
+                .at(self.span(&format!("{p}/image_updater")), "follows which image?")
+                .note("the Image Updater writes `image.repository` and `image.tag` to the chart's values");
+                self.error(d);
+            }
+            (Some(_), None) => {
+                let d = Diagnostic::error(
+                    "an upstream chart's image is its own: `image` only says what `image_updater` follows",
+                )
+                .at(self.span(&format!("{p}/image")), "nothing follows it")
+                .note("set the image in `values`, or add `image_updater`");
+                self.error(d);
+            }
+            _ => {}
+        }
+        let values = a.values.clone().unwrap_or_default();
+        for (key, value) in &values {
+            self.chart_value(&format!("{p}/values/{}", pointer_segment(key)), value);
+        }
+        let oci = c.repo.starts_with("oci://");
+        Some(UpstreamChart {
+            repo_url: if oci {
+                names::oci_chart(&c.repo, &c.name)
+            } else {
+                c.repo.clone()
+            },
+            chart: (!oci).then(|| c.name.clone()),
+            version: c.version.clone(),
+            values,
+        })
+    }
+
+    /// Reports a value of an upstream chart's `values` labc can't write as
+    /// the same YAML value: a fractional number (Helm reads YAML 1.1 floats
+    /// its own way), a whole number past 64 bits.
+    fn chart_value(&mut self, at: &str, value: &serde_json::Value) {
+        match value {
+            serde_json::Value::Number(n) if n.as_i64().is_none() => {
+                let d = Diagnostic::error(format!(
+                    "chart value `{n}` is not a whole number labc can write"
+                ))
+                .at(self.span(at), "write it as a string")
+                .note("values are whole numbers from -2^63 to 2^63-1, strings, booleans, null, arrays and records");
+                self.error(d);
+            }
+            serde_json::Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    self.chart_value(&format!("{at}/{i}"), v);
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    self.chart_value(&format!("{at}/{}", pointer_segment(k)), v);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// What one section of the lab needs of another: every section missing
     /// is reported where the need arises, all at once.
     fn sections_needed(&mut self, raw: &raw::Lab) {
@@ -1708,11 +1821,11 @@ impl Cx<'_> {
                     let why = format!("app `{name}` keeps its state in PostgreSQL");
                     need(format!("{p}/archetype"), why, "postgres", pg);
                 }
-                raw::Archetype::Sqlite => {
+                raw::Archetype::Sqlite if a.chart.is_none() => {
                     let why = format!("app `{name}` keeps SQLite on a Longhorn volume");
                     need(format!("{p}/archetype"), why, "longhorn", longhorn);
                 }
-                raw::Archetype::Stateless => {}
+                raw::Archetype::Sqlite | raw::Archetype::Stateless => {}
             }
             if a.vault == Some(true) {
                 let why = format!("app `{name}` reads Vault");

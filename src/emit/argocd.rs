@@ -41,6 +41,8 @@ const FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
 const IN_CLUSTER: &str = "https://kubernetes.default.svc";
 /// Folder of the chart inside every app repository.
 const CHART_PATH: &str = "chart";
+/// Path of an upstream chart in its OCI artifact (Argo CD: always `.`).
+const OCI_CHART_PATH: &str = ".";
 const SYNC_OPTIONS: &[&str] = &["CreateNamespace=true"];
 /// The ref the apps' Applications give the lab repository: `$lab/...` in a
 /// value file is a path from its root.
@@ -79,6 +81,10 @@ const STATIC: &[(&str, &str)] = &[
         "templates/longhorn.yaml",
         include_str!("argocd/chart/templates/longhorn.yaml"),
     ),
+    (
+        CHARTS_TEMPLATE,
+        include_str!("argocd/chart/templates/charts.yaml"),
+    ),
 ];
 /// The chart's values schema: Helm checks values.yaml against it on every
 /// render and lint. Its top-level `required` list (between these two
@@ -87,6 +93,11 @@ const VALUES_SCHEMA: &str = include_str!("argocd/chart/values.schema.json");
 const REQUIRED_OPEN: &str = "  \"required\": [\n";
 const REQUIRED_CLOSE: &str = "  ],\n";
 const LONGHORN_TEMPLATE: &str = "templates/longhorn.yaml";
+const CHARTS_TEMPLATE: &str = "templates/charts.yaml";
+/// The values schema's property for upstream charts' Applications, put
+/// before this line when the lab has any.
+const CHARTS_SCHEMA: &str = include_str!("argocd/chart/values.schema.charts.json");
+const CHARTS_SCHEMA_BEFORE: &str = "    \"gitea_applications\": {\n";
 
 pub fn emit(lab: &Lab) -> Vec<File> {
     let Some(argocd) = &lab.argocd else {
@@ -95,9 +106,11 @@ pub fn emit(lab: &Lab) -> Vec<File> {
     let head = header("#", lab);
     let mut files: Vec<File> = STATIC
         .iter()
-        // Longhorn's template only in a lab with Longhorn: it has nothing
-        // to render otherwise.
+        // Longhorn's template only in a lab with Longhorn, the upstream
+        // charts' only in a lab with one: they have nothing to render
+        // otherwise.
         .filter(|(path, _)| lab.longhorn.is_some() || *path != LONGHORN_TEMPLATE)
+        .filter(|(path, _)| has_charts(lab) || *path != CHARTS_TEMPLATE)
         .map(|(path, text)| File {
             path: format!("{CHART_DIR}/{path}"),
             contents: format!("{head}{text}"),
@@ -106,7 +119,7 @@ pub fn emit(lab: &Lab) -> Vec<File> {
     let values = app_of_apps_values(lab, argocd);
     files.push(File {
         path: format!("{CHART_DIR}/values.schema.json"),
-        contents: json_with_header(lab, &values_schema(&values)),
+        contents: json_with_header(lab, &values_schema(&values, has_charts(lab))),
     });
     files.push(File {
         path: format!("{CHART_DIR}/values.yaml"),
@@ -127,8 +140,16 @@ pub fn emit(lab: &Lab) -> Vec<File> {
         .values()
         .filter_map(|app| app.image_updater.map(|s| image_updater(app, s)))
         .collect();
-    if !updaters.is_empty() {
+    // The registries ConfigMap is Gitea's registry's: the lab's own apps'
+    // (upstream charts' images are public, or the chart says how to pull).
+    if lab
+        .apps
+        .values()
+        .any(|a| a.image_updater.is_some() && a.chart.is_none())
+    {
         updaters.push(image_updater_config(argocd));
+    }
+    if !updaters.is_empty() {
         files.push(File {
             path: format!("{CHART_DIR}/rendered/image-updater.yaml"),
             contents: yaml::documents(&head, &updaters),
@@ -145,12 +166,21 @@ pub fn emit(lab: &Lab) -> Vec<File> {
 
 /// The chart's values schema, its `required` list the keys this lab's
 /// values have: a lab without Gitea or Longhorn has no values for them.
-fn values_schema(values: &Yaml) -> String {
-    let Some((before, rest)) = VALUES_SCHEMA.split_once(REQUIRED_OPEN) else {
-        return VALUES_SCHEMA.to_string();
+fn values_schema(values: &Yaml, charts: bool) -> String {
+    let schema = if charts {
+        VALUES_SCHEMA.replacen(
+            CHARTS_SCHEMA_BEFORE,
+            &format!("{CHARTS_SCHEMA}{CHARTS_SCHEMA_BEFORE}"),
+            1,
+        )
+    } else {
+        VALUES_SCHEMA.to_string()
+    };
+    let Some((before, rest)) = schema.split_once(REQUIRED_OPEN) else {
+        return schema;
     };
     let Some((_, after)) = rest.split_once(REQUIRED_CLOSE) else {
-        return VALUES_SCHEMA.to_string();
+        return schema.clone();
     };
     let keys: Vec<String> = match values {
         Yaml::Map(m) => m
@@ -163,6 +193,11 @@ fn values_schema(values: &Yaml) -> String {
         "{before}{REQUIRED_OPEN}{}\n{REQUIRED_CLOSE}{after}",
         keys.join(",\n")
     )
+}
+
+/// Whether any app is an upstream chart.
+fn has_charts(lab: &Lab) -> bool {
+    lab.apps.values().any(|a| a.chart.is_some())
 }
 
 /// A JSON file with labc's header as its first key, `"$comment"` (JSON has
@@ -206,18 +241,28 @@ fn lab_app_dir(argocd: &ArgoCd, app: &App) -> String {
 /// the guidebook's table.
 fn app_of_apps_values<'a>(lab: &'a Lab, argocd: &'a ArgoCd) -> Yaml<'a> {
     let mut apps = BTreeMap::new();
+    let mut charts = BTreeMap::new();
     let gitea = lab.gitea.as_ref();
     for app in lab.apps.values() {
         let mut entry = Yaml::map();
+        if let Some(chart) = &app.chart {
+            entry.insert("repoURL", &chart.repo_url);
+            if let Some(name) = &chart.chart {
+                entry.insert("chart", name);
+            }
+            entry.insert("targetRevision", &chart.version);
+        }
         // Without Gitea there is no default org, and every app names its
         // repository (validation).
-        if gitea.is_some_and(|g| app.org != g.default_org) {
+        if app.chart.is_none() && gitea.is_some_and(|g| app.org != g.default_org) {
             entry.insert("org", &app.org);
         }
         if app.namespace != names::namespace(&app.name) {
             entry.insert("namespace", &app.namespace);
         }
-        if gitea.is_none_or(|g| app.repo_url != names::repo_url(&g.url, &app.org, &app.name)) {
+        if app.chart.is_none()
+            && gitea.is_none_or(|g| app.repo_url != names::repo_url(&g.url, &app.org, &app.name))
+        {
             entry.insert("repoURL", &app.repo_url);
         }
         if app.sync_explicit || !(app.prune && app.self_heal) {
@@ -242,7 +287,10 @@ fn app_of_apps_values<'a>(lab: &'a Lab, argocd: &'a ArgoCd) -> Yaml<'a> {
                     .with("updateStrategy", strategy(s)),
             );
         }
-        apps.insert(app.name.clone(), entry);
+        match app.chart {
+            Some(_) => charts.insert(app.name.clone(), entry),
+            None => apps.insert(app.name.clone(), entry),
+        };
     }
     let repo = &argocd.lab_repository;
     let mut values = Yaml::map()
@@ -262,6 +310,9 @@ fn app_of_apps_values<'a>(lab: &'a Lab, argocd: &'a ArgoCd) -> Yaml<'a> {
         )
         .with("project", &argocd.project)
         .with("target_revision", &argocd.target_revision);
+    if !charts.is_empty() {
+        values.insert("chart_applications", charts);
+    }
     if let Some(g) = gitea {
         values.insert("default_org", &g.default_org);
         values.insert("gitea_url", &g.url);
@@ -307,17 +358,26 @@ fn registries_conf(argocd: &ArgoCd) -> String {
 fn application<'a>(argocd: &'a ArgoCd, app: &'a App) -> Yaml<'a> {
     let repo = &argocd.lab_repository;
     let dir = lab_app_dir(argocd, app);
-    let chart = Yaml::map()
-        .with("repoURL", &app.repo_url)
-        .with("path", CHART_PATH)
-        .with("targetRevision", &argocd.target_revision)
-        .with(
-            "helm",
-            Yaml::map().with(
-                "valueFiles",
-                Yaml::strs([format!("${LAB_REF}/{dir}/{}", helm::VALUES_FILE)]),
-            ),
-        );
+    let chart = match &app.chart {
+        // Argo CD's OCI source reads the chart from the artifact's root.
+        Some(c) => match &c.chart {
+            Some(name) => Yaml::map().with("chart", name),
+            None => Yaml::map().with("path", OCI_CHART_PATH),
+        }
+        .with("repoURL", &c.repo_url)
+        .with("targetRevision", &c.version),
+        None => Yaml::map()
+            .with("repoURL", &app.repo_url)
+            .with("path", CHART_PATH)
+            .with("targetRevision", &argocd.target_revision),
+    }
+    .with(
+        "helm",
+        Yaml::map().with(
+            "valueFiles",
+            Yaml::strs([format!("${LAB_REF}/{dir}/{}", helm::VALUES_FILE)]),
+        ),
+    );
     let mut lab_source = Yaml::map()
         .with("repoURL", &repo.url)
         .with("targetRevision", &repo.revision)
@@ -534,7 +594,7 @@ mod tests {
         let lab = reference();
         let argocd = lab.argocd.clone().expect("reference argocd");
         assert_eq!(
-            values_schema(&app_of_apps_values(&lab, &argocd)),
+            values_schema(&app_of_apps_values(&lab, &argocd), false),
             VALUES_SCHEMA
         );
     }

@@ -385,7 +385,15 @@ impl Page {
                 }
                 AppRow {
                     name: a.name.clone(),
-                    org: a.org.clone(),
+                    // An upstream chart has no org: its name and version instead.
+                    org: match &a.chart {
+                        Some(c) => format!(
+                            "chart {} {}",
+                            c.chart.as_deref().unwrap_or("(OCI)"),
+                            c.version
+                        ),
+                        None => a.org.clone(),
+                    },
                     repo_url: external_link(&a.repo_url),
                     namespace: a.namespace.clone(),
                     ingress: or_none(a.ingress.values().cloned().collect()),

@@ -1,6 +1,6 @@
 //! Helm: `apps/<app>/values.yaml`, the values each app's own chart needs
 //! from the lab (image, ingress hosts, persistence, replicas, database and
-//! Vault names).
+//! Vault names), or, for an upstream chart, the values the lab gives it.
 //!
 //! Invariants: the keys the Image Updater writes back
 //! ([`IMAGE_REPOSITORY_KEY`], [`IMAGE_TAG_KEY`]) are the ones these values
@@ -29,8 +29,18 @@ pub fn emit(lab: &Lab) -> Vec<File> {
         .collect()
 }
 
-/// What the app's chart needs from the lab.
+/// What the app's chart needs from the lab: an upstream chart's values as
+/// the lab gives them (data), else what labc derives for the app's own.
 fn app_values<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
+    if let Some(chart) = &app.chart {
+        return Yaml::Map(
+            chart
+                .values
+                .iter()
+                .map(|(k, v)| (k.as_str(), Yaml::from_json(v)))
+                .collect(),
+        );
+    }
     let hosts: BTreeMap<String, Yaml> = app
         .ingress
         .iter()

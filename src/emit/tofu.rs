@@ -782,9 +782,11 @@ fn factory_data<'a>(lab: &'a FactoryView<'a>, data: &mut Map<String, Value>, var
     );
 
     let r = &lab.gitea.repositories;
+    // An upstream chart has no Gitea repository.
     let repositories: Map<String, Value> = lab
         .apps
         .values()
+        .filter(|app| app.chart.is_none())
         .map(|app| {
             (
                 app.name.clone(),
@@ -1070,7 +1072,7 @@ fn vault_roles<'a>(lab: &'a FactoryView<'a>, vault: &ProviderRef, refs: &VaultRe
 }
 
 fn repositories<'a>(lab: &'a FactoryView<'a>, gitea: &ProviderRef) -> Body<'a> {
-    if lab.apps.is_empty() {
+    if lab.apps.values().all(|a| a.chart.is_some()) {
         return Body::new();
     }
     let mut repo = keyed("gitea_repository", "app", gitea, "var.repositories")
@@ -1292,6 +1294,7 @@ fn factory_imports<'a>(
         "gitea_repository.app",
         lab.apps
             .values()
+            .filter(|a| a.chart.is_none())
             .map(|a| (a.name.as_str(), format!("{}/{}", a.org, a.name))),
     );
     let mut blocks = vec![imports_variable()];

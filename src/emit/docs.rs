@@ -394,7 +394,12 @@ impl Page {
                         ),
                         None => a.org.clone(),
                     },
-                    repo_url: external_link(&a.repo_url),
+                    // An OCI reference is no page a browser opens: text.
+                    repo_url: if a.repo_url.starts_with("oci://") {
+                        Value::from_safe_string(markdown(&a.repo_url))
+                    } else {
+                        external_link(&a.repo_url)
+                    },
                     namespace: a.namespace.clone(),
                     ingress: or_none(a.ingress.values().cloned().collect()),
                     archetype: a.archetype.as_str().to_owned(),

@@ -9,6 +9,7 @@ pub mod build;
 pub mod check;
 pub mod completions;
 pub mod diff;
+pub mod init;
 mod reader;
 pub mod render;
 pub mod schema;

@@ -53,7 +53,7 @@ fn clean(bin: &str, inventory: &Path, args: &[&str]) -> String {
     stdout(&o)
 }
 
-fn list(inventory: &Path, export: bool) -> Value {
+pub(crate) fn list(inventory: &Path, export: bool) -> Value {
     let args: &[&str] = if export {
         &["--list", "--export"]
     } else {

@@ -13,6 +13,7 @@ mod compose;
 mod docs;
 mod errors;
 mod hostile;
+mod init;
 mod layout;
 mod output;
 mod pg;

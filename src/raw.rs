@@ -557,6 +557,7 @@ pub struct App {
     /// How the app keeps its state.
     pub archetype: Archetype,
     /// Gitea organisation of the app's repository. Default: `gitea.default_org`.
+    /// Not for an upstream `chart`.
     #[serde(default)]
     #[schemars(regex(pattern = NAME))]
     pub org: Option<String>,
@@ -602,7 +603,7 @@ pub struct App {
     pub volume_size: Option<String>,
     /// Whether the app reads Vault (Kubernetes auth role, KV policy, and
     /// database credentials if it has a database). Default: on for
-    /// `'postgres` apps, off otherwise.
+    /// `'postgres` apps in a lab with `vault`, off otherwise.
     #[serde(default)]
     pub vault: Option<bool>,
     /// Whether deleting the app's Application (removing the app from the
@@ -694,7 +695,8 @@ pub struct Database {
     /// Non-login role owning the database. Default `<name>_role`.
     #[serde(default)]
     pub owner_role: Option<String>,
-    /// Issue dynamic credentials for it through Vault.
+    /// Issue dynamic credentials for it through Vault (the default in a lab
+    /// with `vault`; a lab without it can't).
     #[serde(default)]
     #[schemars(extend("default" = defaults::DATABASE_VAULT))]
     pub vault: Option<bool>,

@@ -2,7 +2,7 @@
 //!
 //! Writes `ansible/inventory/hosts.yml` (the groups, derived from the
 //! services on each host), `group_vars/all.yml` (where each service runs and
-//! the 05_backup plan), and, when the lab has step-ca, `group_vars/step_ca.yml`
+//! the 05_backup plan, for the sections the lab has), and, when the lab has step-ca, `group_vars/step_ca.yml`
 //! and one `host_vars/<host>.yml` per step-ca host telling its role. Ansible
 //! reads `group_vars/` and `host_vars/` beside `hosts.yml` by itself.
 //!

@@ -1039,13 +1039,18 @@ impl Cx<'_> {
             );
             self.error(d);
         }
-        // An upstream chart's image is in a public registry (or the chart
-        // would say how to pull it): only the lab's own need Gitea's.
+        // Only an image in Gitea's registry needs its access: the default
+        // image, or one named under Gitea's host. An upstream chart's, or
+        // an image of another registry, is read as that registry allows.
+        let in_gitea = |app: &App| {
+            app.chart.is_none()
+                && gitea
+                    .is_some_and(|g| app.image.repository.starts_with(&format!("{}/", g.domain)))
+        };
         if a.registry.is_none()
-            && let Some((name, _)) = raw
-                .apps
+            && let Some((name, _)) = apps
                 .iter()
-                .find(|(_, app)| app.image_updater.is_some() && app.chart.is_none())
+                .find(|(_, app)| app.image_updater.is_some() && in_gitea(app))
         {
             let d = Diagnostic::error(format!(
                 "app `{name}` follows its image, but the lab does not say how the Image Updater reads Gitea's registry"

@@ -379,6 +379,24 @@ fn minimal_inventory() {
     clean("ansible-inventory", &dir, &["--graph"]);
 }
 
+/// `k3s.api_endpoint` (a VIP in front of the servers) is what every node
+/// joins through; the servers stay the group k3s-ansible initialises from.
+#[test]
+fn an_explicit_api_endpoint_reaches_every_node() {
+    let lab = Lab::named("ha");
+    crate::common::edit_file(
+        &lab.path().join("lab.ncl"),
+        "version = \"v1.34.3+k3s1\",",
+        "version = \"v1.34.3+k3s1\", api_endpoint = \"10.0.20.10\",",
+    );
+    lab.build();
+    let inv = list(&lab.generated().join(INVENTORY), false);
+    for node in ["cp-a", "cp-b", "cp-c", "worker-1", "worker-2"] {
+        assert_eq!(hostvars(&inv, node)["api_endpoint"], "10.0.20.10", "{node}");
+    }
+    assert_eq!(members(&inv, "server", "hosts")[0], "cp-a");
+}
+
 /// Three servers: k3s-ansible's `server` group holds them in host-name
 /// order, its first (cp-a) initialises embedded etcd and is the
 /// `api_endpoint` the others and the agents join through.

@@ -9,7 +9,8 @@ Examples:
   labc build                   compile ./lab.ncl into ./generated/
   labc check                   exit 1 (with a diff) if generated/ is stale
   labc diff --lab lab.toml     show what build would change, write nothing
-  labc schema                  refresh schemas/lab.schema.json and schemas/lab.ncl
+  labc diff --base main        what changed in the lab since main, and its risks
+  labc schema                  refresh schemas/ (lab.schema.json, lab.ncl, review.schema.json)
   labc completions bash        print a bash completion script
 
 Without --lab, labc looks for lab.ncl or lab.toml in the current folder and
@@ -56,6 +57,27 @@ pub struct Show {
     pub name_only: bool,
 }
 
+/// `labc diff`'s arguments.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub show: Show,
+    /// Compare the lab with the lab at this git revision (a branch, tag or commit) instead of with generated/
+    #[arg(long, value_name = "REV", conflicts_with_all = ["stat", "name_only"])]
+    pub base: Option<String>,
+    /// The report's format with --base: text (coloured per --color), markdown (a pull-request comment), json
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text, requires = "base")]
+    pub format: ReportFormat,
+}
+
+/// How `labc diff --base` writes its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
     Auto,
@@ -82,10 +104,13 @@ pub enum Command {
     /// Exit 0 if the lab is valid and generated/ and schemas/ are exactly what build would write
     #[command(after_help = "Example (a pre-commit hook or CI step):\n  labc check --quiet")]
     Check(Show),
-    /// Show what build would change, as a unified diff, writing nothing; exit 1 if it would change anything
-    #[command(after_help = "Example:\n  labc diff --stat")]
-    Diff(Show),
-    /// Write schemas/lab.schema.json (for lab.toml editors) and schemas/lab.ncl (Nickel contracts)
+    /// Show what build would change, as a unified diff, writing nothing; exit 1 if it would change anything.
+    /// With --base REV: what changed in the lab since REV, the generated files each change touches, and the risks
+    #[command(
+        after_help = "Examples:\n  labc diff --stat\n  labc diff --base origin/main --format markdown"
+    )]
+    Diff(DiffArgs),
+    /// Write schemas/lab.schema.json (for lab.toml editors), schemas/lab.ncl (Nickel contracts) and schemas/review.schema.json (diff --base's JSON)
     #[command(after_help = "Example:\n  labc schema")]
     Schema,
     /// Print a shell completion script

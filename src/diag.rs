@@ -41,6 +41,19 @@ impl Sources {
             .map(|(id, _)| id)
     }
 
+    /// The same files under other names (`f` of each name), ids unchanged:
+    /// a lab compiled from a temporary folder shown under the names its
+    /// user knows.
+    pub fn renamed(&self, f: impl Fn(&str) -> String) -> Sources {
+        let mut out = Sources::default();
+        let mut id = 0;
+        while let Ok(file) = self.files.get(id) {
+            out.add(f(file.name()), file.source().clone());
+            id += 1;
+        }
+        out
+    }
+
     /// The text a span covers (empty if the span is out of range).
     pub fn slice(&self, span: Span) -> &str {
         self.files

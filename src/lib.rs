@@ -12,6 +12,7 @@ pub mod model;
 pub mod names;
 pub mod output;
 pub mod raw;
+pub mod review;
 pub mod schema;
 pub mod validate;
 
@@ -25,7 +26,7 @@ pub fn run() -> ExitCode {
         cli::Command::Init { dir, toml } => cmd::init::run(&cli.global, dir.as_deref(), toml),
         cli::Command::Build => cmd::build::run(&cli.global),
         cli::Command::Check(show) => cmd::check::run(&cli.global, &show),
-        cli::Command::Diff(show) => cmd::diff::run(&cli.global, &show),
+        cli::Command::Diff(args) => cmd::diff::run(&cli.global, &args),
         cli::Command::Schema => cmd::schema::run(&cli.global),
         cli::Command::Completions { shell } => cmd::completions::run(shell),
     };

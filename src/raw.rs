@@ -4,7 +4,11 @@
 //! These types are the single source of the input's structure: the JSON
 //! Schema (`schemas/lab.schema.json`) and the Nickel contracts
 //! (`schemas/lab.ncl`) are both generated from them by `labc schema`, so the
-//! three cannot drift. Field docs here become the docs editors show.
+//! three cannot drift. Field docs here become the docs editors show: every
+//! field has one (hover shows it), and an enum value in a doc is written
+//! `` `'value` `` (Nickel's tag), which the JSON Schema renders as TOML
+//! writes it (`` `"value"` ``). Each enum variant's doc is listed under
+//! every field of that enum.
 //!
 //! Invariants: every record denies unknown fields; every value labc derives
 //! from a name is an `Option` here (absent = derived, present = override);
@@ -351,9 +355,11 @@ pub struct Gitea {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RepoSettings {
+    /// Whether the repositories are private.
     #[serde(default)]
     #[schemars(extend("default" = defaults::REPO_PRIVATE))]
     pub private: Option<bool>,
+    /// Default branch of the repositories.
     #[serde(default)]
     #[schemars(extend("default" = defaults::REPO_DEFAULT_BRANCH))]
     #[schemars(regex(pattern = BRANCH))]
@@ -363,39 +369,51 @@ pub struct RepoSettings {
     #[serde(default)]
     #[schemars(extend("default" = defaults::REPO_AUTO_INIT))]
     pub auto_init: Option<bool>,
+    /// Whether the issue tracker is on.
     #[serde(default)]
     #[schemars(extend("default" = defaults::REPO_HAS_ISSUES))]
     pub has_issues: Option<bool>,
+    /// Whether the wiki is on.
     #[serde(default)]
     #[schemars(extend("default" = defaults::REPO_HAS_WIKI))]
     pub has_wiki: Option<bool>,
+    /// Whether pull requests are on.
     #[serde(default)]
     #[schemars(extend("default" = defaults::REPO_HAS_PULL_REQUESTS))]
     pub has_pull_requests: Option<bool>,
+    /// Whether projects (boards) are on.
     #[serde(default)]
     #[schemars(extend("default" = defaults::REPO_HAS_PROJECTS))]
     pub has_projects: Option<bool>,
+    /// Whether pull requests may be merged with a merge commit.
     #[serde(default)]
     #[schemars(extend("default" = defaults::REPO_ALLOW_MERGE_COMMITS))]
     pub allow_merge_commits: Option<bool>,
+    /// Whether pull requests may be rebased onto the branch.
     #[serde(default)]
     #[schemars(extend("default" = defaults::REPO_ALLOW_REBASE))]
     pub allow_rebase: Option<bool>,
+    /// Whether pull requests may be rebased with a merge commit (`--no-ff`).
     #[serde(default)]
     #[schemars(extend("default" = defaults::REPO_ALLOW_REBASE_EXPLICIT))]
     pub allow_rebase_explicit: Option<bool>,
+    /// Whether pull requests may be squashed into one commit.
     #[serde(default)]
     #[schemars(extend("default" = defaults::REPO_ALLOW_SQUASH_MERGE))]
     pub allow_squash_merge: Option<bool>,
+    /// Whether a pull request merged outside Gitea may be marked merged by hand.
     #[serde(default)]
     #[schemars(extend("default" = defaults::REPO_ALLOW_MANUAL_MERGE))]
     pub allow_manual_merge: Option<bool>,
+    /// Whether Gitea marks a pull request merged when its commits reach the branch outside it.
     #[serde(default)]
     #[schemars(extend("default" = defaults::REPO_AUTODETECT_MANUAL_MERGE))]
     pub autodetect_manual_merge: Option<bool>,
+    /// Whether whitespace-only changes are ignored when checking pull requests for conflicts.
     #[serde(default)]
     #[schemars(extend("default" = defaults::REPO_IGNORE_WHITESPACE_CONFLICTS))]
     pub ignore_whitespace_conflicts: Option<bool>,
+    /// Whether the repositories are archived (read-only).
     #[serde(default)]
     #[schemars(extend("default" = defaults::REPO_ARCHIVED))]
     pub archived: Option<bool>,
@@ -446,7 +464,7 @@ pub struct Postgres {
     pub manager: Option<PostgresManager>,
     /// TLS to PostgreSQL, as lib/pq (the OpenTofu provider) and Vault's
     /// connection see it. The default matches the Compose PostgreSQL labc
-    /// writes, which has no TLS; lib/pq's own default would be `require`,
+    /// writes, which has no TLS; lib/pq's own default would be `'require`,
     /// so labc always writes it out.
     #[serde(default)]
     #[schemars(extend("default" = defaults::POSTGRES_SSLMODE.as_str()))]
@@ -579,8 +597,7 @@ pub struct App {
     /// ArgoCD automated sync. Default: prune and self-heal on.
     #[serde(default)]
     pub sync: Option<Sync>,
-    /// Where the app is exposed: `'public` is `<app>.<domains.public>`,
-    /// `'internal` is `<app>.<domains.internal>`.
+    /// Where the app is exposed.
     #[serde(default)]
     pub ingress: Option<Vec<Exposure>>,
     /// Port the app's container listens on.
@@ -829,8 +846,7 @@ pub struct Provider {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Module {
-    /// What the module declares: `'factory` (Gitea, Vault, cloud edge) or
-    /// `'postgres` (per-database PostgreSQL objects).
+    /// What the module declares.
     pub kind: ModuleKind,
     /// State prefix in the bucket. Default `labc/<name>`.
     #[serde(default)]
@@ -848,7 +864,9 @@ pub struct Module {
 
 spelt_enum! {
     pub enum ModuleKind {
+        /// Gitea, Vault and the cloud edge (the guidebook's `factory`).
         Factory = "factory",
+        /// The per-database PostgreSQL objects (the guidebook's `postgres/iac`).
         Postgres = "postgres",
     }
 }

@@ -9,9 +9,11 @@ pub mod build;
 pub mod check;
 pub mod completions;
 pub mod diff;
+mod git;
 pub mod init;
 mod reader;
 pub mod render;
+pub mod report;
 pub mod schema;
 
 use crate::cli::Global;

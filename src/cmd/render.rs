@@ -19,6 +19,47 @@ pub fn color(global: &Global) -> bool {
     }
 }
 
+/// Whether to colour what goes to standard output (`diff --base`'s text
+/// report, which may be redirected to a file while errors stay on a terminal).
+pub fn color_stdout(global: &Global) -> bool {
+    match global.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// Prints why the lab at the base revision `rev` did not compile, its files
+/// named by `name` (`REV:lab.ncl`), and the closing line.
+pub fn base_failure(
+    rev: &str,
+    lab: &str,
+    failed: &Failed,
+    name: impl Fn(&str) -> String,
+    color: bool,
+) {
+    match failed {
+        Failed::Io(msg) => eprintln!("error: {msg}"),
+        Failed::Invalid(report) => {
+            let renamed = Report {
+                sources: report.sources.renamed(name),
+                diags: report.diags.clone(),
+            };
+            eprint!("{}", report_text(&renamed, color));
+            let n = match report.errors() {
+                0 | 1 => "an error".to_string(),
+                n => format!("{n} errors"),
+            };
+            eprintln!(
+                "labc: {lab} has {n}: the lab does not compile at the base revision {rev}, so there is nothing to compare with"
+            );
+        }
+    }
+}
+
 /// Prints why the lab at `lab` did not compile, and the closing line.
 pub fn failure(lab: &Path, failed: &Failed, color: bool) {
     match failed {

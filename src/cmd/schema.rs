@@ -1,5 +1,6 @@
 //! `labc schema`: write schemas/lab.schema.json and schemas/lab.ncl, the
-//! JSON Schema and Nickel contracts generated from labc's Rust types.
+//! JSON Schema and Nickel contracts generated from labc's Rust types, and
+//! schemas/review.schema.json, the shape of `diff --base`'s JSON report.
 //! Needs no lab file: the schemas do not depend on it.
 
 use super::*;

@@ -13,7 +13,7 @@
 //! accepts `v`. tests/it/schema.rs checks both agree on every mutation of
 //! the reference labs it makes.
 
-use regex::Regex;
+use regex_lite::Regex;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -86,7 +86,7 @@ impl<'s> Compiler<'s> {
             match keyword.as_str() {
                 // Annotations: they constrain nothing.
                 "$schema" | "$comment" | "$defs" | "title" | "description" | "default"
-                | "format" | "examples" => {}
+                | "format" | "examples" | "x-taplo" => {}
                 "$ref" => {
                     let target = arg.as_str()?;
                     let at = match self.refs.get(target) {

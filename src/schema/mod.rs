@@ -87,21 +87,152 @@ fn pattern_name(pattern: &str) -> &str {
         .unwrap_or("value")
 }
 
+/// The schema files as this binary was built with them: the repository's
+/// `schemas/`, which `tests::embedded_schemas_are_current` keeps equal to
+/// what the generators below make of `raw`'s types (and rewrites, with
+/// `LABC_UPDATE_SCHEMAS=1`). Generating them on every run cost about 7 M
+/// instructions, 5% of a `labc check` on the reference lab (BENCHMARKS.md).
+const EMBEDDED_JSON: &str = include_str!("../../schemas/lab.schema.json");
+const EMBEDDED_NCL: &str = include_str!("../../schemas/lab.ncl");
+const EMBEDDED_REVIEW: &str = include_str!("../../schemas/review.schema.json");
+
 /// The JSON Schema of a lab (draft 2020-12), as `schemas/lab.schema.json`,
-/// built once per process.
+/// parsed once per process.
 pub fn json_schema() -> &'static Value {
     static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    SCHEMA.get_or_init(build_json_schema)
+    // The embedded text is the generator's output, checked by a test: it
+    // parses, or that test fails first.
+    SCHEMA.get_or_init(|| serde_json::from_str(EMBEDDED_JSON).unwrap_or(Value::Null))
 }
 
-fn build_json_schema() -> Value {
-    let schema = schemars::generate::SchemaSettings::draft2020_12()
-        .into_generator()
-        .into_root_schema_for::<raw::Lab>();
-    let mut value = serde_json::to_value(schema).unwrap_or(Value::Null);
-    strip_null(&mut value);
-    unwrap_docs(&mut value);
-    if let Value::Object(root) = &mut value {
+/// The JSON Schema as generated: [`structure`] written for TOML editors
+/// (see [`editor_schema`]).
+fn generate_json_schema() -> Value {
+    editor_schema(structure())
+}
+
+/// The lab's shape as schemars derives it from [`crate::raw`]: shared types
+/// in `$defs`, enums with documented values as a `oneOf` of `const`s, docs
+/// as written in raw.rs (enum values as Nickel tags, `` `'value` ``). Both
+/// schema files are renderings of it: the Nickel contracts name its `$defs`,
+/// the JSON Schema inlines them.
+fn structure() -> &'static Value {
+    static STRUCTURE: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    STRUCTURE.get_or_init(|| {
+        let schema = schemars::generate::SchemaSettings::draft2020_12()
+            .into_generator()
+            .into_root_schema_for::<raw::Lab>();
+        let mut value = serde_json::to_value(schema).unwrap_or(Value::Null);
+        strip_null(&mut value);
+        unwrap_docs(&mut value);
+        value
+    })
+}
+
+/// The syntax a schema's docs are rendered in: enum values are Nickel tags
+/// (`'public`) in lab.ncl and strings (`"public"`) in lab.toml.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Syntax {
+    Nickel,
+    Toml,
+}
+
+impl Syntax {
+    /// An enum value as a lab file of this syntax writes it.
+    fn value(self, value: &str) -> String {
+        match self {
+            Syntax::Nickel => format!("'{value}"),
+            Syntax::Toml => format!("\"{value}\""),
+        }
+    }
+
+    /// A doc from raw.rs, its `` `'value` `` placeholders in this syntax.
+    fn doc(self, text: &str) -> String {
+        static TAG: std::sync::OnceLock<regex_lite::Regex> = std::sync::OnceLock::new();
+        let tag = TAG.get_or_init(|| {
+            regex_lite::Regex::new(r"`'([A-Za-z_][A-Za-z0-9_]*)`").unwrap_or_else(|_| unreachable!())
+        });
+        tag.replace_all(text, |c: &regex_lite::Captures<'_>| {
+            format!("`{}`", self.value(&c[1]))
+        })
+        .into_owned()
+    }
+}
+
+/// The values of an enum node, each with its doc, whether schemars wrote
+/// `enum` or a `oneOf` of `const`s (it does the latter when variants have
+/// docs).
+fn enum_values(node: &Value) -> Option<Vec<(String, Option<String>)>> {
+    if let Some(Value::Array(e)) = node.get("enum") {
+        return e
+            .iter()
+            .map(|v| v.as_str().map(|s| (s.to_string(), None)))
+            .collect();
+    }
+    if let Some(Value::Array(options)) = node.get("oneOf") {
+        return options
+            .iter()
+            .map(|o| {
+                let value = o
+                    .get("const")
+                    .or_else(|| o.get("enum").and_then(|e| e.get(0)))
+                    .and_then(Value::as_str)?;
+                let doc = o.get("description").and_then(Value::as_str);
+                Some((value.to_string(), doc.map(String::from)))
+            })
+            .collect();
+    }
+    None
+}
+
+/// The enum a field holds (its own type, or its items' when it is an
+/// array), following a `$ref` into the structure's `$defs`.
+fn field_enum(structure: &Value, field: &Value) -> Option<Vec<(String, Option<String>)>> {
+    let node = resolve(structure, field);
+    let node = match node.get("items") {
+        Some(items) if node.get("type").and_then(Value::as_str) == Some("array") => {
+            resolve(structure, items)
+        }
+        _ => node,
+    };
+    enum_values(node)
+}
+
+/// A field's doc in `syntax`, followed by the values it takes when it is an
+/// enum (hover shows the field's doc only, and nls completes no tags).
+fn field_doc(
+    structure: &Value,
+    field: &Value,
+    doc: Option<&str>,
+    syntax: Syntax,
+) -> Option<String> {
+    let mut text = syntax.doc(doc?);
+    if let Some(values) = field_enum(structure, field) {
+        text.push_str("\n\nValues:");
+        for (value, value_doc) in values {
+            let _ = write!(text, "\n- `{}`", syntax.value(&value));
+            if let Some(d) = value_doc {
+                let _ = write!(text, ": {}", syntax.doc(&d));
+            }
+        }
+    }
+    Some(text)
+}
+
+/// The JSON Schema as TOML editors (taplo, Even Better TOML) read it:
+///
+/// - every `$ref` inlined: taplo ignores a `$ref`'s sibling keywords, so a
+///   field whose type is shared would hover with its type's text (or none)
+///   instead of its own. An inlined record keeps its type's name as `title`.
+/// - every enum one `enum` (no `type`: a wrong value is one error), its
+///   values' docs in taplo's `x-taplo.docs.enumValues`: a `oneOf` of
+///   `const`s is offered once per value when completing the field's name.
+/// - docs in TOML's terms: enum values as TOML strings, and each enum
+///   field's doc lists its values.
+fn editor_schema(structure: &Value) -> Value {
+    let mut root = editor_node(structure, structure, None);
+    if let Value::Object(root) = &mut root {
+        root.remove("$defs");
         root.insert(
             "$comment".into(),
             Value::String(
@@ -109,7 +240,101 @@ fn build_json_schema() -> Value {
             ),
         );
     }
-    value
+    root
+}
+
+fn editor_node(structure: &Value, node: &Value, title: Option<&str>) -> Value {
+    if let Some(target) = node.get("$ref").and_then(Value::as_str) {
+        let name = target.rsplit('/').next().unwrap_or_default();
+        let def = resolve(structure, node);
+        let mut inlined = editor_node(structure, def, Some(name));
+        if let (Value::Object(out), Value::Object(here)) = (&mut inlined, node) {
+            // The field's own keywords (its doc, its default) win over its
+            // type's.
+            for (k, v) in here {
+                match k.as_str() {
+                    "$ref" => {}
+                    "description" => {
+                        if let Some(d) = v.as_str() {
+                            out.insert(k.clone(), Value::String(Syntax::Toml.doc(d)));
+                        }
+                    }
+                    _ => {
+                        out.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        return inlined;
+    }
+    let Value::Object(map) = node else {
+        return node.clone();
+    };
+    let mut out = Map::new();
+    if let Some(title) = title {
+        out.insert("title".into(), Value::String(title.to_string()));
+    }
+    if let Some(values) = enum_values(node) {
+        for (k, v) in map {
+            if !matches!(k.as_str(), "oneOf" | "enum" | "type") {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        out.insert(
+            "enum".into(),
+            values
+                .iter()
+                .map(|(v, _)| Value::String(v.clone()))
+                .collect(),
+        );
+        if values.iter().any(|(_, d)| d.is_some()) {
+            let docs: Vec<Value> = values
+                .iter()
+                .map(|(_, d)| {
+                    d.as_deref()
+                        .map_or(Value::Null, |d| Value::String(Syntax::Toml.doc(d)))
+                })
+                .collect();
+            out.insert(
+                "x-taplo".into(),
+                serde_json::json!({ "docs": { "enumValues": docs } }),
+            );
+        }
+        if let Some(Value::String(d)) = out.get_mut("description") {
+            *d = Syntax::Toml.doc(d);
+        }
+        return Value::Object(out);
+    }
+    for (k, v) in map {
+        let v = match k.as_str() {
+            "properties" => match v {
+                Value::Object(props) => Value::Object(
+                    props
+                        .iter()
+                        .map(|(name, field)| {
+                            let mut f = editor_node(structure, field, None);
+                            let doc = field_doc(
+                                structure,
+                                field,
+                                f.get("description").and_then(Value::as_str),
+                                Syntax::Toml,
+                            );
+                            if let (Value::Object(f), Some(doc)) = (&mut f, doc) {
+                                f.insert("description".into(), Value::String(doc));
+                            }
+                            (name.clone(), f)
+                        })
+                        .collect(),
+                ),
+                other => other.clone(),
+            },
+            "additionalProperties" | "items" => editor_node(structure, v, None),
+            "description" => Value::String(Syntax::Toml.doc(v.as_str().unwrap_or_default())),
+            _ => v.clone(),
+        };
+        out.insert(k.clone(), v);
+    }
+    Value::Object(out)
 }
 
 /// `Option<T>` fields get `T | null` from schemars; a lab never holds null
@@ -175,19 +400,42 @@ fn unwrap_docs(value: &mut Value) {
     }
 }
 
-/// `schemas/lab.schema.json`, pretty-printed with a trailing newline.
-pub fn json_schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(json_schema()).unwrap_or_default();
+/// `schemas/lab.schema.json` as generated from `raw`'s types,
+/// pretty-printed with a trailing newline.
+pub fn generate_json_schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(&generate_json_schema()).unwrap_or_default();
     text.push('\n');
     text
 }
 
-/// Does ahead of time what [`check`] and [`files`] would do first: build
-/// the schema, compile it for the fast check, and write the two schema
-/// files. For a thread that has time to spare while Nickel evaluates.
+/// The JSON Schema of `labc diff --base REV --format json`'s report
+/// ([`crate::review::Review`]), as `schemas/review.schema.json`: for the
+/// tools that read the report. Unlike the lab's schema, absent values are
+/// `null` here, as the report writes them.
+pub fn generate_review_schema_text() -> String {
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<crate::review::Review>();
+    let mut value = serde_json::to_value(schema).unwrap_or(Value::Null);
+    if let Value::Object(root) = &mut value {
+        root.insert(
+            "$comment".into(),
+            Value::String(format!(
+                "The report of `labc diff --base REV --format json`, shape {}. Generated by labc from its Rust types (`labc schema`). Do not edit.",
+                crate::review::FORMAT
+            )),
+        );
+    }
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Does ahead of time what [`check`] would do first: parse the schema and
+/// compile it for the fast check. For a thread that has time to spare
+/// while Nickel evaluates.
 pub fn prepare() {
     let _ = accept::lab_checker();
-    let _ = schema_files();
 }
 
 /// Checks a loaded lab against the JSON Schema, reporting every violation
@@ -391,9 +639,10 @@ fn bounds(schema: &Value, schema_path: &str) -> (Option<Value>, Option<Value>) {
     )
 }
 
-/// `schemas/lab.ncl`: Nickel contracts equivalent to the JSON Schema.
-pub fn nickel_contracts() -> String {
-    let schema = json_schema();
+/// `schemas/lab.ncl` as generated: Nickel contracts equivalent to the
+/// JSON Schema.
+pub fn generate_nickel_contracts() -> String {
+    let schema = structure();
     let mut out = String::new();
     out.push_str(NICKEL_HEADER);
     // One binding per pattern, so each regex is compiled once per evaluation
@@ -425,7 +674,7 @@ pub fn nickel_contracts() -> String {
             let _ = writeln!(
                 out,
                 "\n  {name}\n    | doc {}\n    = {},",
-                nickel_string(doc),
+                nickel_string(&Syntax::Nickel.doc(doc)),
                 contract(def, 2)
             );
         } else {
@@ -473,7 +722,10 @@ fn contract(node: &Value, depth: usize) -> String {
         return r.rsplit('/').next().unwrap_or("Dyn").to_string();
     }
     if let Some(options) = enum_values(node) {
-        let tags: Vec<String> = options.iter().map(|o| format!("'{o}")).collect();
+        let tags: Vec<String> = options
+            .iter()
+            .map(|(o, _)| Syntax::Nickel.value(o))
+            .collect();
         return format!("[| {} |]", tags.join(", "));
     }
     match node.get("type").and_then(Value::as_str) {
@@ -523,26 +775,6 @@ fn contract(node: &Value, depth: usize) -> String {
     }
 }
 
-/// String values of an enum node, whether schemars wrote `enum` or a `oneOf`
-/// of `const`s (it does the latter when variants have docs).
-fn enum_values(node: &Value) -> Option<Vec<String>> {
-    if let Some(Value::Array(e)) = node.get("enum") {
-        return e.iter().map(|v| v.as_str().map(String::from)).collect();
-    }
-    if let Some(Value::Array(options)) = node.get("oneOf") {
-        return options
-            .iter()
-            .map(|o| {
-                o.get("const")
-                    .or_else(|| o.get("enum").and_then(|e| e.get(0)))
-                    .and_then(Value::as_str)
-                    .map(String::from)
-            })
-            .collect();
-    }
-    None
-}
-
 fn record(props: &Map<String, Value>, node: &Value, depth: usize) -> String {
     let required: Vec<&str> = node
         .get("required")
@@ -556,12 +788,20 @@ fn record(props: &Map<String, Value>, node: &Value, depth: usize) -> String {
     for key in keys {
         let prop = &props[key];
         let _ = write!(out, "{pad}{key}");
-        let doc = prop.get("description").and_then(Value::as_str);
+        let doc = field_doc(
+            structure(),
+            prop,
+            prop.get("description").and_then(Value::as_str),
+            Syntax::Nickel,
+        );
         // The default is shown in the doc: a Nickel `default` would merge
         // into the lab's value and hide what labc applies.
         let doc = match (doc, prop.get("default")) {
+            (Some(d), Some(Value::String(v))) if field_enum(structure(), prop).is_some() => {
+                Some(format!("{d}\n\nDefault: `{}`.", Syntax::Nickel.value(v)))
+            }
             (Some(d), Some(v)) => Some(format!("{d}\n\nDefault: `{v}`.")),
-            (d, _) => d.map(str::to_owned),
+            (d, _) => d,
         };
         if let Some(doc) = doc {
             let _ = write!(out, "\n{pad}  | doc {}\n{pad} ", nickel_string(&doc));
@@ -590,8 +830,9 @@ fn nickel_string(text: &str) -> String {
 pub fn files() -> std::collections::BTreeMap<String, String> {
     let [json, ncl] = schema_files();
     [
-        ("lab.schema.json".to_string(), json.clone()),
-        ("lab.ncl".to_string(), ncl.clone()),
+        ("lab.schema.json".to_string(), json.to_string()),
+        ("lab.ncl".to_string(), ncl.to_string()),
+        ("review.schema.json".to_string(), EMBEDDED_REVIEW.to_string()),
     ]
     .into_iter()
     .collect()
@@ -600,13 +841,12 @@ pub fn files() -> std::collections::BTreeMap<String, String> {
 /// The text of `schemas/lab.ncl`: the contracts labc evaluates every
 /// `lab.ncl` under.
 pub fn nickel_contracts_text() -> &'static str {
-    &schema_files()[1]
+    EMBEDDED_NCL
 }
 
-/// The texts of [`files`], built once per process.
-fn schema_files() -> &'static [String; 2] {
-    static FILES: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
-    FILES.get_or_init(|| [json_schema_text(), nickel_contracts()])
+/// The texts of [`files`].
+fn schema_files() -> [&'static str; 2] {
+    [EMBEDDED_JSON, EMBEDDED_NCL]
 }
 
 #[cfg(test)]
@@ -621,9 +861,125 @@ mod tests {
         assert_eq!(crate::diag::closest("colour", &known), None);
     }
 
+    /// The schema files labc embeds are what its generators make of
+    /// `raw`'s types. On a change to `raw`, run
+    /// `LABC_UPDATE_SCHEMAS=1 cargo test --lib embedded_schemas` to rewrite
+    /// them, then rebuild (the binary embeds the files).
+    #[test]
+    fn embedded_schemas_are_current() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+        let mut stale = Vec::new();
+        for (name, embedded, generated) in [
+            (
+                "lab.schema.json",
+                EMBEDDED_JSON,
+                generate_json_schema_text(),
+            ),
+            ("lab.ncl", EMBEDDED_NCL, generate_nickel_contracts()),
+            (
+                "review.schema.json",
+                EMBEDDED_REVIEW,
+                generate_review_schema_text(),
+            ),
+        ] {
+            if embedded != generated {
+                if std::env::var_os("LABC_UPDATE_SCHEMAS").is_some() {
+                    std::fs::write(dir.join(name), &generated).expect("write schemas/");
+                }
+                stale.push(name);
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "schemas/{stale:?} differ from what raw.rs generates: run \
+             `LABC_UPDATE_SCHEMAS=1 cargo test --lib embedded_schemas`, then rebuild"
+        );
+        assert_eq!(json_schema(), &generate_json_schema());
+    }
+
+    /// Every node of the JSON Schema, with the path that reached it.
+    fn walk<'v>(path: String, node: &'v Value, out: &mut Vec<(String, &'v Value)>) {
+        match node {
+            Value::Object(map) => {
+                out.push((path.clone(), node));
+                for (k, v) in map {
+                    walk(format!("{path}/{k}"), v, out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(format!("{path}/{i}"), v, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn json_schema_reads_in_toml_terms() {
+        let schema = json_schema();
+        let mut nodes = Vec::new();
+        walk(String::new(), schema, &mut nodes);
+        for (path, node) in &nodes {
+            assert!(
+                node.get("$ref").is_none(),
+                "{path}: a $ref hides the field's doc"
+            );
+            assert!(
+                node.get("oneOf").is_none(),
+                "{path}: oneOf completes once per value"
+            );
+            if node.get("enum").is_some() {
+                assert!(node.get("type").is_none(), "{path}: enum and type");
+            }
+            // Every field has its own doc, in TOML's syntax.
+            if let Some(Value::Object(props)) = node.get("properties") {
+                for (name, field) in props {
+                    let doc = field.get("description").and_then(Value::as_str);
+                    let doc = doc.unwrap_or_else(|| panic!("{path}/{name} has no description"));
+                    assert!(
+                        !doc.contains("`'"),
+                        "{path}/{name}: Nickel syntax in {doc:?}"
+                    );
+                }
+            }
+        }
+        let archetype = &schema["$defs"]; // inlined: no $defs left
+        assert!(archetype.is_null());
+        let app = &schema["properties"]["apps"]["additionalProperties"];
+        assert_eq!(app["title"], "App");
+        let archetype = &app["properties"]["archetype"];
+        assert!(
+            archetype["description"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("How the app keeps its state.")
+                    && d.contains("- `\"sqlite\"`: State in SQLite")),
+            "{archetype}"
+        );
+        assert_eq!(
+            archetype["enum"],
+            serde_json::json!(["postgres", "sqlite", "stateless"])
+        );
+        assert_eq!(
+            archetype["x-taplo"]["docs"]["enumValues"]
+                .as_array()
+                .map(Vec::len),
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn nickel_contracts_keep_nickel_syntax() {
+        let ncl = generate_nickel_contracts();
+        assert!(ncl.contains("carrying `'gitea`"), "{ncl}");
+        assert!(ncl.contains("- `'sqlite`: State in SQLite"), "{ncl}");
+        assert!(ncl.contains("Default: `'opentofu`."), "{ncl}");
+        assert!(!ncl.contains("`\"sqlite\"`"), "{ncl}");
+    }
+
     #[test]
     fn json_schema_has_no_null() {
-        let text = json_schema_text();
+        let text = generate_json_schema_text();
         assert!(!text.contains("\"null\""), "{text}");
         assert!(text.contains("\"additionalProperties\": false"));
     }

@@ -52,22 +52,49 @@ fn nickel_accepts(dir: &Path, text: &str) -> Result<Value, String> {
     }
 }
 
+/// Every record of the JSON Schema, by the name of its type (`title`: the
+/// JSON Schema inlines each type where it is used, so TOML editors show a
+/// field's own doc, and names it the way `schemas/lab.ncl` does).
+fn records<'a>(node: &'a Value, out: &mut Vec<(String, &'a Value)>) {
+    match node {
+        Value::Object(map) => {
+            if let (Some(props), Some(title)) = (
+                map.get("properties").and_then(Value::as_object),
+                map.get("title").and_then(Value::as_str),
+            ) {
+                assert!(!props.is_empty(), "record `{title}` has no fields");
+                out.push((title.to_string(), node));
+            }
+            map.values().for_each(|v| records(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| records(v, out)),
+        _ => {}
+    }
+}
+
 #[test]
 fn every_record_has_the_same_fields_in_both_schemas() {
     let s = schema();
+    assert!(
+        s.get("$defs").is_none() && !s.to_string().contains("\"$ref\""),
+        "the JSON Schema inlines its types"
+    );
+    let mut found = Vec::new();
+    records(&s, &mut found);
     let mut defs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let props = |node: &Value| -> BTreeSet<String> {
-        node.get("properties")
-            .and_then(Value::as_object)
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default()
-    };
-    defs.insert("Lab".into(), props(&s));
-    for (name, def) in s["$defs"].as_object().unwrap() {
-        if def.get("properties").is_some() {
-            defs.insert(name.clone(), props(def));
+    for (name, node) in found {
+        let fields: BTreeSet<String> = node["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        // A type used in several places is the same record in each.
+        if let Some(seen) = defs.insert(name.clone(), fields.clone()) {
+            assert_eq!(seen, fields, "record `{name}` differs between its uses");
         }
     }
+    assert!(defs.len() > 20, "only {} records: {defs:?}", defs.len());
     let dir = tempfile::tempdir().unwrap();
     crate::common::copy_dir(&root().join("schemas"), &dir.path().join("schemas"));
     let fields: Vec<String> = defs

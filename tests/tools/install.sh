@@ -117,6 +117,34 @@ else
   apt_install chromium
 fi
 
+# --- Language servers (tests/it/editors.rs drives them as an editor would) ---
+# nls must be built on the Nickel labc embeds (nickel-lang-lsp 1.18.0 depends
+# on nickel-lang-core 0.19.0, as labc's Cargo.lock does), so it reports what
+# labc reports. taplo-cli's default features include its language server
+# (`taplo lsp stdio`); the npm and PyPI taplo packages ship without it.
+# Each is built in its own target folder (never the project's target/debug),
+# which is removed once the binary is installed. From a fresh clone on two
+# cores (busy with other builds): about 12 minutes for nls, 9 for taplo.
+NLS_VERSION=1.18.0
+TAPLO_VERSION=0.10.0
+# Installs crate $1 at version $2 into $TOOLS/$3 unless $TOOLS/$3/bin/$4
+# already reports that version.
+cargo_tool() {
+  local crate="$1" version="$2" dir="$TOOLS/$3" bin="$TOOLS/$3/bin/$4"
+  if [[ -x "$bin" ]] && "$bin" --version 2>/dev/null | grep -qF "$version"; then
+    say "$crate $version present: $bin"
+    return
+  fi
+  command -v cargo >/dev/null || die "cargo not found (needed to build $crate)"
+  say "cargo install $crate@$version (a release build, several minutes)"
+  cargo install --locked --quiet "$crate@$version" --root "$dir" \
+    --target-dir "$TOOLS/build-$3"
+  "$bin" --version | grep -qF "$version" || die "$bin does not report version $version"
+  rm -rf "$TOOLS/build-$3"
+}
+cargo_tool nickel-lang-lsp "$NLS_VERSION" nls nls
+cargo_tool taplo-cli "$TAPLO_VERSION" taplo taplo
+
 # --- Summary --------------------------------------------------------------------
 say "tools:"
 cat <<EOF
@@ -133,5 +161,7 @@ cat <<EOF
   mermaid-cli        $VALIDATORS/node_modules/.bin/mmdc with /usr/bin/chromium
   markdownlint-cli2  $VALIDATORS/node_modules/.bin/markdownlint-cli2
   shellcheck         $TOOLS/bin/shellcheck -> $(command -v shellcheck) ($(shellcheck --version 2>/dev/null | sed -n 's/^version: //p'))
+  nls                $TOOLS/nls/bin/nls ($("$TOOLS/nls/bin/nls" --version 2>/dev/null))
+  taplo              $TOOLS/taplo/bin/taplo ($("$TOOLS/taplo/bin/taplo" --version 2>/dev/null))
   postgresql         $PG_BIN/{initdb,pg_ctl,postgres} ($("$PG_BIN/postgres" --version 2>/dev/null)); psql: $(command -v psql || echo "$PG_BIN/psql")
 EOF

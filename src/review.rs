@@ -1230,13 +1230,23 @@ mod tests {
         // The SQL scripts never drop: no risk.
         let mut old_sql = old.clone();
         old_sql.postgres.as_mut().expect("postgres").manager = crate::model::PostgresManager::Sql;
-        old_sql.tofu.as_mut().expect("tofu").modules.remove("postgres");
+        old_sql
+            .tofu
+            .as_mut()
+            .expect("tofu")
+            .modules
+            .remove("postgres");
         let mut new_sql = old_sql.clone();
         new_sql.databases.remove("crowdsec");
         assert!(run(&old_sql, &new_sql).risks.is_empty());
         // No factory module: no repository labc would destroy.
         let mut old_bare = old.clone();
-        old_bare.tofu.as_mut().expect("tofu").modules.remove("factory");
+        old_bare
+            .tofu
+            .as_mut()
+            .expect("tofu")
+            .modules
+            .remove("factory");
         let mut new_bare = old_bare.clone();
         new_bare.apps.remove("cms");
         let r = run(&old_bare, &new_bare);
@@ -1308,8 +1318,20 @@ mod tests {
         assert_eq!(major("latest"), None);
         let old = repo_lab("lab.ncl");
         let mut new = old.clone();
-        new.tofu.as_mut().expect("tofu").providers.get_mut("vault").expect("vault").version = "5.0.0".into();
-        new.tofu.as_mut().expect("tofu").providers.get_mut("gitea").expect("gitea").version = "0.7.0".into();
+        new.tofu
+            .as_mut()
+            .expect("tofu")
+            .providers
+            .get_mut("vault")
+            .expect("vault")
+            .version = "5.0.0".into();
+        new.tofu
+            .as_mut()
+            .expect("tofu")
+            .providers
+            .get_mut("gitea")
+            .expect("gitea")
+            .version = "0.7.0".into();
         new.k3s.version = "v1.35.0+k3s1".into();
         let r = run(&old, &new);
         let risks: Vec<(RiskKind, &str)> = r

@@ -150,7 +150,8 @@ impl Syntax {
     fn doc(self, text: &str) -> String {
         static TAG: std::sync::OnceLock<regex_lite::Regex> = std::sync::OnceLock::new();
         let tag = TAG.get_or_init(|| {
-            regex_lite::Regex::new(r"`'([A-Za-z_][A-Za-z0-9_]*)`").unwrap_or_else(|_| unreachable!())
+            regex_lite::Regex::new(r"`'([A-Za-z_][A-Za-z0-9_]*)`")
+                .unwrap_or_else(|_| unreachable!())
         });
         tag.replace_all(text, |c: &regex_lite::Captures<'_>| {
             format!("`{}`", self.value(&c[1]))
@@ -832,7 +833,10 @@ pub fn files() -> std::collections::BTreeMap<String, String> {
     [
         ("lab.schema.json".to_string(), json.to_string()),
         ("lab.ncl".to_string(), ncl.to_string()),
-        ("review.schema.json".to_string(), EMBEDDED_REVIEW.to_string()),
+        (
+            "review.schema.json".to_string(),
+            EMBEDDED_REVIEW.to_string(),
+        ),
     ]
     .into_iter()
     .collect()

@@ -64,7 +64,8 @@ fn init_writes_a_lab_that_builds_and_checks_at_once() {
             "lab.ncl",
             "schemas/.labc-manifest",
             "schemas/lab.ncl",
-            "schemas/lab.schema.json"
+            "schemas/lab.schema.json",
+            "schemas/review.schema.json"
         ]
     );
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
 Examples:
+  labc init my-lab             start a lab: my-lab/lab.ncl, schemas/, a pre-commit hook
   labc build                   compile ./lab.ncl into ./generated/
   labc check                   exit 1 (with a diff) if generated/ is stale
   labc diff --lab lab.toml     show what build would change, write nothing
@@ -86,6 +87,17 @@ pub enum Color {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start a lab: a small commented lab.ncl (hosts and k3s), schemas/ and a pre-commit hook; never overwrites a file
+    #[command(
+        after_help = "Examples:\n  labc init my-lab && cd my-lab && labc build\n  labc init --toml"
+    )]
+    Init {
+        /// The folder to start the lab in (created if missing) [default: the current folder]
+        dir: Option<PathBuf>,
+        /// Write lab.toml (with `#:schema` and a .taplo.toml for editors) instead of lab.ncl
+        #[arg(long)]
+        toml: bool,
+    },
     /// Compile the lab and update generated/ (and schemas/), touching only files that change
     #[command(after_help = "Example:\n  labc build --lab lab.ncl --out generated")]
     Build,

@@ -23,6 +23,7 @@ use std::process::ExitCode;
 pub fn run() -> ExitCode {
     let cli = cli::Cli::parse();
     let exit = match cli.command {
+        cli::Command::Init { dir, toml } => cmd::init::run(&cli.global, dir.as_deref(), toml),
         cli::Command::Build => cmd::build::run(&cli.global),
         cli::Command::Check(show) => cmd::check::run(&cli.global, &show),
         cli::Command::Diff(args) => cmd::diff::run(&cli.global, &args),

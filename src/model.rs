@@ -23,16 +23,20 @@ pub struct Lab {
     pub domains: Domains,
     pub hosts: BTreeMap<String, Host>,
     pub k3s: K3s,
-    pub gitea: Gitea,
-    pub postgres: Postgres,
-    pub runner: Runner,
-    pub argocd: ArgoCd,
+    // Every section below k3s is optional: a lab without one gets none of
+    // its files (validation has made sure nothing present needs it).
+    pub gitea: Option<Gitea>,
+    pub postgres: Option<Postgres>,
+    pub runner: Option<Runner>,
+    pub argocd: Option<ArgoCd>,
+    /// Empty when the lab has no apps.
     pub apps: BTreeMap<String, App>,
+    /// Empty when the lab has no databases.
     pub databases: BTreeMap<String, Database>,
-    pub vault: Vault,
-    pub tofu: Tofu,
-    pub longhorn: Longhorn,
-    pub backups: Backups,
+    pub vault: Option<Vault>,
+    pub tofu: Option<Tofu>,
+    pub longhorn: Option<Longhorn>,
+    pub backups: Option<Backups>,
     pub step_ca: Option<StepCa>,
     /// App whose namespace runs pgbouncer, if the lab names one.
     pub pooler_app: Option<String>,
@@ -90,11 +94,14 @@ impl Host {
 #[derive(Debug, Clone)]
 pub struct K3s {
     pub version: String,
-    /// Server hosts, sorted; the first is the API endpoint.
+    /// Server hosts, sorted by host name: the inventory's `server` group in
+    /// this order, whose first host k3s-ansible initialises the cluster on
+    /// (`--cluster-init`, embedded etcd) when there are several.
     pub servers: Vec<String>,
     pub agents: Vec<String>,
     pub api_port: u16,
-    /// Address of the first server, where agents join.
+    /// Where agents and further servers join: `k3s.api_endpoint` (a load
+    /// balancer or VIP in front of the servers), else the first server.
     pub api_endpoint: Ipv4Addr,
     /// Complete `k3s server` arguments (docker, disables, extras), in order.
     pub server_args: Vec<String>,
@@ -233,6 +240,25 @@ pub struct App {
     /// Ingress host names, by exposure.
     pub ingress: BTreeMap<Exposure, String>,
     pub vault: Option<AppVault>,
+    /// The upstream Helm chart the app is, if it is one (then `repo_url` is
+    /// the chart's source, `org` is empty and `image` only what the Image
+    /// Updater follows).
+    pub chart: Option<UpstreamChart>,
+}
+
+/// An upstream Helm chart, as an Argo CD source names it.
+#[derive(Debug, Clone)]
+pub struct UpstreamChart {
+    /// The source's `repoURL`: the Helm repository, or the chart's OCI
+    /// reference `oci://<registry path>/<chart>` (see [`crate::names::oci_chart`]).
+    pub repo_url: String,
+    /// `chart` of a Helm repository source; none for an OCI source, whose
+    /// `path` is `.` (the chart is the artifact's root).
+    pub chart: Option<String>,
+    /// `targetRevision`: the pinned chart version.
+    pub version: String,
+    /// The lab's values for the chart, as written (data).
+    pub values: BTreeMap<String, serde_json::Value>,
 }
 
 /// The Vault objects an app reads through. Names come from [`crate::names`]
@@ -285,8 +311,9 @@ pub struct Vault {
     pub kubernetes_host: String,
     pub managed_elsewhere: BTreeSet<VaultPart>,
     /// The PostgreSQL connection's URL, with Vault's `{{username}}` and
-    /// `{{password}}` placeholders (see [`crate::names::vault_connection_url`]).
-    pub connection_url: String,
+    /// `{{password}}` placeholders (see [`crate::names::vault_connection_url`]);
+    /// none in a lab without PostgreSQL.
+    pub connection_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -400,7 +427,11 @@ impl Lab {
         step_ca.sort();
         // The guidebook's shape: Gitea lives with PostgreSQL, so `gitea` is
         // the `postgres` group; a lab placing them apart lists Gitea's host.
-        let gitea = if self.gitea.host == self.postgres.host {
+        let together = match (&self.gitea, &self.postgres) {
+            (Some(g), Some(p)) => g.host == p.host,
+            _ => false,
+        };
+        let gitea = if together {
             Group {
                 children: vec!["postgres"],
                 ..group("gitea", "Gitea (Compose, outside k3s)", Vec::new())
@@ -426,7 +457,7 @@ impl Lab {
             group(
                 "ci_runner",
                 "Gitea Actions runners (Compose)",
-                self.runner.hosts.clone(),
+                with(Service::CiRunner),
             ),
             group(
                 "server",

@@ -413,9 +413,19 @@ pub fn git_revision_problem(revision: &str) -> Option<String> {
     None
 }
 
+/// The `repoURL` of an upstream chart in an OCI registry: Argo CD's OCI
+/// source (3.1+) names the chart's artifact, `oci://<registry path>/<chart>`,
+/// and reads it from `path: .`.
+pub fn oci_chart(repo: &str, chart: &str) -> String {
+    format!("{repo}/{chart}")
+}
+
 /// The port Ansible reaches every host on (its SSH default; the lab has no
 /// field for another), which nothing else may publish there.
 pub const SSH_PORT: u16 = 22;
+/// Embedded etcd's client and peer ports, on every server of a k3s cluster
+/// with several servers (k3s's defaults; k3s-ansible leaves them).
+pub const ETCD_PORTS: [u16; 2] = [2379, 2380];
 
 /// Why `name` can't be a DNS name (a Kubernetes Ingress host: a DNS-1123
 /// subdomain, at most 253 characters, each label at most 63), or `None`.

@@ -27,6 +27,8 @@ pub enum OutputError {
     Foreign(PathBuf),
     /// A generated path would leave the folder or is otherwise unsafe.
     UnsafePath(String),
+    /// A file (or folder) `labc init` would create is already there.
+    Exists(PathBuf),
     Io(PathBuf, io::Error),
 }
 
@@ -42,6 +44,12 @@ impl std::fmt::Display for OutputError {
             OutputError::UnsafePath(p) => write!(
                 f,
                 "refusing to write `{p}`: the path is not safe inside the output folder"
+            ),
+            OutputError::Exists(p) => write!(
+                f,
+                "{} already exists: labc init writes new files only, it never overwrites one \
+                 (move it away, or init another folder)",
+                p.display()
             ),
             OutputError::Io(p, e) => write!(f, "{}: {e}", p.display()),
         }
@@ -448,6 +456,37 @@ impl Target {
         }
         Ok(changes)
     }
+}
+
+/// Refuses if any of `paths` exists (a link included, followed or not):
+/// `labc init` checks everything it would create before creating anything.
+pub fn refuse_existing<'p>(paths: impl IntoIterator<Item = &'p Path>) -> Result<(), OutputError> {
+    for path in paths {
+        match fs::symlink_metadata(path) {
+            Ok(_) => return Err(OutputError::Exists(path.to_path_buf())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(OutputError::Io(path.to_path_buf(), e)),
+        }
+    }
+    Ok(())
+}
+
+/// Creates `path` with `text`, never replacing anything: the file must not
+/// exist (`O_CREAT | O_EXCL`, which also refuses a link in its place), so
+/// a file that appeared since [`refuse_existing`] is left alone.
+pub fn create_new(path: &Path, text: &str) -> Result<(), OutputError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::AlreadyExists => OutputError::Exists(path.to_path_buf()),
+            _ => OutputError::Io(path.to_path_buf(), e),
+        })?;
+    file.write_all(text.as_bytes()).map_err(io_err(path))
 }
 
 fn dir_has_entries(dir: &Path) -> io::Result<bool> {

@@ -85,6 +85,14 @@ pub(crate) const QUANTITY: &str = r"^[1-9][0-9]*(Ki|Mi|Gi|Ti)$";
 pub(crate) const VERSION_CONSTRAINT: &str = r"^(~> |>= |= )?[0-9]+(\.[0-9]+){0,2}$";
 /// A git branch name (no spaces, no `..`, not starting with `-`).
 pub(crate) const BRANCH: &str = r"^[A-Za-z0-9_][A-Za-z0-9._/-]{0,99}$";
+/// Where an upstream Helm chart is published: a Helm repository
+/// (`https://`) or an OCI registry path (`oci://`), no trailing slash.
+pub(crate) const CHART_REPO: &str =
+    r"^(https://|oci://)[a-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$";
+/// A Helm chart version, as its repository publishes it (SemVer 2, `v`
+/// allowed): a pinned version, never a range.
+pub(crate) const CHART_VERSION: &str =
+    r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$";
 /// A Terraform registry source, `namespace/type`.
 pub(crate) const PROVIDER_SOURCE: &str = r"^[a-z0-9-]+/[a-z0-9-]+$";
 
@@ -167,31 +175,52 @@ pub struct Lab {
     /// host carries decide every Ansible group it belongs to.
     pub hosts: BTreeMap<String, Host>,
     /// The k3s cluster. Servers and agents are the hosts carrying
-    /// `'k3s_server` and `'k3s_agent`.
+    /// `'k3s_server` (one, or an odd number for a high-availability control
+    /// plane on embedded etcd) and `'k3s_agent` (any number, none included).
     pub k3s: K3s,
     /// Gitea, the source of truth for code, run with Compose on the host
-    /// carrying `'gitea`.
-    pub gitea: Gitea,
+    /// carrying `'gitea`. Optional; needs `postgres` (its database).
+    #[serde(default)]
+    pub gitea: Option<Gitea>,
     /// PostgreSQL, run with Compose on the host carrying `'postgres`.
-    pub postgres: Postgres,
+    /// Optional; needed by `databases`, `gitea` and a `'postgres` module.
+    #[serde(default)]
+    pub postgres: Option<Postgres>,
     /// The Gitea Actions runners, one per host carrying `'ci_runner`.
-    pub runner: Runner,
-    /// ArgoCD and its Image Updater.
-    pub argocd: ArgoCd,
+    /// Optional; needs `gitea`.
+    #[serde(default)]
+    pub runner: Option<Runner>,
+    /// ArgoCD and its Image Updater. Optional; needed by `apps` and
+    /// `longhorn`.
+    #[serde(default)]
+    pub argocd: Option<ArgoCd>,
     /// The apps ArgoCD deploys, keyed by the `<app>` name everything
     /// derives from (namespace, repository, roles, policies).
+    #[serde(default)]
     pub apps: BTreeMap<String, App>,
     /// PostgreSQL databases, keyed by database name. Not only apps': any
     /// service of the lab may own one.
+    #[serde(default)]
     pub databases: BTreeMap<String, Database>,
-    /// HashiCorp Vault: auth mounts, engines and the CI login.
-    pub vault: Vault,
-    /// OpenTofu: state backend, modules and pinned providers.
-    pub tofu: Tofu,
+    /// HashiCorp Vault: auth mounts, engines and the CI login. Optional;
+    /// needed by apps and databases that read or issue credentials through
+    /// it, and by a `'factory` module.
+    #[serde(default)]
+    pub vault: Option<Vault>,
+    /// OpenTofu: state backend, modules and pinned providers. Optional;
+    /// needed by `longhorn` (its bucket's region) and by `postgres` with
+    /// `manager = 'opentofu`.
+    #[serde(default)]
+    pub tofu: Option<Tofu>,
     /// Longhorn, the cluster's block storage, and its off-site backups.
-    pub longhorn: Longhorn,
-    /// The scheduled backups of the `05_backup` playbook.
-    pub backups: Backups,
+    /// Optional; needed by `'sqlite` apps of the lab's own chart; needs
+    /// `argocd` and `tofu`.
+    #[serde(default)]
+    pub longhorn: Option<Longhorn>,
+    /// The scheduled backups of the `05_backup` playbook. Optional; each
+    /// job needs what it backs up.
+    #[serde(default)]
+    pub backups: Option<Backups>,
     /// The lab's own certificate authority (step-ca). Without it, TLS
     /// clients labc configures trust the public roots only.
     #[serde(default)]
@@ -280,6 +309,13 @@ pub struct K3s {
     #[schemars(extend("default" = defaults::API_PORT))]
     #[schemars(range(min = 1, max = 65535))]
     pub api_port: Option<u32>,
+    /// IPv4 address agents and further servers join the cluster through
+    /// (k3s-ansible's `api_endpoint`): a load balancer or VIP in front of
+    /// the servers. Default: the address of the first server by host name,
+    /// the one k3s-ansible initialises the cluster on.
+    #[serde(default)]
+    #[schemars(regex(pattern = IPV4))]
+    pub api_endpoint: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -539,6 +575,7 @@ pub struct App {
     /// How the app keeps its state.
     pub archetype: Archetype,
     /// Gitea organisation of the app's repository. Default: `gitea.default_org`.
+    /// Not for an upstream `chart`.
     #[serde(default)]
     #[schemars(regex(pattern = NAME))]
     pub org: Option<String>,
@@ -583,7 +620,7 @@ pub struct App {
     pub volume_size: Option<String>,
     /// Whether the app reads Vault (Kubernetes auth role, KV policy, and
     /// database credentials if it has a database). Default: on for
-    /// `'postgres` apps, off otherwise.
+    /// `'postgres` apps in a lab with `vault`, off otherwise.
     #[serde(default)]
     pub vault: Option<bool>,
     /// Whether deleting the app's Application (removing the app from the
@@ -592,6 +629,34 @@ pub struct App {
     /// holds their data; on otherwise.
     #[serde(default)]
     pub cascade_delete: Option<bool>,
+    /// An upstream Helm chart the app is, instead of a chart in its own
+    /// Gitea repository: no Gitea repository, no image of the lab's
+    /// registry. Its settings are `values`; `org`, `repo_url`, `port`,
+    /// `replicas`, `volume_size` and `ingress` are the chart's, not labc's.
+    #[serde(default)]
+    pub chart: Option<Chart>,
+    /// Helm values of an upstream `chart` (written as data to the values
+    /// file its Application reads). Whole numbers only: write a fractional
+    /// one as a string.
+    #[serde(default)]
+    pub values: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// A Helm chart published upstream, at a pinned version.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Chart {
+    /// The Helm repository (`https://...`, the URL `helm repo add` takes) or
+    /// the OCI registry path (`oci://registry/path`, without the chart
+    /// name) the chart is published in.
+    #[schemars(regex(pattern = CHART_REPO))]
+    pub repo: String,
+    /// The chart's name in that repository.
+    #[schemars(regex(pattern = NAME))]
+    pub name: String,
+    /// The chart version, pinned (e.g. `8.5.1`).
+    #[schemars(regex(pattern = CHART_VERSION))]
+    pub version: String,
 }
 
 spelt_enum! {
@@ -647,7 +712,8 @@ pub struct Database {
     /// Non-login role owning the database. Default `<name>_role`.
     #[serde(default)]
     pub owner_role: Option<String>,
-    /// Issue dynamic credentials for it through Vault.
+    /// Issue dynamic credentials for it through Vault (the default in a lab
+    /// with `vault`; a lab without it can't).
     #[serde(default)]
     #[schemars(extend("default" = defaults::DATABASE_VAULT))]
     pub vault: Option<bool>,

@@ -452,15 +452,18 @@ fn items(side: &Side) -> Items {
     // OpenTofu module declaring them, if any (the SQL scripts never drop).
     let module_of = |kind| {
         lab.tofu
-            .modules
-            .values()
+            .iter()
+            .flat_map(|t| t.modules.values())
             .find(|m| m.kind == kind)
             .map(|m| format!("{BY_TOFU}{}", m.name))
     };
     let repositories_by = module_of(crate::model::ModuleKind::Factory);
-    let databases_by = match lab.postgres.manager {
-        crate::model::PostgresManager::Opentofu => module_of(crate::model::ModuleKind::Postgres),
-        crate::model::PostgresManager::Sql => Some("SQL scripts (never drop)".to_string()),
+    let databases_by = match lab.postgres.as_ref().map(|p| p.manager) {
+        Some(crate::model::PostgresManager::Opentofu) => {
+            module_of(crate::model::ModuleKind::Postgres)
+        }
+        Some(crate::model::PostgresManager::Sql) => Some("SQL scripts (never drop)".to_string()),
+        None => None,
     };
     for a in lab.apps.values() {
         let ingress: Vec<String> = a
@@ -513,7 +516,6 @@ fn items(side: &Side) -> Items {
             .token(d.owner_role.clone());
         put(Kind::Database, &d.name, item);
     }
-    let pg = &lab.postgres;
     let mut roles: Vec<(String, String)> = lab
         .databases
         .values()
@@ -524,12 +526,16 @@ fn items(side: &Side) -> Items {
             )
         })
         .collect();
-    roles.push((
-        lab.gitea.database_user.clone(),
-        format!("Gitea's login to database {}", lab.gitea.database),
-    ));
-    roles.push((pg.credentials_editor.clone(), "credentials editor".into()));
-    roles.push((pg.pgbouncer_auth.clone(), "pgbouncer's auth user".into()));
+    if let Some(g) = &lab.gitea {
+        roles.push((
+            g.database_user.clone(),
+            format!("Gitea's login to database {}", g.database),
+        ));
+    }
+    if let Some(pg) = &lab.postgres {
+        roles.push((pg.credentials_editor.clone(), "credentials editor".into()));
+        roles.push((pg.pgbouncer_auth.clone(), "pgbouncer's auth user".into()));
+    }
     // One role with two purposes shows both.
     let mut by_role: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (role, purpose) in roles {
@@ -543,10 +549,11 @@ fn items(side: &Side) -> Items {
         );
     }
 
-    let v = &lab.vault;
     let mut vault_roles: Vec<(String, Item)> = Vec::new();
     let mut policies: Vec<(String, Item)> = Vec::new();
-    for a in lab.apps.values() {
+    // Vault's roles and policies exist only in a lab with Vault.
+    let vault = lab.vault.as_ref();
+    for (a, v) in lab.apps.values().filter_map(|a| Some((a, vault?))) {
         let Some(av) = &a.vault else { continue };
         vault_roles.push((
             format!("auth/{}/role/{}", v.kubernetes_mount, av.auth_role),
@@ -563,7 +570,7 @@ fn items(side: &Side) -> Items {
             Item::default().field("reads", format!("{}/{}", v.kv_mount, av.kv_path)),
         ));
     }
-    for d in lab.databases.values() {
+    for (d, v) in lab.databases.values().filter_map(|d| Some((d, vault?))) {
         if let Some(r) = &d.vault_role {
             vault_roles.push((
                 format!("{}/roles/{}", v.database_mount, r),
@@ -574,21 +581,22 @@ fn items(side: &Side) -> Items {
             ));
         }
     }
-    let lh = &lab.longhorn;
-    vault_roles.push((
-        format!("auth/{}/role/{}", v.kubernetes_mount, lh.auth_role),
-        Item::default()
-            .field(
-                "service_account",
-                format!("{}/{}", lh.namespace, lh.service_account),
-            )
-            .field("policy", lh.policy.clone())
-            .token(lh.auth_role.clone()),
-    ));
-    policies.push((
-        lh.policy.clone(),
-        Item::default().field("reads", format!("{}/{}", v.kv_mount, lh.kv_path)),
-    ));
+    if let (Some(lh), Some(v)) = (&lab.longhorn, vault) {
+        vault_roles.push((
+            format!("auth/{}/role/{}", v.kubernetes_mount, lh.auth_role),
+            Item::default()
+                .field(
+                    "service_account",
+                    format!("{}/{}", lh.namespace, lh.service_account),
+                )
+                .field("policy", lh.policy.clone())
+                .token(lh.auth_role.clone()),
+        ));
+        policies.push((
+            lh.policy.clone(),
+            Item::default().field("reads", format!("{}/{}", v.kv_mount, lh.kv_path)),
+        ));
+    }
     for (name, item) in vault_roles {
         put(Kind::VaultRole, &name, item);
     }
@@ -596,8 +604,11 @@ fn items(side: &Side) -> Items {
         put(Kind::VaultPolicy, &name, item);
     }
 
-    let t = &lab.tofu;
-    for m in t.modules.values() {
+    for (m, t) in lab
+        .tofu
+        .iter()
+        .flat_map(|t| t.modules.values().map(move |m| (m, t)))
+    {
         let item = Item::default()
             .field("kind", m.kind.as_str())
             .field("state_bucket", t.state_bucket.clone())
@@ -610,7 +621,7 @@ fn items(side: &Side) -> Items {
         item.folders.insert(format!("tofu/{}/", m.name));
         put(Kind::TofuModule, &m.name, item);
     }
-    for (name, p) in &t.providers {
+    for (name, p) in lab.tofu.iter().flat_map(|t| &t.providers) {
         let item = Item::default()
             .field("source", p.source.clone())
             .field("version", p.version.clone())
@@ -618,35 +629,44 @@ fn items(side: &Side) -> Items {
             .token(p.version.clone());
         put(Kind::Provider, name, item);
     }
-    put(
-        Kind::Bucket,
-        "tofu_state",
-        Item::default()
-            .field("name", t.state_bucket.clone())
-            .token(t.state_bucket.clone()),
-    );
-    put(
-        Kind::Bucket,
-        "longhorn_backups",
-        Item::default()
-            .field("name", lh.backup_bucket.clone())
-            .field("target", lh.backup_target.clone())
-            .token(lh.backup_bucket.clone()),
-    );
+    if let Some(t) = &lab.tofu {
+        put(
+            Kind::Bucket,
+            "tofu_state",
+            Item::default()
+                .field("name", t.state_bucket.clone())
+                .token(t.state_bucket.clone()),
+        );
+    }
+    if let Some(lh) = &lab.longhorn {
+        put(
+            Kind::Bucket,
+            "longhorn_backups",
+            Item::default()
+                .field("name", lh.backup_bucket.clone())
+                .field("target", lh.backup_target.clone())
+                .token(lh.backup_bucket.clone()),
+        );
+    }
 
-    let b = &lab.backups;
-    put(
-        Kind::Backup,
-        "destination",
-        Item::default()
-            .field("path", b.destination.clone())
-            .opt("nfs_host", b.nfs_host.clone())
-            .token(b.destination.clone()),
-    );
+    if let Some(b) = &lab.backups {
+        put(
+            Kind::Backup,
+            "destination",
+            Item::default()
+                .field("path", b.destination.clone())
+                .opt("nfs_host", b.nfs_host.clone())
+                .token(b.destination.clone()),
+        );
+    }
+    let no_job = None;
+    let jobs = |f: fn(&crate::model::Backups) -> &Option<crate::model::BackupJob>| {
+        lab.backups.as_ref().map_or(&no_job, f)
+    };
     for (name, job) in [
-        ("postgres", &b.postgres),
-        ("gitea", &b.gitea),
-        ("k3s_pvc", &b.k3s_pvc),
+        ("postgres", jobs(|b| &b.postgres)),
+        ("gitea", jobs(|b| &b.gitea)),
+        ("k3s_pvc", jobs(|b| &b.k3s_pvc)),
     ] {
         if let Some(j) = job {
             let schedule = [&j.minute, &j.hour, &j.day, &j.month, &j.weekday]
@@ -660,65 +680,74 @@ fn items(side: &Side) -> Items {
         }
     }
 
-    let g = &lab.gitea;
-    put(
-        Kind::Setting,
-        "gitea",
-        Item::default()
-            .field("host", g.host.clone())
-            .field("url", g.url.clone())
-            .field("default_org", g.default_org.clone())
-            .field("image", g.image.reference())
-            .field("ports", format!("http {}, ssh {}", g.http_port, g.ssh_port))
-            .token(g.image.reference()),
-    );
-    put(
-        Kind::Setting,
-        "postgres",
-        Item::default()
-            .field("host", pg.host.clone())
-            .field("image", pg.image.reference())
-            .field("port", pg.port.to_string())
-            .field("manager", pg.manager.as_str())
-            .field("sslmode", pg.sslmode.as_str())
-            .opt("pooler_app", lab.pooler_app.clone())
-            .token(pg.image.reference()),
-    );
-    put(
-        Kind::Setting,
-        "runner",
-        Item::default()
-            .field("hosts", list(&lab.runner.hosts))
-            .field("labels", list(&lab.runner.labels))
-            .field("image", lab.runner.image.reference())
-            .token(lab.runner.image.reference()),
-    );
-    put(
-        Kind::Setting,
-        "vault",
-        Item::default()
-            .field("address", v.address.clone())
-            .field("kv_mount", v.kv_mount.clone())
-            .field("kubernetes_mount", v.kubernetes_mount.clone())
-            .field("database_mount", v.database_mount.clone())
-            .field("jwt", format!("{}/{}", v.jwt_mount, v.jwt_role)),
-    );
-    let ar = &lab.argocd;
-    put(
-        Kind::Setting,
-        "argocd",
-        Item::default()
-            .field("host", ar.host.clone())
-            .field("project", ar.project.clone())
-            .field("target_revision", ar.target_revision.clone())
-            .field(
-                "lab_repository",
-                format!(
-                    "{} ({} at {})",
-                    ar.lab_repository.url, ar.lab_repository.path, ar.lab_repository.revision
+    // Each section's settings, when the lab has it.
+    if let Some(g) = &lab.gitea {
+        put(
+            Kind::Setting,
+            "gitea",
+            Item::default()
+                .field("host", g.host.clone())
+                .field("url", g.url.clone())
+                .field("default_org", g.default_org.clone())
+                .field("image", g.image.reference())
+                .field("ports", format!("http {}, ssh {}", g.http_port, g.ssh_port))
+                .token(g.image.reference()),
+        );
+    }
+    if let Some(pg) = &lab.postgres {
+        put(
+            Kind::Setting,
+            "postgres",
+            Item::default()
+                .field("host", pg.host.clone())
+                .field("image", pg.image.reference())
+                .field("port", pg.port.to_string())
+                .field("manager", pg.manager.as_str())
+                .field("sslmode", pg.sslmode.as_str())
+                .opt("pooler_app", lab.pooler_app.clone())
+                .token(pg.image.reference()),
+        );
+    }
+    if let Some(r) = &lab.runner {
+        put(
+            Kind::Setting,
+            "runner",
+            Item::default()
+                .field("hosts", list(&r.hosts))
+                .field("labels", list(&r.labels))
+                .field("image", r.image.reference())
+                .token(r.image.reference()),
+        );
+    }
+    if let Some(v) = vault {
+        put(
+            Kind::Setting,
+            "vault",
+            Item::default()
+                .field("address", v.address.clone())
+                .field("kv_mount", v.kv_mount.clone())
+                .field("kubernetes_mount", v.kubernetes_mount.clone())
+                .field("database_mount", v.database_mount.clone())
+                .field("jwt", format!("{}/{}", v.jwt_mount, v.jwt_role)),
+        );
+    }
+    if let Some(ar) = &lab.argocd {
+        put(
+            Kind::Setting,
+            "argocd",
+            Item::default()
+                .field("host", ar.host.clone())
+                .field("project", ar.project.clone())
+                .field("target_revision", ar.target_revision.clone())
+                .field(
+                    "lab_repository",
+                    format!(
+                        "{} ({} at {})",
+                        ar.lab_repository.url, ar.lab_repository.path, ar.lab_repository.revision
+                    ),
                 ),
-            ),
-    );
+        );
+    }
     put(
         Kind::Setting,
         "domains",
@@ -1200,14 +1229,24 @@ mod tests {
         assert!(r.risks[0].message.contains("OpenTofu module postgres"));
         // The SQL scripts never drop: no risk.
         let mut old_sql = old.clone();
-        old_sql.postgres.manager = crate::model::PostgresManager::Sql;
-        old_sql.tofu.modules.remove("postgres");
+        old_sql.postgres.as_mut().expect("postgres").manager = crate::model::PostgresManager::Sql;
+        old_sql
+            .tofu
+            .as_mut()
+            .expect("tofu")
+            .modules
+            .remove("postgres");
         let mut new_sql = old_sql.clone();
         new_sql.databases.remove("crowdsec");
         assert!(run(&old_sql, &new_sql).risks.is_empty());
         // No factory module: no repository labc would destroy.
         let mut old_bare = old.clone();
-        old_bare.tofu.modules.remove("factory");
+        old_bare
+            .tofu
+            .as_mut()
+            .expect("tofu")
+            .modules
+            .remove("factory");
         let mut new_bare = old_bare.clone();
         new_bare.apps.remove("cms");
         let r = run(&old_bare, &new_bare);
@@ -1249,7 +1288,7 @@ mod tests {
         let mut pi2 = host(&mut new, "pi2");
         pi2.insert(Service::CiRunner);
         new.hosts.get_mut("pi2").expect("pi2").services = pi2;
-        new.runner.hosts = vec!["pi1".into(), "pi2".into()];
+        new.runner.as_mut().expect("runner").hosts = vec!["pi1".into(), "pi2".into()];
         let r = run(&old, &new);
         let stack = change(&r, Kind::ComposeStack, "runner");
         assert_eq!(stack.action, Action::Moved);
@@ -1279,8 +1318,20 @@ mod tests {
         assert_eq!(major("latest"), None);
         let old = repo_lab("lab.ncl");
         let mut new = old.clone();
-        new.tofu.providers.get_mut("vault").expect("vault").version = "5.0.0".into();
-        new.tofu.providers.get_mut("gitea").expect("gitea").version = "0.7.0".into();
+        new.tofu
+            .as_mut()
+            .expect("tofu")
+            .providers
+            .get_mut("vault")
+            .expect("vault")
+            .version = "5.0.0".into();
+        new.tofu
+            .as_mut()
+            .expect("tofu")
+            .providers
+            .get_mut("gitea")
+            .expect("gitea")
+            .version = "0.7.0".into();
         new.k3s.version = "v1.35.0+k3s1".into();
         let r = run(&old, &new);
         let risks: Vec<(RiskKind, &str)> = r

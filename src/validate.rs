@@ -80,33 +80,43 @@ impl Cx<'_> {
 
     fn lab(&mut self, raw: raw::Lab, source: &str) -> Lab {
         let hosts = self.hosts(&raw);
-        let placement = self.placement(&hosts);
+        let placement = self.placement(&raw, &hosts);
         let k3s = self.k3s(&raw.k3s, &hosts, &placement);
-        let gitea = self.gitea(&raw, &placement);
-        let postgres = self.postgres(&raw, &hosts, &placement);
-        let databases = self.databases(&raw, &postgres, &gitea);
-        let apps = self.apps(&raw, &gitea, &databases);
+        self.sections_needed(&raw);
+        let postgres = raw
+            .postgres
+            .as_ref()
+            .map(|p| self.postgres(p, &hosts, &placement));
+        let gitea = raw
+            .gitea
+            .as_ref()
+            .map(|g| self.gitea(g, raw.postgres.as_ref(), &placement));
+        let databases = self.databases(&raw, postgres.as_ref(), gitea.as_ref());
+        let apps = self.apps(&raw, gitea.as_ref(), &databases);
         let databases = link_databases(databases, &apps);
         self.pooler(&raw, &apps);
-        let runner = Runner {
-            image: self.image(&ptr(&["runner", "image"]), &raw.runner.image),
-            labels: raw.runner.labels.clone(),
-            env_file: raw.runner.env_file.clone(),
-            hosts: placement
-                .get(&Service::CiRunner)
-                .cloned()
-                .unwrap_or_default(),
-        };
-        for (i, label) in raw.runner.labels.iter().enumerate() {
-            let at = format!("/runner/labels/{i}");
-            self.check_name(
-                &at,
-                label,
-                "a runner label",
-                names::runner_label_problem(label),
-            );
-        }
-        if let Some(revision) = &raw.argocd.target_revision {
+        let runner = raw.runner.as_ref().map(|r| {
+            let runner = Runner {
+                image: self.image(&ptr(&["runner", "image"]), &r.image),
+                labels: r.labels.clone(),
+                env_file: r.env_file.clone(),
+                hosts: placement
+                    .get(&Service::CiRunner)
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            for (i, label) in r.labels.iter().enumerate() {
+                let at = format!("/runner/labels/{i}");
+                self.check_name(
+                    &at,
+                    label,
+                    "a runner label",
+                    names::runner_label_problem(label),
+                );
+            }
+            runner
+        });
+        if let Some(revision) = raw.argocd.as_ref().and_then(|a| a.target_revision.as_ref()) {
             let problem = names::git_revision_problem(revision);
             self.check_name(
                 "/argocd/target_revision",
@@ -116,26 +126,30 @@ impl Cx<'_> {
             );
         }
         let step_ca = self.step_ca(&placement, &raw.domains.internal);
-        let tofu = self.tofu(&raw.tofu, postgres.manager);
+        let manager = postgres.as_ref().map(|p| p.manager);
+        let tofu = raw.tofu.as_ref().map(|t| self.tofu(t, manager));
         self.pki_needed(&raw);
-        let backups = self.backups(&raw.backups, &hosts);
-        self.host_ports(&hosts, &k3s, &gitea, &postgres);
-        self.env_files(&gitea, &postgres, &runner);
-        self.dns_names(&raw, &apps, &gitea);
-        self.state_prefixes(&tofu);
+        let backups = raw.backups.as_ref().map(|b| self.backups(b, &hosts));
+        self.host_ports(&hosts, &k3s, gitea.as_ref(), postgres.as_ref());
+        self.env_files(gitea.as_ref(), postgres.as_ref(), runner.as_ref());
+        self.dns_names(&raw, &apps, gitea.as_ref());
+        if let Some(tofu) = &tofu {
+            self.state_prefixes(tofu);
+        }
         // Both end up as Kubernetes object names (an AppProject, a
         // StorageClass), which the lab's NAME pattern alone doesn't guarantee.
-        if let Some(project) = &raw.argocd.project {
+        if let Some(project) = raw.argocd.as_ref().and_then(|a| a.project.as_ref()) {
             let what = "an ArgoCD project name";
             let problem = names::dns1123_label_problem(project);
             self.check_name("/argocd/project", project, what, problem);
         }
-        if let Some(ns) = &raw.longhorn.namespace {
+        let longhorn_raw = raw.longhorn.as_ref();
+        if let Some(ns) = longhorn_raw.and_then(|l| l.namespace.as_ref()) {
             let what = "a Kubernetes namespace";
             let problem = names::dns1123_label_problem(ns);
             self.check_name("/longhorn/namespace", ns, what, problem);
         }
-        if let Some(class) = &raw.longhorn.storage_class {
+        if let Some(class) = longhorn_raw.and_then(|l| l.storage_class.as_ref()) {
             let what = "a Kubernetes StorageClass name";
             let problem = names::dns1123_label_problem(class);
             self.check_name("/longhorn/storage_class", class, what, problem);
@@ -145,25 +159,28 @@ impl Cx<'_> {
         let k8s_names = [
             (
                 "/longhorn/namespace",
-                raw.longhorn.namespace.as_deref(),
+                longhorn_raw.and_then(|l| l.namespace.as_deref()),
                 "a Kubernetes namespace",
             ),
             (
                 "/longhorn/backup_secret",
-                raw.longhorn.backup_secret.as_deref(),
+                longhorn_raw.and_then(|l| l.backup_secret.as_deref()),
                 "a Kubernetes Secret name",
             ),
             (
                 "/vault/operator/ca_secret",
                 raw.vault
-                    .operator
                     .as_ref()
+                    .and_then(|v| v.operator.as_ref())
                     .and_then(|o| o.ca_secret.as_deref()),
                 "a Kubernetes Secret name",
             ),
             (
                 "/argocd/registry/pull_secret",
-                raw.argocd.registry.as_ref().map(|r| r.pull_secret.as_str()),
+                raw.argocd
+                    .as_ref()
+                    .and_then(|a| a.registry.as_ref())
+                    .map(|r| r.pull_secret.as_str()),
                 "a Kubernetes Secret name",
             ),
         ];
@@ -181,11 +198,18 @@ impl Cx<'_> {
         }) {
             self.check_name("/name", &project, "a Compose project name", Some(problem));
         }
-        let argocd = self.argocd(&raw, &apps, &gitea);
-        let vault_operator = self.vault_operator(&raw, step_ca.is_some());
-        let v = &raw.vault;
-        let connection_url =
-            names::vault_connection_url(&postgres.address, postgres.port, postgres.sslmode);
+        let argocd = raw
+            .argocd
+            .as_ref()
+            .map(|a| self.argocd(a, &raw, &apps, gitea.as_ref()));
+        let vault = raw
+            .vault
+            .as_ref()
+            .map(|v| self.vault(v, &raw, step_ca.is_some(), postgres.as_ref()));
+        let longhorn = raw.longhorn.as_ref().map(|l| {
+            let region = raw.tofu.as_ref().map(|t| t.gcp_region.as_str());
+            longhorn(l, region.unwrap_or_default())
+        });
         Lab {
             source: source.to_string(),
             name: raw.name.clone(),
@@ -201,75 +225,57 @@ impl Cx<'_> {
             argocd,
             apps,
             databases,
-            vault: Vault {
-                kubernetes_host: v
-                    .kubernetes_host
-                    .clone()
-                    .unwrap_or_else(|| defaults::KUBERNETES_HOST.into()),
-                managed_elsewhere: v.managed_elsewhere.iter().flatten().copied().collect(),
-                connection_url,
-                address: v.address.clone(),
-                operator_address: vault_operator.0,
-                operator_ca_secret: vault_operator.1,
-                kubernetes_mount: v
-                    .kubernetes_mount
-                    .clone()
-                    .unwrap_or_else(|| defaults::KUBERNETES_MOUNT.into()),
-                kv_mount: v
-                    .kv_mount
-                    .clone()
-                    .unwrap_or_else(|| defaults::KV_MOUNT.into()),
-                database_mount: v
-                    .database_mount
-                    .clone()
-                    .unwrap_or_else(|| defaults::DATABASE_MOUNT.into()),
-                database_connection: v
-                    .database_connection
-                    .clone()
-                    .unwrap_or_else(|| defaults::DATABASE_CONNECTION.into()),
-                database_ttl: v.database_ttl.unwrap_or(defaults::DATABASE_TTL),
-                jwt_mount: v.ci_jwt.mount.clone(),
-                jwt_role: v.ci_jwt.role.clone(),
-            },
+            vault,
             tofu,
-            longhorn: Longhorn {
-                storage_class: raw
-                    .longhorn
-                    .storage_class
-                    .clone()
-                    .unwrap_or_else(|| defaults::STORAGE_CLASS.into()),
-                backup_bucket: raw.longhorn.backup_bucket.clone(),
-                backup_target: names::longhorn_backup_target(
-                    &raw.longhorn.backup_bucket,
-                    &raw.tofu.gcp_region,
-                ),
-                namespace: raw
-                    .longhorn
-                    .namespace
-                    .clone()
-                    .unwrap_or_else(|| defaults::LONGHORN_NAMESPACE.into()),
-                s3_endpoint: raw
-                    .longhorn
-                    .s3_endpoint
-                    .clone()
-                    .unwrap_or_else(|| defaults::LONGHORN_S3_ENDPOINT.into()),
-                gcp_account: names::LONGHORN_GCP_ACCOUNT.into(),
-                kv_path: names::LONGHORN_KV_PATH.into(),
-                policy: names::LONGHORN_VAULT_NAME.into(),
-                auth_role: names::LONGHORN_VAULT_NAME.into(),
-                service_account: names::LONGHORN_SERVICE_ACCOUNT.into(),
-                backup_secret: raw
-                    .longhorn
-                    .backup_secret
-                    .clone()
-                    .unwrap_or_else(|| defaults::LONGHORN_BACKUP_SECRET.into()),
-            },
+            longhorn,
             backups,
             step_ca,
-            pooler_app: raw.postgres.pooler_app.clone(),
+            pooler_app: raw.postgres.as_ref().and_then(|p| p.pooler_app.clone()),
             pki: raw.pki.as_ref().map(|p| Pki {
                 root_ca_file: p.root_ca_file.clone(),
             }),
+        }
+    }
+
+    /// The Vault section, defaults applied.
+    fn vault(
+        &mut self,
+        v: &raw::Vault,
+        raw: &raw::Lab,
+        step_ca: bool,
+        postgres: Option<&Postgres>,
+    ) -> Vault {
+        let (operator_address, operator_ca_secret) = self.vault_operator(v, raw, step_ca);
+        Vault {
+            kubernetes_host: v
+                .kubernetes_host
+                .clone()
+                .unwrap_or_else(|| defaults::KUBERNETES_HOST.into()),
+            managed_elsewhere: v.managed_elsewhere.iter().flatten().copied().collect(),
+            connection_url: postgres
+                .map(|pg| names::vault_connection_url(&pg.address, pg.port, pg.sslmode)),
+            address: v.address.clone(),
+            operator_address,
+            operator_ca_secret,
+            kubernetes_mount: v
+                .kubernetes_mount
+                .clone()
+                .unwrap_or_else(|| defaults::KUBERNETES_MOUNT.into()),
+            kv_mount: v
+                .kv_mount
+                .clone()
+                .unwrap_or_else(|| defaults::KV_MOUNT.into()),
+            database_mount: v
+                .database_mount
+                .clone()
+                .unwrap_or_else(|| defaults::DATABASE_MOUNT.into()),
+            database_connection: v
+                .database_connection
+                .clone()
+                .unwrap_or_else(|| defaults::DATABASE_CONNECTION.into()),
+            database_ttl: v.database_ttl.unwrap_or(defaults::DATABASE_TTL),
+            jwt_mount: v.ci_jwt.mount.clone(),
+            jwt_role: v.ci_jwt.role.clone(),
         }
     }
 
@@ -356,7 +362,11 @@ impl Cx<'_> {
     }
 
     /// Which hosts carry each service, and the checks on how many may.
-    fn placement(&mut self, hosts: &BTreeMap<String, Host>) -> BTreeMap<Service, Vec<String>> {
+    fn placement(
+        &mut self,
+        raw: &raw::Lab,
+        hosts: &BTreeMap<String, Host>,
+    ) -> BTreeMap<Service, Vec<String>> {
         let mut placed: BTreeMap<Service, Vec<String>> = BTreeMap::new();
         for h in hosts.values() {
             for s in &h.services {
@@ -367,10 +377,38 @@ impl Cx<'_> {
         // (service, must exist, at most one)
         let rules = [
             (Service::K3sServer, true, false),
-            (Service::Postgres, true, true),
-            (Service::Gitea, true, true),
+            (Service::Postgres, raw.postgres.is_some(), true),
+            (Service::Gitea, raw.gitea.is_some(), true),
             (Service::StepCaPrimary, replicas, true),
         ];
+        // A service whose settings are a section of the lab: a host can't
+        // carry it while that section is absent (nothing would say how to
+        // run it).
+        let configured = [
+            (Service::Postgres, "postgres", raw.postgres.is_some()),
+            (Service::Gitea, "gitea", raw.gitea.is_some()),
+            (Service::CiRunner, "runner", raw.runner.is_some()),
+        ];
+        for (service, section, present) in configured {
+            if present {
+                continue;
+            }
+            for host in placed.get(&service).into_iter().flatten() {
+                let d = Diagnostic::error(format!(
+                    "host `{host}` carries `'{}`, but the lab has no `{section}` section",
+                    service.as_str()
+                ))
+                .at(
+                    self.service_span(host, service),
+                    format!("needs `{section}`"),
+                )
+                .note(format!(
+                    "add `{section} = {{ ... }}` to the lab, or remove `'{}` from this host",
+                    service.as_str()
+                ));
+                self.error(d);
+            }
+        }
         for (service, required, single) in rules {
             let on = placed.get(&service).cloned().unwrap_or_default();
             let name = service.as_str();
@@ -382,6 +420,9 @@ impl Cx<'_> {
                     )
                     .note(match service {
                         Service::StepCaPrimary => "step-ca replicas need a primary".to_string(),
+                        Service::K3sServer => {
+                            "the k3s cluster needs at least one server".to_string()
+                        }
                         _ => format!("the lab needs exactly one `'{name}` host"),
                     });
                 self.error(d);
@@ -461,11 +502,43 @@ impl Cx<'_> {
         }
         server_args.extend(raw.extra_server_args.iter().flatten().cloned());
         agent_args.extend(raw.extra_agent_args.iter().flatten().cloned());
-        let api_endpoint = servers
-            .first()
-            .and_then(|s| hosts.get(s))
-            .map(|h| h.address)
-            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        // k3s-ansible runs embedded etcd as soon as the `server` group has
+        // more than one host; etcd needs a majority of its members, so an
+        // even count tolerates no more failures than one server fewer and
+        // splits evenly on a partition. Its README: "An odd number of server
+        // nodes is required".
+        if servers.len() > 1 && servers.len() % 2 == 0 {
+            let mut d = Diagnostic::error(format!(
+                "the k3s cluster has {} servers ({}); with several servers it needs an odd number",
+                servers.len(),
+                servers.join(", ")
+            ));
+            for (i, s) in servers.iter().enumerate() {
+                let at = self.service_span(s, Service::K3sServer);
+                d = if i == 0 {
+                    d.at(at, "a server")
+                } else {
+                    d.also(at, "a server")
+                };
+            }
+            let d = d.note(
+                "several servers run embedded etcd, which needs a majority of its members: an even count tolerates no more failures than one server fewer and can split in two halves; use 1, 3 or 5 servers",
+            );
+            self.error(d);
+        }
+        let api_endpoint = match &raw.api_endpoint {
+            Some(a) => a.parse().unwrap_or_else(|_| {
+                let d = Diagnostic::error(format!("invalid IPv4 address `{a}`"))
+                    .at(self.span("/k3s/api_endpoint"), "not an IPv4 address");
+                self.error(d);
+                Ipv4Addr::UNSPECIFIED
+            }),
+            None => servers
+                .first()
+                .and_then(|s| hosts.get(s))
+                .map(|h| h.address)
+                .unwrap_or(Ipv4Addr::UNSPECIFIED),
+        };
         K3s {
             version: raw.version.clone(),
             servers,
@@ -520,13 +593,15 @@ impl Cx<'_> {
         }
     }
 
-    fn gitea(&mut self, raw: &raw::Lab, placed: &BTreeMap<Service, Vec<String>>) -> Gitea {
-        let g = &raw.gitea;
+    fn gitea(
+        &mut self,
+        g: &raw::Gitea,
+        postgres: Option<&raw::Postgres>,
+        placed: &BTreeMap<Service, Vec<String>>,
+    ) -> Gitea {
         let domain = url_host(&g.url);
-        let database = raw
-            .postgres
-            .gitea_database
-            .clone()
+        let database = postgres
+            .and_then(|p| p.gitea_database.clone())
             .unwrap_or_else(|| defaults::GITEA_DATABASE.into());
         self.check_name(
             "/postgres/gitea_database",
@@ -564,11 +639,10 @@ impl Cx<'_> {
 
     fn postgres(
         &mut self,
-        raw: &raw::Lab,
+        p: &raw::Postgres,
         hosts: &BTreeMap<String, Host>,
         placed: &BTreeMap<Service, Vec<String>>,
     ) -> Postgres {
-        let p = &raw.postgres;
         let host = first(placed, Service::Postgres);
         let credentials_editor = p
             .credentials_editor
@@ -626,25 +700,32 @@ impl Cx<'_> {
     fn databases(
         &mut self,
         raw: &raw::Lab,
-        postgres: &Postgres,
-        gitea: &Gitea,
+        postgres: Option<&Postgres>,
+        gitea: Option<&Gitea>,
     ) -> BTreeMap<String, Database> {
         let mut out = BTreeMap::new();
         // Every role name the SQL and OpenTofu emitters create, to catch two
         // names that are (or truncate to) the same role.
         let mut roles: BTreeMap<String, String> = BTreeMap::new();
-        roles.insert(
-            postgres.credentials_editor.clone(),
-            "/postgres/credentials_editor".into(),
-        );
-        roles.insert(
-            postgres.pgbouncer_auth.clone(),
-            "/postgres/pgbouncer_auth".into(),
-        );
+        if let Some(postgres) = postgres {
+            roles.insert(
+                postgres.credentials_editor.clone(),
+                "/postgres/credentials_editor".into(),
+            );
+            roles.insert(
+                postgres.pgbouncer_auth.clone(),
+                "/postgres/pgbouncer_auth".into(),
+            );
+        }
         // Gitea's login role, which the Compose init script creates.
-        roles
-            .entry(gitea.database_user.clone())
-            .or_insert_with(|| "/postgres/gitea_database".into());
+        if let Some(gitea) = gitea {
+            roles
+                .entry(gitea.database_user.clone())
+                .or_insert_with(|| "/postgres/gitea_database".into());
+        }
+        // Vault issues a database's credentials by default when the lab
+        // has Vault; a lab without it can't.
+        let vault_default = raw.vault.is_some() && defaults::DATABASE_VAULT;
         for (name, db) in &raw.databases {
             let p = ptr(&["databases", name]);
             self.check_name(&p, name, "a SQL identifier", names::sql_ident_problem(name));
@@ -655,7 +736,7 @@ impl Cx<'_> {
                 names::sql_database_problem(name),
             );
             self.check_name(&p, name, "a file name", names::file_name_problem(name));
-            if *name == gitea.database {
+            if gitea.is_some_and(|g| *name == g.database) {
                 let d = Diagnostic::error(format!(
                     "database `{name}` is Gitea's own database; pick another name"
                 ))
@@ -700,7 +781,7 @@ impl Cx<'_> {
                     owner_role,
                     vault_role: db
                         .vault
-                        .unwrap_or(defaults::DATABASE_VAULT)
+                        .unwrap_or(vault_default)
                         .then(|| names::vault_database_role(name)),
                     apps: BTreeSet::new(),
                 },
@@ -712,7 +793,7 @@ impl Cx<'_> {
     fn apps(
         &mut self,
         raw: &raw::Lab,
-        gitea: &Gitea,
+        gitea: Option<&Gitea>,
         databases: &BTreeMap<String, Database>,
     ) -> BTreeMap<String, App> {
         let mut out = BTreeMap::new();
@@ -749,14 +830,50 @@ impl Cx<'_> {
                 .also(self.span(&ptr(&["apps", &other])), "first app");
                 self.error(d);
             }
-            let org = a.org.clone().unwrap_or_else(|| gitea.default_org.clone());
-            let image = match &a.image {
-                Some(i) => self.image(&format!("{p}/image"), i),
-                None => {
+            let chart = self.chart(&p, a);
+            // An upstream chart owns no Gitea repository or org, and runs no
+            // image of the lab's registry.
+            let gitea = if chart.is_some() { None } else { gitea };
+            let org = a
+                .org
+                .clone()
+                .or_else(|| gitea.map(|g| g.default_org.clone()))
+                .unwrap_or_default();
+            let image = match (&a.image, gitea) {
+                (Some(i), _) => self.image(&format!("{p}/image"), i),
+                (None, Some(gitea)) => {
                     let (repository, tag) = names::image(&gitea.domain, &org, name);
                     Image { repository, tag }
                 }
+                (None, None) => Image {
+                    repository: String::new(),
+                    tag: String::new(),
+                },
             };
+            let repo_url = match (&chart, &a.repo_url, gitea) {
+                (Some(c), _, _) => c.repo_url.clone(),
+                (None, Some(url), _) => url.clone(),
+                (None, None, Some(gitea)) => names::repo_url(&gitea.url, &org, name),
+                (None, None, None) => String::new(),
+            };
+            if gitea.is_none() && chart.is_none() {
+                let missing: Vec<&str> = [
+                    ("its repository (`repo_url`)", a.repo_url.is_none()),
+                    ("its image (`image`)", a.image.is_none()),
+                ]
+                .into_iter()
+                .filter_map(|(what, derived)| derived.then_some(what))
+                .collect();
+                if !missing.is_empty() {
+                    let d = Diagnostic::error(format!(
+                        "app `{name}` takes {} from the lab's Gitea, but the lab has no `gitea` section",
+                        missing.join(" and ")
+                    ))
+                    .at(self.loaded.key_span(&p), "needs `gitea`")
+                    .note("add `gitea = { ... }`, or give the app `repo_url` and `image` of its own");
+                    self.error(d);
+                }
+            }
             let database = match (a.archetype, &a.database) {
                 (Archetype::Postgres, db) => {
                     let (db, at) = match db {
@@ -828,9 +945,10 @@ impl Cx<'_> {
                     self.error(d);
                 }
             }
+            // On by default for a `'postgres` app, when the lab has Vault.
             let vault = a
                 .vault
-                .unwrap_or(a.archetype == Archetype::Postgres)
+                .unwrap_or(a.archetype == Archetype::Postgres && raw.vault.is_some())
                 .then(|| {
                     let database_role = database
                         .as_ref()
@@ -855,10 +973,7 @@ impl Cx<'_> {
                     name: name.clone(),
                     org: org.clone(),
                     namespace,
-                    repo_url: a
-                        .repo_url
-                        .clone()
-                        .unwrap_or_else(|| names::repo_url(&gitea.url, &org, name)),
+                    repo_url,
                     image,
                     image_updater: a.image_updater,
                     prune: a
@@ -886,6 +1001,7 @@ impl Cx<'_> {
                     port: port(a.port, defaults::APP_PORT),
                     ingress,
                     vault,
+                    chart,
                 },
             );
         }
@@ -895,8 +1011,13 @@ impl Cx<'_> {
     /// ArgoCD: the lab repository, the root Application (named apart from
     /// every app: they share ArgoCD's namespace) and the registry access the
     /// Image Updater needs as soon as one app follows its image.
-    fn argocd(&mut self, raw: &raw::Lab, apps: &BTreeMap<String, App>, gitea: &Gitea) -> ArgoCd {
-        let a = &raw.argocd;
+    fn argocd(
+        &mut self,
+        a: &raw::ArgoCd,
+        raw: &raw::Lab,
+        apps: &BTreeMap<String, App>,
+        gitea: Option<&Gitea>,
+    ) -> ArgoCd {
         let target_revision = a
             .target_revision
             .clone()
@@ -918,8 +1039,18 @@ impl Cx<'_> {
             );
             self.error(d);
         }
+        // Only an image in Gitea's registry needs its access: the default
+        // image, or one named under Gitea's host. An upstream chart's, or
+        // an image of another registry, is read as that registry allows.
+        let in_gitea = |app: &App| {
+            app.chart.is_none()
+                && gitea
+                    .is_some_and(|g| app.image.repository.starts_with(&format!("{}/", g.domain)))
+        };
         if a.registry.is_none()
-            && let Some((name, _)) = raw.apps.iter().find(|(_, app)| app.image_updater.is_some())
+            && let Some((name, _)) = apps
+                .iter()
+                .find(|(_, app)| app.image_updater.is_some() && in_gitea(app))
         {
             let d = Diagnostic::error(format!(
                 "app `{name}` follows its image, but the lab does not say how the Image Updater reads Gitea's registry"
@@ -956,7 +1087,8 @@ impl Cx<'_> {
                     .and_then(|s| s.self_heal)
                     .unwrap_or(defaults::SELF_HEAL),
             },
-            registry: a.registry.as_ref().map(|r| Registry {
+            // Without Gitea, `sections_needed` reported the registry.
+            registry: a.registry.as_ref().zip(gitea).map(|(r, gitea)| Registry {
                 api_url: format!("https://{}", gitea.domain),
                 prefix: gitea.domain.clone(),
                 pull_secret: r.pull_secret.clone(),
@@ -968,11 +1100,16 @@ impl Cx<'_> {
     /// Where the Vault Secrets Operator connects and the CA it trusts. A
     /// CA Secret needs an `https://` address; an `https://` address on the
     /// step-ca domain needs the CA (VSO trusts public roots only).
-    fn vault_operator(&mut self, raw: &raw::Lab, step_ca: bool) -> (String, Option<String>) {
-        let operator = raw.vault.operator.as_ref();
+    fn vault_operator(
+        &mut self,
+        vault: &raw::Vault,
+        raw: &raw::Lab,
+        step_ca: bool,
+    ) -> (String, Option<String>) {
+        let operator = vault.operator.as_ref();
         let (address, at) = match operator.and_then(|o| o.address.as_ref()) {
             Some(a) => (a.clone(), "/vault/operator/address"),
-            None => (raw.vault.address.clone(), "/vault/address"),
+            None => (vault.address.clone(), "/vault/address"),
         };
         let ca_secret = operator.and_then(|o| o.ca_secret.clone());
         let host = address
@@ -1000,7 +1137,7 @@ impl Cx<'_> {
     }
 
     fn pooler(&mut self, raw: &raw::Lab, apps: &BTreeMap<String, App>) {
-        if let Some(app) = &raw.postgres.pooler_app
+        if let Some(app) = raw.postgres.as_ref().and_then(|p| p.pooler_app.as_ref())
             && !apps.contains_key(app)
         {
             self.unknown("/postgres/pooler_app", "app", app, apps.keys());
@@ -1044,7 +1181,7 @@ impl Cx<'_> {
             return;
         }
         if let Some(mode @ (raw::SslMode::VerifyCa | raw::SslMode::VerifyFull)) =
-            raw.postgres.sslmode
+            raw.postgres.as_ref().and_then(|p| p.sslmode)
         {
             let d = Diagnostic::error(format!(
                 "`postgres.sslmode` is `'{}`, which checks the server's certificate against the lab's CA, but the lab has no `pki`",
@@ -1056,7 +1193,8 @@ impl Cx<'_> {
         }
     }
 
-    fn tofu(&mut self, raw: &raw::Tofu, manager: PostgresManager) -> Tofu {
+    /// `manager`: who manages PostgreSQL's objects, if the lab has PostgreSQL.
+    fn tofu(&mut self, raw: &raw::Tofu, manager: Option<PostgresManager>) -> Tofu {
         let mut modules = BTreeMap::new();
         let foreign: BTreeSet<&String> = raw.foreign_state_prefixes.iter().flatten().collect();
         let mut kinds: BTreeMap<&str, &str> = BTreeMap::new();
@@ -1124,7 +1262,7 @@ impl Cx<'_> {
                 );
                 self.error(d);
             }
-            if m.kind == ModuleKind::Postgres && manager == PostgresManager::Sql {
+            if m.kind == ModuleKind::Postgres && manager == Some(PostgresManager::Sql) {
                 let d = Diagnostic::error(format!(
                     "module `{name}` declares the PostgreSQL objects, but `postgres.manager` is `'sql`"
                 ))
@@ -1143,7 +1281,7 @@ impl Cx<'_> {
                 },
             );
         }
-        if manager == PostgresManager::Opentofu
+        if manager == Some(PostgresManager::Opentofu)
             && !raw.modules.values().any(|m| m.kind == ModuleKind::Postgres)
         {
             let d = Diagnostic::error(
@@ -1285,8 +1423,8 @@ impl Cx<'_> {
         &mut self,
         hosts: &BTreeMap<String, Host>,
         k3s: &K3s,
-        gitea: &Gitea,
-        postgres: &Postgres,
+        gitea: Option<&Gitea>,
+        postgres: Option<&Postgres>,
     ) {
         let mut claims = Vec::new();
         for h in hosts.keys() {
@@ -1303,33 +1441,41 @@ impl Cx<'_> {
         for s in &k3s.servers {
             let at = self.field_or_record("/k3s", "api_port");
             let what = "the k3s API".to_string();
+            let at = at.into();
+            claims.push(((s.clone(), k3s.api_port), Claim { what, at }));
+            // Several servers run embedded etcd, listening on each of them.
+            if k3s.servers.len() > 1 {
+                for port in names::ETCD_PORTS {
+                    let at = self.service_span(s, Service::K3sServer).into();
+                    let what = "k3s's embedded etcd".to_string();
+                    claims.push(((s.clone(), port), Claim { what, at }));
+                }
+            }
+        }
+        if let Some(postgres) = postgres {
+            let pg_at = self.field_or_record("/postgres", "port");
+            let what = "PostgreSQL".to_string();
             claims.push((
-                (s.clone(), k3s.api_port),
+                (postgres.host.clone(), postgres.port),
                 Claim {
                     what,
-                    at: at.into(),
+                    at: pg_at.into(),
                 },
             ));
         }
-        let pg_at = self.field_or_record("/postgres", "port");
-        let what = "PostgreSQL".to_string();
-        claims.push((
-            (postgres.host.clone(), postgres.port),
-            Claim {
-                what,
-                at: pg_at.into(),
-            },
-        ));
-        for (field, port, what) in [
-            ("http_port", gitea.http_port, "Gitea's web UI"),
-            ("ssh_port", gitea.ssh_port, "Gitea's SSH"),
-        ] {
+        for (field, port, what) in gitea.into_iter().flat_map(|g| {
+            [
+                ("http_port", g.http_port, "Gitea's web UI"),
+                ("ssh_port", g.ssh_port, "Gitea's SSH"),
+            ]
+        }) {
             let at = self.field_or_record("/gitea", field);
             let claim = Claim {
                 what: what.to_string(),
                 at: at.into(),
             };
-            claims.push(((gitea.host.clone(), port), claim));
+            let host = gitea.map(|g| g.host.clone()).unwrap_or_default();
+            claims.push(((host, port), claim));
         }
         let claims = claims
             .into_iter()
@@ -1340,20 +1486,31 @@ impl Cx<'_> {
 
     /// Env files of the services on one host must differ: a shared one hands
     /// each service the others' secrets (Gitea would get POSTGRES_PASSWORD).
-    fn env_files(&mut self, gitea: &Gitea, postgres: &Postgres, runner: &Runner) {
-        let mut claims = vec![
-            (
+    fn env_files(
+        &mut self,
+        gitea: Option<&Gitea>,
+        postgres: Option<&Postgres>,
+        runner: Option<&Runner>,
+    ) {
+        let mut claims = Vec::new();
+        if let Some(postgres) = postgres {
+            claims.push((
                 (postgres.host.clone(), postgres.env_file.clone()),
                 "PostgreSQL",
                 "/postgres/env_file",
-            ),
-            (
+            ));
+        }
+        if let Some(gitea) = gitea {
+            claims.push((
                 (gitea.host.clone(), gitea.env_file.clone()),
                 "Gitea",
                 "/gitea/env_file",
-            ),
-        ];
-        for h in &runner.hosts {
+            ));
+        }
+        for (h, runner) in runner
+            .into_iter()
+            .flat_map(|r| r.hosts.iter().map(move |h| (h, r)))
+        {
             claims.push((
                 (h.clone(), runner.env_file.clone()),
                 "a runner",
@@ -1375,32 +1532,44 @@ impl Cx<'_> {
 
     /// Host names the lab puts in DNS must be distinct and valid: each
     /// app's ingress hosts, ArgoCD's, Gitea's and Vault's.
-    fn dns_names(&mut self, raw: &raw::Lab, apps: &BTreeMap<String, App>, gitea: &Gitea) {
-        let vault_host = url_host(&raw.vault.address);
-        let mut claims = vec![
-            (
-                raw.argocd.host.clone(),
+    fn dns_names(&mut self, raw: &raw::Lab, apps: &BTreeMap<String, App>, gitea: Option<&Gitea>) {
+        let argocd_host = raw.argocd.as_ref().map(|a| a.host.clone());
+        let gitea_host = gitea.map(|g| g.domain.clone());
+        let mut claims = Vec::new();
+        if let Some(host) = &argocd_host {
+            let at = self.span("/argocd/host");
+            claims.push((
+                host.clone(),
                 Claim {
                     what: "ArgoCD".into(),
-                    at: self.span("/argocd/host").into(),
-                },
-            ),
-            (
-                gitea.domain.clone(),
-                Claim {
-                    what: "Gitea".into(),
-                    at: self.span("/gitea/url").into(),
-                },
-            ),
-        ];
-        if vault_host != gitea.domain && vault_host != raw.argocd.host {
-            claims.push((
-                vault_host,
-                Claim {
-                    what: "Vault".into(),
-                    at: self.span("/vault/address").into(),
+                    at: at.into(),
                 },
             ));
+        }
+        if let Some(host) = &gitea_host {
+            let at = self.span("/gitea/url");
+            claims.push((
+                host.clone(),
+                Claim {
+                    what: "Gitea".into(),
+                    at: at.into(),
+                },
+            ));
+        }
+        // Vault may share a name with Gitea or ArgoCD (one ingress in front).
+        if let Some(vault) = &raw.vault {
+            let vault_host = url_host(&vault.address);
+            if Some(&vault_host) != gitea_host.as_ref() && Some(&vault_host) != argocd_host.as_ref()
+            {
+                let at = self.span("/vault/address");
+                claims.push((
+                    vault_host,
+                    Claim {
+                        what: "Vault".into(),
+                        at: at.into(),
+                    },
+                ));
+            }
         }
         for app in apps.values() {
             for (i, (_, host)) in app.ingress.iter().enumerate() {
@@ -1547,4 +1716,253 @@ fn first(placed: &BTreeMap<Service, Vec<String>>, s: Service) -> String {
 /// A port the schema already range-checked (1..=65535).
 fn port(value: Option<u32>, default: u16) -> u16 {
     value.and_then(|v| u16::try_from(v).ok()).unwrap_or(default)
+}
+
+impl Cx<'_> {
+    /// The upstream chart of app `a` (at `p`), if it names one; reports the
+    /// fields that are the chart's own (its values) rather than labc's, and
+    /// values that aren't data labc writes as given.
+    fn chart(&mut self, p: &str, a: &raw::App) -> Option<UpstreamChart> {
+        let Some(c) = &a.chart else {
+            if a.values.is_some() {
+                let d = Diagnostic::error("`values` are an upstream chart's, but this app names no `chart`")
+                    .at(self.span(&format!("{p}/values")), "no chart reads these")
+                    .note("the lab's own apps get their values from labc; add `chart = { repo = ..., name = ..., version = ... }` for an upstream chart");
+                self.error(d);
+            }
+            return None;
+        };
+        let chart_owns = [
+            ("org", a.org.is_some()),
+            ("repo_url", a.repo_url.is_some()),
+            ("port", a.port.is_some()),
+            ("replicas", a.replicas.is_some()),
+            ("volume_size", a.volume_size.is_some()),
+            ("ingress", a.ingress.is_some()),
+        ];
+        for (field, set) in chart_owns {
+            if set {
+                let d = Diagnostic::error(format!(
+                    "`{field}` is the upstream chart's to decide, not labc's"
+                ))
+                .at(self.span(&format!("{p}/{field}")), "set by the chart's values")
+                .note("set what the chart offers for it in `values` (a Nickel `let` can share a name, like a host, with the rest of the lab)");
+                self.error(d);
+            }
+        }
+        match (&a.image, a.image_updater) {
+            (None, Some(_)) => {
+                let d = Diagnostic::error(
+                    "an upstream chart's image is its own: to follow one, name it in `image`",
+                )
+                .at(self.span(&format!("{p}/image_updater")), "follows which image?")
+                .note("the Image Updater writes `image.repository` and `image.tag` to the chart's values");
+                self.error(d);
+            }
+            (Some(_), None) => {
+                let d = Diagnostic::error(
+                    "an upstream chart's image is its own: `image` only says what `image_updater` follows",
+                )
+                .at(self.span(&format!("{p}/image")), "nothing follows it")
+                .note("set the image in `values`, or add `image_updater`");
+                self.error(d);
+            }
+            _ => {}
+        }
+        let values = a.values.clone().unwrap_or_default();
+        for (key, value) in &values {
+            self.chart_value(&format!("{p}/values/{}", pointer_segment(key)), value);
+        }
+        let oci = c.repo.starts_with("oci://");
+        Some(UpstreamChart {
+            repo_url: if oci {
+                names::oci_chart(&c.repo, &c.name)
+            } else {
+                c.repo.clone()
+            },
+            chart: (!oci).then(|| c.name.clone()),
+            version: c.version.clone(),
+            values,
+        })
+    }
+
+    /// Reports a value of an upstream chart's `values` labc can't write as
+    /// the same YAML value: a fractional number (Helm reads YAML 1.1 floats
+    /// its own way), a whole number past 64 bits.
+    fn chart_value(&mut self, at: &str, value: &serde_json::Value) {
+        match value {
+            serde_json::Value::Number(n) if n.as_i64().is_none() => {
+                let d = Diagnostic::error(format!(
+                    "chart value `{n}` is not a whole number labc can write"
+                ))
+                .at(self.span(at), "write it as a string")
+                .note("values are whole numbers from -2^63 to 2^63-1, strings, booleans, null, arrays and records");
+                self.error(d);
+            }
+            serde_json::Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    self.chart_value(&format!("{at}/{i}"), v);
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    self.chart_value(&format!("{at}/{}", pointer_segment(k)), v);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What one section of the lab needs of another: every section missing
+    /// is reported where the need arises, all at once.
+    fn sections_needed(&mut self, raw: &raw::Lab) {
+        let mut needs: Vec<(String, String, &str)> = Vec::new();
+        let mut need = |at: String, why: String, section: &'static str, present: bool| {
+            if !present {
+                needs.push((at, why, section));
+            }
+        };
+        let (pg, gitea, vault, tofu) = (
+            raw.postgres.is_some(),
+            raw.gitea.is_some(),
+            raw.vault.is_some(),
+            raw.tofu.is_some(),
+        );
+        let (argocd, longhorn) = (raw.argocd.is_some(), raw.longhorn.is_some());
+        if gitea {
+            need(
+                "/gitea".into(),
+                "Gitea keeps its data in PostgreSQL".into(),
+                "postgres",
+                pg,
+            );
+        }
+        if raw.runner.is_some() {
+            need(
+                "/runner".into(),
+                "the runners register with Gitea".into(),
+                "gitea",
+                gitea,
+            );
+        }
+        if !raw.databases.is_empty() {
+            let why = "the databases live in PostgreSQL".to_string();
+            need("/databases".into(), why, "postgres", pg);
+        }
+        if !raw.apps.is_empty() {
+            need(
+                "/apps".into(),
+                "ArgoCD deploys the apps".into(),
+                "argocd",
+                argocd,
+            );
+        }
+        for (name, a) in &raw.apps {
+            let p = ptr(&["apps", name]);
+            match a.archetype {
+                raw::Archetype::Postgres => {
+                    let why = format!("app `{name}` keeps its state in PostgreSQL");
+                    need(format!("{p}/archetype"), why, "postgres", pg);
+                }
+                raw::Archetype::Sqlite if a.chart.is_none() => {
+                    let why = format!("app `{name}` keeps SQLite on a Longhorn volume");
+                    need(format!("{p}/archetype"), why, "longhorn", longhorn);
+                }
+                raw::Archetype::Sqlite | raw::Archetype::Stateless => {}
+            }
+            if a.vault == Some(true) {
+                let why = format!("app `{name}` reads Vault");
+                need(format!("{p}/vault"), why, "vault", vault);
+            }
+        }
+        for (name, db) in &raw.databases {
+            if db.vault == Some(true) {
+                let why = format!("Vault issues the credentials of database `{name}`");
+                let at = format!("{}/vault", ptr(&["databases", name]));
+                need(at, why, "vault", vault);
+            }
+        }
+        if raw.argocd.as_ref().is_some_and(|a| a.registry.is_some()) {
+            let why = "the Image Updater reads Gitea's registry".to_string();
+            need("/argocd/registry".into(), why, "gitea", gitea);
+        }
+        if longhorn {
+            let why = "the app-of-apps chart renders Longhorn's backup target".to_string();
+            need("/longhorn".into(), why, "argocd", argocd);
+            let why = "Longhorn's backup bucket is in `tofu.gcp_region`".to_string();
+            need("/longhorn".into(), why, "tofu", tofu);
+        }
+        if let Some(p) = &raw.postgres
+            && p.manager.unwrap_or(defaults::POSTGRES_MANAGER) == PostgresManager::Opentofu
+        {
+            let at = match p.manager {
+                Some(_) => "/postgres/manager",
+                None => "/postgres",
+            };
+            let why = "OpenTofu creates PostgreSQL's roles and databases (`postgres.manager = 'opentofu`, the default; 'sql writes psql scripts instead)".to_string();
+            need(at.into(), why, "tofu", tofu);
+        }
+        for (name, m) in raw.tofu.iter().flat_map(|t| &t.modules) {
+            let at = format!("{}/kind", ptr(&["tofu", "modules", name]));
+            let managed: &[(&str, &'static str, bool)] = match m.kind {
+                ModuleKind::Factory => &[
+                    ("Vault's mounts, roles and policies", "vault", vault),
+                    ("the apps' Gitea repositories", "gitea", gitea),
+                    ("Vault's PostgreSQL connection", "postgres", pg),
+                    ("Longhorn's backup bucket", "longhorn", longhorn),
+                ],
+                ModuleKind::Postgres => &[("PostgreSQL's roles and databases", "postgres", pg)],
+            };
+            for (what, section, present) in managed {
+                let why = format!("module `{name}` manages {what}");
+                need(at.clone(), why, section, *present);
+            }
+        }
+        if let Some(b) = &raw.backups {
+            if b.postgres.is_some() {
+                let why = "the backup job `postgres` dumps PostgreSQL".to_string();
+                need("/backups/postgres".into(), why, "postgres", pg);
+            }
+            if b.gitea.is_some() {
+                let why = "the backup job `gitea` dumps Gitea".to_string();
+                need("/backups/gitea".into(), why, "gitea", gitea);
+            }
+        }
+        for (at, why, section) in needs {
+            let d = Diagnostic::error(format!("{why}, but the lab has no `{section}` section"))
+                .at(self.span(&at), format!("needs `{section}`"))
+                .note(format!("add `{section} = {{ ... }}` to the lab"));
+            self.error(d);
+        }
+    }
+}
+
+/// Longhorn's settings, defaults applied; `region` is the bucket's
+/// (`tofu.gcp_region`, which `sections_needed` made sure the lab has).
+fn longhorn(l: &raw::Longhorn, region: &str) -> Longhorn {
+    Longhorn {
+        storage_class: l
+            .storage_class
+            .clone()
+            .unwrap_or_else(|| defaults::STORAGE_CLASS.into()),
+        backup_bucket: l.backup_bucket.clone(),
+        backup_target: names::longhorn_backup_target(&l.backup_bucket, region),
+        namespace: l
+            .namespace
+            .clone()
+            .unwrap_or_else(|| defaults::LONGHORN_NAMESPACE.into()),
+        s3_endpoint: l
+            .s3_endpoint
+            .clone()
+            .unwrap_or_else(|| defaults::LONGHORN_S3_ENDPOINT.into()),
+        gcp_account: names::LONGHORN_GCP_ACCOUNT.into(),
+        kv_path: names::LONGHORN_KV_PATH.into(),
+        policy: names::LONGHORN_VAULT_NAME.into(),
+        auth_role: names::LONGHORN_VAULT_NAME.into(),
+        service_account: names::LONGHORN_SERVICE_ACCOUNT.into(),
+        backup_secret: l
+            .backup_secret
+            .clone()
+            .unwrap_or_else(|| defaults::LONGHORN_BACKUP_SECRET.into()),
+    }
 }

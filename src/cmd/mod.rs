@@ -10,6 +10,7 @@ pub mod check;
 pub mod completions;
 pub mod diff;
 mod git;
+pub mod init;
 mod reader;
 pub mod render;
 pub mod report;

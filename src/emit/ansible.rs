@@ -2,7 +2,7 @@
 //!
 //! Writes `ansible/inventory/hosts.yml` (the groups, derived from the
 //! services on each host), `group_vars/all.yml` (where each service runs and
-//! the 05_backup plan), and, when the lab has step-ca, `group_vars/step_ca.yml`
+//! the 05_backup plan, for the sections the lab has), and, when the lab has step-ca, `group_vars/step_ca.yml`
 //! and one `host_vars/<host>.yml` per step-ca host telling its role. Ansible
 //! reads `group_vars/` and `host_vars/` beside `hosts.yml` by itself.
 //!
@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 
 use super::yaml::{Tagging, Yaml, document_tagged};
 use super::{File, header};
-use crate::model::{BackupJob, Lab};
+use crate::model::{BackupJob, Backups, Lab};
 #[cfg(test)]
 use crate::names;
 
@@ -167,40 +167,50 @@ fn all_vars(lab: &Lab) -> Yaml<'_> {
         .with("lab_name", &lab.name)
         .with("lab_domain_public", &lab.domains.public)
         .with("lab_domain_internal", &lab.domains.internal)
-        .with("gitea_url", &lab.gitea.url)
-        .with("gitea_domain", &lab.gitea.domain)
-        .with("gitea_host", &lab.gitea.host)
-        .with("gitea_http_port", lab.gitea.http_port)
-        .with("gitea_ssh_port", lab.gitea.ssh_port)
-        .with("gitea_database", &lab.gitea.database)
-        .with("postgres_host", &lab.postgres.host)
-        .with("postgres_address", lab.postgres.address.to_string())
-        .with("postgres_port", lab.postgres.port)
-        .with("runner_hosts", Yaml::strs(&lab.runner.hosts))
         .with("k3s_servers", Yaml::strs(&lab.k3s.servers))
-        .with("k3s_agents", Yaml::strs(&lab.k3s.agents))
-        .with("backup_destination", &lab.backups.destination)
-        .with("backup_jobs", backup_jobs(lab));
-    if let Some(nfs) = &lab.backups.nfs_host {
-        vars.insert("backup_nfs_host", nfs);
+        .with("k3s_agents", Yaml::strs(&lab.k3s.agents));
+    // Each section's facts only when the lab has that section: a playbook
+    // for a service the lab lacks has nothing to run on.
+    if let Some(g) = &lab.gitea {
+        vars.insert("gitea_url", &g.url);
+        vars.insert("gitea_domain", &g.domain);
+        vars.insert("gitea_host", &g.host);
+        vars.insert("gitea_http_port", g.http_port);
+        vars.insert("gitea_ssh_port", g.ssh_port);
+        vars.insert("gitea_database", &g.database);
+    }
+    if let Some(pg) = &lab.postgres {
+        vars.insert("postgres_host", &pg.host);
+        vars.insert("postgres_address", pg.address.to_string());
+        vars.insert("postgres_port", pg.port);
+    }
+    if let Some(r) = &lab.runner {
+        vars.insert("runner_hosts", Yaml::strs(&r.hosts));
+    }
+    if let Some(b) = &lab.backups {
+        vars.insert("backup_destination", &b.destination);
+        vars.insert("backup_jobs", backup_jobs(lab, b));
+        if let Some(nfs) = &b.nfs_host {
+            vars.insert("backup_nfs_host", nfs);
+        }
     }
     vars
 }
 
 /// One entry per scheduled backup: what it copies, from where, and when (the
 /// fields of Ansible's `cron` module, strings so `*/5` or `0` stay as written).
-fn backup_jobs(lab: &Lab) -> Yaml<'_> {
-    let b = &lab.backups;
+/// A job's section is there: validation requires it.
+fn backup_jobs<'a>(lab: &'a Lab, b: &'a Backups) -> Yaml<'a> {
     let mut databases: BTreeSet<&String> = lab.databases.keys().collect();
-    databases.insert(&lab.gitea.database);
+    databases.extend(lab.gitea.as_ref().map(|g| &g.database));
     let jobs = [
         (
             "postgres",
             &b.postgres,
-            Some(&lab.postgres.host),
+            lab.postgres.as_ref().map(|p| &p.host),
             Some(Yaml::strs(databases)),
         ),
-        ("gitea", &b.gitea, Some(&lab.gitea.host), None),
+        ("gitea", &b.gitea, lab.gitea.as_ref().map(|g| &g.host), None),
         ("k3s_pvc", &b.k3s_pvc, None, None),
     ];
     let mut out = Yaml::map();

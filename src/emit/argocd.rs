@@ -28,7 +28,7 @@
 
 use super::yaml::{self, Yaml};
 use super::{File, app_dir, header, helm, k8s_metadata, vso};
-use crate::model::{App, Lab, UpdateStrategy};
+use crate::model::{App, ArgoCd, Lab, Longhorn, UpdateStrategy};
 use crate::names;
 use std::collections::BTreeMap;
 
@@ -41,6 +41,8 @@ const FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
 const IN_CLUSTER: &str = "https://kubernetes.default.svc";
 /// Folder of the chart inside every app repository.
 const CHART_PATH: &str = "chart";
+/// Path of an upstream chart in its OCI artifact (Argo CD: always `.`).
+const OCI_CHART_PATH: &str = ".";
 const SYNC_OPTIONS: &[&str] = &["CreateNamespace=true"];
 /// The ref the apps' Applications give the lab repository: `$lab/...` in a
 /// value file is a path from its root.
@@ -79,36 +81,58 @@ const STATIC: &[(&str, &str)] = &[
         "templates/longhorn.yaml",
         include_str!("argocd/chart/templates/longhorn.yaml"),
     ),
+    (
+        CHARTS_TEMPLATE,
+        include_str!("argocd/chart/templates/charts.yaml"),
+    ),
 ];
 /// The chart's values schema: Helm checks values.yaml against it on every
-/// render and lint.
+/// render and lint. Its top-level `required` list (between these two
+/// lines) is the lab's (see [`values_schema`]).
 const VALUES_SCHEMA: &str = include_str!("argocd/chart/values.schema.json");
+const REQUIRED_OPEN: &str = "  \"required\": [\n";
+const REQUIRED_CLOSE: &str = "  ],\n";
+const LONGHORN_TEMPLATE: &str = "templates/longhorn.yaml";
+const CHARTS_TEMPLATE: &str = "templates/charts.yaml";
+/// The values schema's property for upstream charts' Applications, put
+/// before this line when the lab has any.
+const CHARTS_SCHEMA: &str = include_str!("argocd/chart/values.schema.charts.json");
+const CHARTS_SCHEMA_BEFORE: &str = "    \"gitea_applications\": {\n";
 
 pub fn emit(lab: &Lab) -> Vec<File> {
+    let Some(argocd) = &lab.argocd else {
+        return Vec::new();
+    };
     let head = header("#", lab);
     let mut files: Vec<File> = STATIC
         .iter()
+        // Longhorn's template only in a lab with Longhorn, the upstream
+        // charts' only in a lab with one: they have nothing to render
+        // otherwise.
+        .filter(|(path, _)| lab.longhorn.is_some() || *path != LONGHORN_TEMPLATE)
+        .filter(|(path, _)| has_charts(lab) || *path != CHARTS_TEMPLATE)
         .map(|(path, text)| File {
             path: format!("{CHART_DIR}/{path}"),
             contents: format!("{head}{text}"),
         })
         .collect();
+    let values = app_of_apps_values(lab, argocd);
     files.push(File {
         path: format!("{CHART_DIR}/values.schema.json"),
-        contents: json_with_header(lab, VALUES_SCHEMA),
+        contents: json_with_header(lab, &values_schema(&values, has_charts(lab))),
     });
     files.push(File {
         path: format!("{CHART_DIR}/values.yaml"),
-        contents: yaml::document(&head, &app_of_apps_values(lab)),
+        contents: yaml::document(&head, &values),
     });
     files.push(File {
         path: format!("{CHART_DIR}/root.yaml"),
-        contents: yaml::document(&head, &root_application(lab)),
+        contents: yaml::document(&head, &root_application(argocd)),
     });
     for app in lab.apps.values() {
         files.push(File {
             path: format!("{CHART_DIR}/rendered/applications/{}.yaml", app.name),
-            contents: yaml::document(&head, &application(lab, app)),
+            contents: yaml::document(&head, &application(argocd, app)),
         });
     }
     let mut updaters: Vec<Yaml> = lab
@@ -116,18 +140,64 @@ pub fn emit(lab: &Lab) -> Vec<File> {
         .values()
         .filter_map(|app| app.image_updater.map(|s| image_updater(app, s)))
         .collect();
+    // The registries ConfigMap is Gitea's registry's: the lab's own apps'
+    // (upstream charts' images are public, or the chart says how to pull).
+    if lab
+        .apps
+        .values()
+        .any(|a| a.image_updater.is_some() && a.chart.is_none())
+    {
+        updaters.push(image_updater_config(argocd));
+    }
     if !updaters.is_empty() {
-        updaters.push(image_updater_config(lab));
         files.push(File {
             path: format!("{CHART_DIR}/rendered/image-updater.yaml"),
             contents: yaml::documents(&head, &updaters),
         });
     }
-    files.push(File {
-        path: format!("{CHART_DIR}/rendered/longhorn.yaml"),
-        contents: yaml::document(&head, &backup_target(lab)),
-    });
+    if let Some(longhorn) = &lab.longhorn {
+        files.push(File {
+            path: format!("{CHART_DIR}/rendered/longhorn.yaml"),
+            contents: yaml::document(&head, &backup_target(longhorn)),
+        });
+    }
     files
+}
+
+/// The chart's values schema, its `required` list the keys this lab's
+/// values have: a lab without Gitea or Longhorn has no values for them.
+fn values_schema(values: &Yaml, charts: bool) -> String {
+    let schema = if charts {
+        VALUES_SCHEMA.replacen(
+            CHARTS_SCHEMA_BEFORE,
+            &format!("{CHARTS_SCHEMA}{CHARTS_SCHEMA_BEFORE}"),
+            1,
+        )
+    } else {
+        VALUES_SCHEMA.to_string()
+    };
+    let Some((before, rest)) = schema.split_once(REQUIRED_OPEN) else {
+        return schema;
+    };
+    let Some((_, after)) = rest.split_once(REQUIRED_CLOSE) else {
+        return schema.clone();
+    };
+    let keys: Vec<String> = match values {
+        Yaml::Map(m) => m
+            .iter()
+            .map(|(k, _)| format!("    {}", yaml::quote(k)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    format!(
+        "{before}{REQUIRED_OPEN}{}\n{REQUIRED_CLOSE}{after}",
+        keys.join(",\n")
+    )
+}
+
+/// Whether any app is an upstream chart.
+fn has_charts(lab: &Lab) -> bool {
+    lab.apps.values().any(|a| a.chart.is_some())
 }
 
 /// A JSON file with labc's header as its first key, `"$comment"` (JSON has
@@ -159,8 +229,8 @@ fn strategy(s: UpdateStrategy) -> &'static str {
 }
 
 /// `<lab path>/apps/<app>`: the app's folder in the lab repository.
-fn lab_app_dir(lab: &Lab, app: &App) -> String {
-    format!("{}/{}", lab.argocd.lab_repository.path, app_dir(&app.name))
+fn lab_app_dir(argocd: &ArgoCd, app: &App) -> String {
+    format!("{}/{}", argocd.lab_repository.path, app_dir(&app.name))
 }
 
 /// The app-of-apps values. Each app's entry holds only what departs from
@@ -169,17 +239,30 @@ fn lab_app_dir(lab: &Lab, app: &App) -> String {
 /// the templates cannot know (a kept volume, Vault resources to apply, the
 /// image to follow), so an app following every convention is `{}`, as in
 /// the guidebook's table.
-fn app_of_apps_values(lab: &Lab) -> Yaml<'_> {
+fn app_of_apps_values<'a>(lab: &'a Lab, argocd: &'a ArgoCd) -> Yaml<'a> {
     let mut apps = BTreeMap::new();
+    let mut charts = BTreeMap::new();
+    let gitea = lab.gitea.as_ref();
     for app in lab.apps.values() {
         let mut entry = Yaml::map();
-        if app.org != lab.gitea.default_org {
+        if let Some(chart) = &app.chart {
+            entry.insert("repoURL", &chart.repo_url);
+            if let Some(name) = &chart.chart {
+                entry.insert("chart", name);
+            }
+            entry.insert("targetRevision", &chart.version);
+        }
+        // Without Gitea there is no default org, and every app names its
+        // repository (validation).
+        if app.chart.is_none() && gitea.is_some_and(|g| app.org != g.default_org) {
             entry.insert("org", &app.org);
         }
         if app.namespace != names::namespace(&app.name) {
             entry.insert("namespace", &app.namespace);
         }
-        if app.repo_url != names::repo_url(&lab.gitea.url, &app.org, &app.name) {
+        if app.chart.is_none()
+            && gitea.is_none_or(|g| app.repo_url != names::repo_url(&g.url, &app.org, &app.name))
+        {
             entry.insert("repoURL", &app.repo_url);
         }
         if app.sync_explicit || !(app.prune && app.self_heal) {
@@ -204,18 +287,19 @@ fn app_of_apps_values(lab: &Lab) -> Yaml<'_> {
                     .with("updateStrategy", strategy(s)),
             );
         }
-        apps.insert(app.name.clone(), entry);
+        match app.chart {
+            Some(_) => charts.insert(app.name.clone(), entry),
+            None => apps.insert(app.name.clone(), entry),
+        };
     }
-    let repo = &lab.argocd.lab_repository;
-    Yaml::map()
-        .with("argocd_host", &lab.argocd.host)
+    let repo = &argocd.lab_repository;
+    let mut values = Yaml::map()
+        .with("argocd_host", &argocd.host)
         .with("argocd_namespace", ARGOCD_NAMESPACE)
-        .with("default_org", &lab.gitea.default_org)
         .with("gitea_applications", apps)
-        .with("gitea_url", &lab.gitea.url)
         .with(
             "image_updater",
-            Yaml::map().with("registries_conf", registries_conf(lab)),
+            Yaml::map().with("registries_conf", registries_conf(argocd)),
         )
         .with(
             "lab_repository",
@@ -224,19 +308,28 @@ fn app_of_apps_values(lab: &Lab) -> Yaml<'_> {
                 .with("revision", &repo.revision)
                 .with("url", &repo.url),
         )
-        .with("longhorn_backup_secret", &lab.longhorn.backup_secret)
-        .with("longhorn_backup_target", &lab.longhorn.backup_target)
-        .with("longhorn_namespace", &lab.longhorn.namespace)
-        .with("project", &lab.argocd.project)
-        .with("target_revision", &lab.argocd.target_revision)
+        .with("project", &argocd.project)
+        .with("target_revision", &argocd.target_revision);
+    if !charts.is_empty() {
+        values.insert("chart_applications", charts);
+    }
+    if let Some(g) = gitea {
+        values.insert("default_org", &g.default_org);
+        values.insert("gitea_url", &g.url);
+    }
+    if let Some(l) = &lab.longhorn {
+        values.insert("longhorn_backup_secret", &l.backup_secret);
+        values.insert("longhorn_backup_target", &l.backup_target);
+        values.insert("longhorn_namespace", &l.namespace);
+    }
+    values
 }
 
 /// The text of the Image Updater's registries.conf: Gitea's registry, the
 /// credentials it is read with and the CA its certificate chains to. Empty
 /// list when the lab gives no access (then no app follows its image).
-fn registries_conf(lab: &Lab) -> String {
-    let registries: Vec<Yaml> = lab
-        .argocd
+fn registries_conf(argocd: &ArgoCd) -> String {
+    let registries: Vec<Yaml> = argocd
         .registry
         .iter()
         .map(|r| {
@@ -262,20 +355,29 @@ fn registries_conf(lab: &Lab) -> String {
 /// for it (read from the lab repository, under the ref `lab`), and, when it
 /// reads Vault, the Vault Secrets Operator resources labc wrote for it,
 /// applied from the same lab source.
-fn application<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
-    let repo = &lab.argocd.lab_repository;
-    let dir = lab_app_dir(lab, app);
-    let chart = Yaml::map()
-        .with("repoURL", &app.repo_url)
-        .with("path", CHART_PATH)
-        .with("targetRevision", &lab.argocd.target_revision)
-        .with(
-            "helm",
-            Yaml::map().with(
-                "valueFiles",
-                Yaml::strs([format!("${LAB_REF}/{dir}/{}", helm::VALUES_FILE)]),
-            ),
-        );
+fn application<'a>(argocd: &'a ArgoCd, app: &'a App) -> Yaml<'a> {
+    let repo = &argocd.lab_repository;
+    let dir = lab_app_dir(argocd, app);
+    let chart = match &app.chart {
+        // Argo CD's OCI source reads the chart from the artifact's root.
+        Some(c) => match &c.chart {
+            Some(name) => Yaml::map().with("chart", name),
+            None => Yaml::map().with("path", OCI_CHART_PATH),
+        }
+        .with("repoURL", &c.repo_url)
+        .with("targetRevision", &c.version),
+        None => Yaml::map()
+            .with("repoURL", &app.repo_url)
+            .with("path", CHART_PATH)
+            .with("targetRevision", &argocd.target_revision),
+    }
+    .with(
+        "helm",
+        Yaml::map().with(
+            "valueFiles",
+            Yaml::strs([format!("${LAB_REF}/{dir}/{}", helm::VALUES_FILE)]),
+        ),
+    );
     let mut lab_source = Yaml::map()
         .with("repoURL", &repo.url)
         .with("targetRevision", &repo.revision)
@@ -295,7 +397,7 @@ fn application<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
         .with(
             "spec",
             Yaml::map()
-                .with("project", &lab.argocd.project)
+                .with("project", &argocd.project)
                 .with("sources", Yaml::Seq(vec![chart, lab_source]))
                 .with(
                     "destination",
@@ -322,9 +424,9 @@ fn application<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
 /// source with `helm`, where the Image Updater v1 writes), also when it
 /// syncs (`RespectIgnoreDifferences`), so it never reverts a new image. No
 /// finalizer: deleting the root leaves every app running.
-fn root_application(lab: &Lab) -> Yaml<'_> {
-    let repo = &lab.argocd.lab_repository;
-    let root = &lab.argocd.root;
+fn root_application(argocd: &ArgoCd) -> Yaml<'_> {
+    let repo = &argocd.lab_repository;
+    let root = &argocd.root;
     Yaml::map()
         .with("apiVersion", APPLICATION_API)
         .with("kind", "Application")
@@ -332,7 +434,7 @@ fn root_application(lab: &Lab) -> Yaml<'_> {
         .with(
             "spec",
             Yaml::map()
-                .with("project", &lab.argocd.project)
+                .with("project", &argocd.project)
                 .with(
                     "source",
                     Yaml::map()
@@ -404,7 +506,7 @@ fn image_updater(app: &App, s: UpdateStrategy) -> Yaml<'_> {
 }
 
 /// The ConfigMap the Image Updater mounts its registries.conf from.
-fn image_updater_config(lab: &Lab) -> Yaml<'_> {
+fn image_updater_config(argocd: &ArgoCd) -> Yaml<'_> {
     Yaml::map()
         .with("apiVersion", "v1")
         .with("kind", "ConfigMap")
@@ -414,24 +516,21 @@ fn image_updater_config(lab: &Lab) -> Yaml<'_> {
         )
         .with(
             "data",
-            Yaml::map().with("registries.conf", registries_conf(lab)),
+            Yaml::map().with("registries.conf", registries_conf(argocd)),
         )
 }
 
 /// Longhorn's backup target: the lab's bucket and its credentials' Secret.
-fn backup_target(lab: &Lab) -> Yaml<'_> {
+fn backup_target(longhorn: &Longhorn) -> Yaml<'_> {
     Yaml::map()
         .with("apiVersion", LONGHORN_API)
         .with("kind", "BackupTarget")
-        .with(
-            "metadata",
-            k8s_metadata(BACKUP_TARGET, &lab.longhorn.namespace),
-        )
+        .with("metadata", k8s_metadata(BACKUP_TARGET, &longhorn.namespace))
         .with(
             "spec",
             Yaml::map()
-                .with("backupTargetURL", &lab.longhorn.backup_target)
-                .with("credentialSecret", &lab.longhorn.backup_secret),
+                .with("backupTargetURL", &longhorn.backup_target)
+                .with("credentialSecret", &longhorn.backup_secret),
         )
 }
 
@@ -467,7 +566,8 @@ mod tests {
     #[test]
     fn entries_carry_what_departs_from_the_conventions() {
         let mut lab = reference();
-        let text = yaml::document("", &app_of_apps_values(&lab));
+        let argocd = lab.argocd.clone().expect("reference argocd");
+        let text = yaml::document("", &app_of_apps_values(&lab, &argocd));
         // Stated in lab.ncl, though equal to the default.
         assert!(
             text.contains("\n  tools:\n    syncPolicy:\n      prune: true\n      selfHeal: true\n"),
@@ -480,10 +580,23 @@ mod tests {
         // A stateless app with no override and no updater follows every convention.
         let app = lab.apps.get_mut("telegram-gateway").expect("reference app");
         app.image_updater = None;
-        app.org = lab.gitea.default_org.clone();
-        app.repo_url = names::repo_url(&lab.gitea.url, &app.org, &app.name);
-        let text = yaml::document("", &app_of_apps_values(&lab));
+        let gitea = lab.gitea.clone().expect("reference gitea");
+        app.org = gitea.default_org.clone();
+        app.repo_url = names::repo_url(&gitea.url, &app.org, &app.name);
+        let text = yaml::document("", &app_of_apps_values(&lab, &argocd));
         assert!(text.contains("\n  telegram-gateway: {}\n"), "{text}");
+    }
+
+    #[test]
+    fn the_reference_values_schema_is_the_static_file() {
+        // Every key of the values is in the reference lab: the required
+        // list is the file's own.
+        let lab = reference();
+        let argocd = lab.argocd.clone().expect("reference argocd");
+        assert_eq!(
+            values_schema(&app_of_apps_values(&lab, &argocd), false),
+            VALUES_SCHEMA
+        );
     }
 
     #[test]

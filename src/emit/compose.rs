@@ -30,7 +30,7 @@
 
 use super::yaml::{self, Yaml};
 use super::{File, header};
-use crate::model::{Lab, Postgres};
+use crate::model::{Gitea, Lab, Postgres, Runner};
 use crate::names;
 
 /// Port PostgreSQL listens on inside its container (the image's default);
@@ -58,13 +58,31 @@ const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 
 pub fn emit(lab: &Lab) -> Vec<File> {
     let mut files = Vec::new();
-    let (pg, gitea) = (&lab.postgres, &lab.gitea);
+    // Gitea needs PostgreSQL (validation): without it there is no stack.
+    let Some(pg) = &lab.postgres else {
+        return files;
+    };
+    let Some(gitea) = &lab.gitea else {
+        let notes = [
+            "Secrets (POSTGRES_PASSWORD) come from the env_file, never from this file.".to_string(),
+        ];
+        files.push(stack(
+            lab,
+            &pg.host,
+            names::COMPOSE_STACK_POSTGRES,
+            &notes,
+            Yaml::map().with(POSTGRES_SERVICE, postgres_service(pg, false)),
+            &["postgres-data"],
+        ));
+        files.extend(runners(lab));
+        return files;
+    };
     if pg.host == gitea.host {
         let services = Yaml::map()
-            .with(POSTGRES_SERVICE, postgres_service(pg))
+            .with(POSTGRES_SERVICE, postgres_service(pg, true))
             .with(
                 GITEA_SERVICE,
-                gitea_service(lab, true).with(
+                gitea_service(gitea, pg, true).with(
                     "depends_on",
                     Yaml::map().with(
                         POSTGRES_SERVICE,
@@ -79,7 +97,12 @@ pub fn emit(lab: &Lab) -> Vec<File> {
         ];
         notes.extend(initdb_notes());
         notes.push("Gitea starts once PostgreSQL's health check passes.".to_string());
-        files.push(initdb_gitea(lab, names::COMPOSE_STACK_POSTGRES_GITEA));
+        files.push(initdb_gitea(
+            lab,
+            gitea,
+            pg,
+            names::COMPOSE_STACK_POSTGRES_GITEA,
+        ));
         files.push(stack(
             lab,
             &pg.host,
@@ -99,13 +122,13 @@ pub fn emit(lab: &Lab) -> Vec<File> {
             "Gitea, on {}, connects to port {}.",
             gitea.host, pg.port
         ));
-        files.push(initdb_gitea(lab, names::COMPOSE_STACK_POSTGRES));
+        files.push(initdb_gitea(lab, gitea, pg, names::COMPOSE_STACK_POSTGRES));
         files.push(stack(
             lab,
             &pg.host,
             names::COMPOSE_STACK_POSTGRES,
             &notes,
-            Yaml::map().with(POSTGRES_SERVICE, postgres_service(pg)),
+            Yaml::map().with(POSTGRES_SERVICE, postgres_service(pg, true)),
             &["postgres-data"],
         ));
         let notes = [
@@ -127,11 +150,21 @@ pub fn emit(lab: &Lab) -> Vec<File> {
             &gitea.host,
             names::COMPOSE_STACK_GITEA,
             &notes,
-            Yaml::map().with(GITEA_SERVICE, gitea_service(lab, false)),
+            Yaml::map().with(GITEA_SERVICE, gitea_service(gitea, pg, false)),
             &["gitea-data"],
         ));
     }
-    for host in &lab.runner.hosts {
+    files.extend(runners(lab));
+    files
+}
+
+/// One runner stack per runner host (a lab with runners has Gitea).
+fn runners(lab: &Lab) -> Vec<File> {
+    let (Some(runner), Some(gitea)) = (&lab.runner, &lab.gitea) else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    for host in &runner.hosts {
         let notes = [
             "GITEA_RUNNER_REGISTRATION_TOKEN comes from the env_file, never from this file."
                 .to_string(),
@@ -141,7 +174,7 @@ pub fn emit(lab: &Lab) -> Vec<File> {
             host,
             names::COMPOSE_STACK_RUNNER,
             &notes,
-            Yaml::map().with(RUNNER_SERVICE, runner_service(lab, host)),
+            Yaml::map().with(RUNNER_SERVICE, runner_service(lab, runner, gitea, host)),
             &["runner-data"],
         ));
     }
@@ -179,7 +212,8 @@ fn stack(
     }
 }
 
-fn postgres_service(pg: &Postgres) -> Yaml<'_> {
+/// PostgreSQL's service; `initdb`: mount the stack's init scripts (Gitea's).
+fn postgres_service(pg: &Postgres, initdb: bool) -> Yaml<'_> {
     let mut environment = Yaml::map();
     // postgres:18 moved the data directory under a versioned path and wants
     // its parent mounted, so a major upgrade (pg_upgrade --link) can keep
@@ -200,19 +234,17 @@ fn postgres_service(pg: &Postgres) -> Yaml<'_> {
     let probe = format!(
         "pg_isready -h 127.0.0.1 -p {POSTGRES_CONTAINER_PORT} -U \"${{POSTGRES_USER:-postgres}}\" -d postgres"
     );
+    let mut volumes = vec![format!("postgres-data:{mount}")];
+    if initdb {
+        // Relative to compose.yaml, so the stack folder is self-contained;
+        // read-only, the image only reads it.
+        volumes.push(format!("./{INITDB_DIR}:{INITDB_TARGET}:ro"));
+    }
     let mut service = Yaml::map()
         .with("image", pg.image.reference())
         .with("restart", RESTART)
         .with("env_file", Yaml::strs([&pg.env_file]))
-        .with(
-            "volumes",
-            Yaml::strs([
-                format!("postgres-data:{mount}"),
-                // Relative to compose.yaml, so the stack folder is
-                // self-contained; read-only, the image only reads it.
-                format!("./{INITDB_DIR}:{INITDB_TARGET}:ro"),
-            ]),
-        )
+        .with("volumes", Yaml::strs(volumes))
         .with(
             "ports",
             Yaml::strs([format!("{}:{POSTGRES_CONTAINER_PORT}", pg.port)]),
@@ -234,8 +266,7 @@ fn postgres_service(pg: &Postgres) -> Yaml<'_> {
 
 /// Gitea's service. `with_postgres`: PostgreSQL is a service of the same
 /// project, reached by its service name on the container port.
-fn gitea_service(lab: &Lab, with_postgres: bool) -> Yaml<'_> {
-    let (g, pg) = (&lab.gitea, &lab.postgres);
+fn gitea_service<'a>(g: &'a Gitea, pg: &'a Postgres, with_postgres: bool) -> Yaml<'a> {
     let db_host = if with_postgres {
         format!("{POSTGRES_SERVICE}:{POSTGRES_CONTAINER_PORT}")
     } else {
@@ -270,10 +301,9 @@ fn gitea_service(lab: &Lab, with_postgres: bool) -> Yaml<'_> {
         )
 }
 
-fn runner_service<'a>(lab: &'a Lab, host: &'a str) -> Yaml<'a> {
-    let r = &lab.runner;
+fn runner_service<'a>(lab: &'a Lab, r: &'a Runner, gitea: &'a Gitea, host: &'a str) -> Yaml<'a> {
     let mut environment = Yaml::map()
-        .with("GITEA_INSTANCE_URL", &lab.gitea.url)
+        .with("GITEA_INSTANCE_URL", &gitea.url)
         .with("GITEA_RUNNER_NAME", host)
         .with("GITEA_RUNNER_LABELS", r.labels.join(","));
     let Yaml::Seq(mut volumes) = Yaml::strs([
@@ -335,8 +365,7 @@ fn initdb_notes() -> [String; 3] {
 /// The SQL is labc's fixed text in a quoted here-document; the role,
 /// database and password reach it only as psql variables, which psql
 /// quotes (`:"role"`, `:'password'`) or `format('%I')` quotes.
-fn initdb_gitea(lab: &Lab, stack: &str) -> File {
-    let (g, pg) = (&lab.gitea, &lab.postgres);
+fn initdb_gitea(lab: &Lab, g: &Gitea, pg: &Postgres, stack: &str) -> File {
     let script = INITDB_GITEA_SCRIPT;
     let mut text = String::from("#!/usr/bin/env bash\n");
     text.push_str(&header("#", lab));

@@ -209,9 +209,9 @@ struct Page {
     apps: Vec<AppRow>,
     chains: Option<Value>,
     databases: Vec<DatabaseRow>,
-    tofu: TofuInfo,
+    tofu: Option<TofuInfo>,
     modules: Vec<ModuleRow>,
-    backups: BackupInfo,
+    backups: Option<BackupInfo>,
     provisioning: Value,
 }
 
@@ -336,14 +336,17 @@ impl Page {
                     .filter_map(|p| p[compose.len()..].split('/').next().map(str::to_owned))
                     .collect();
                 let mut held = Vec::new();
-                if lab.backups.postgres.is_some() && lab.postgres.host == h.name {
-                    held.push("PostgreSQL dumps".to_owned());
-                }
-                if lab.backups.gitea.is_some() && lab.gitea.host == h.name {
-                    held.push("Gitea dump".to_owned());
-                }
-                if lab.backups.nfs_host.as_deref() == Some(h.name.as_str()) {
-                    held.push(format!("NFS share of {}", lab.backups.destination));
+                let on = |host: Option<&String>| host == Some(&h.name);
+                if let Some(b) = &lab.backups {
+                    if b.postgres.is_some() && on(lab.postgres.as_ref().map(|p| &p.host)) {
+                        held.push("PostgreSQL dumps".to_owned());
+                    }
+                    if b.gitea.is_some() && on(lab.gitea.as_ref().map(|g| &g.host)) {
+                        held.push("Gitea dump".to_owned());
+                    }
+                    if on(b.nfs_host.as_ref()) {
+                        held.push(format!("NFS share of {}", b.destination));
+                    }
                 }
                 let mut files = links.exactly(INVENTORY);
                 files.extend(links.exactly(&format!("ansible/inventory/host_vars/{}.yml", h.name)));
@@ -394,19 +397,32 @@ impl Page {
             .map(|a| {
                 let vault = a.vault.as_ref();
                 let mut secrets = Vec::new();
-                if let Some(v) = vault {
+                if let (Some(v), Some(lab_vault)) = (vault, &lab.vault) {
                     secrets.push(format!(
                         "{} ({}/{})",
-                        v.kv_secret, lab.vault.kv_mount, v.kv_path
+                        v.kv_secret, lab_vault.kv_mount, v.kv_path
                     ));
                     if let (Some(s), Some(p)) = (&v.database_secret, &v.database_creds_path) {
-                        secrets.push(format!("{s} ({}/{p})", lab.vault.database_mount));
+                        secrets.push(format!("{s} ({}/{p})", lab_vault.database_mount));
                     }
                 }
                 AppRow {
                     name: a.name.clone(),
-                    org: a.org.clone(),
-                    repo_url: external_link(&a.repo_url),
+                    // An upstream chart has no org: its name and version instead.
+                    org: match &a.chart {
+                        Some(c) => format!(
+                            "chart {} {}",
+                            c.chart.as_deref().unwrap_or("(OCI)"),
+                            c.version
+                        ),
+                        None => a.org.clone(),
+                    },
+                    // An OCI reference is no page a browser opens: text.
+                    repo_url: if a.repo_url.starts_with("oci://") {
+                        Value::from_safe_string(markdown(&a.repo_url))
+                    } else {
+                        external_link(&a.repo_url)
+                    },
                     namespace: a.namespace.clone(),
                     ingress: or_none(a.ingress.values().cloned().collect()),
                     archetype: a.archetype.as_str().to_owned(),
@@ -426,10 +442,8 @@ impl Page {
                 }
             })
             .collect();
-        let postgres_modules: Vec<&String> = lab
-            .tofu
-            .modules
-            .values()
+        let tofu_modules = || lab.tofu.iter().flat_map(|t| t.modules.values());
+        let postgres_modules: Vec<&String> = tofu_modules()
             .filter(|m| m.kind == ModuleKind::Postgres)
             .map(|m| &m.name)
             .collect();
@@ -446,18 +460,21 @@ impl Page {
                 DatabaseRow {
                     name: d.name.clone(),
                     owner_role: d.owner_role.clone(),
-                    granted_by: lab.postgres.credentials_editor.clone(),
-                    lookup_caller: lab.postgres.pgbouncer_auth.clone(),
+                    granted_by: lab
+                        .postgres
+                        .as_ref()
+                        .map_or(NONE.into(), |p| p.credentials_editor.clone()),
+                    lookup_caller: lab
+                        .postgres
+                        .as_ref()
+                        .map_or(NONE.into(), |p| p.pgbouncer_auth.clone()),
                     vault_role: d.vault_role.clone().unwrap_or_else(|| NONE.into()),
                     apps: or_none(d.apps.iter().cloned().collect()),
                     links: links.to(files),
                 }
             })
             .collect();
-        let modules = lab
-            .tofu
-            .modules
-            .values()
+        let modules = tofu_modules()
             .map(|m| ModuleRow {
                 name: m.name.clone(),
                 kind: m.kind.as_str().to_owned(),
@@ -465,7 +482,10 @@ impl Page {
                 providers: m
                     .providers
                     .iter()
-                    .filter_map(|p| lab.tofu.providers.get(p).map(|pr| (p, pr)))
+                    .filter_map(|p| {
+                        let pinned = lab.tofu.as_ref().and_then(|t| t.providers.get(p));
+                        pinned.map(|pr| (p, pr))
+                    })
                     .map(|(p, pr)| format!("{p} ({} {})", pr.source, pr.version))
                     .collect(),
                 declares: match m.kind {
@@ -480,34 +500,45 @@ impl Page {
                 links: links.to(links.under(&format!("tofu/{}/", m.name))),
             })
             .collect();
-        let b = &lab.backups;
-        let jobs = [
-            (
-                "PostgreSQL (every database)",
-                &b.postgres,
-                lab.postgres.host.clone(),
-            ),
-            ("Gitea (gitea dump)", &b.gitea, lab.gitea.host.clone()),
-            (
-                "k3s persistent volumes",
-                &b.k3s_pvc,
-                "every k3s node".to_owned(),
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(what, job, host)| {
-            job.as_ref().map(|j| BackupRow {
-                what: what.into(),
-                host,
-                schedule: format!(
-                    "{} {} {} {} {}",
-                    j.minute, j.hour, j.day, j.month, j.weekday
+        let backups = lab.backups.as_ref().map(|b| {
+            let host_of = |h: Option<&String>| h.cloned().unwrap_or_else(|| NONE.into());
+            let jobs = [
+                (
+                    "PostgreSQL (every database)",
+                    &b.postgres,
+                    host_of(lab.postgres.as_ref().map(|p| &p.host)),
                 ),
-                keep_days: j.keep_days,
-                links: links.to(links.exactly(ALL_VARS)),
+                (
+                    "Gitea (gitea dump)",
+                    &b.gitea,
+                    host_of(lab.gitea.as_ref().map(|g| &g.host)),
+                ),
+                (
+                    "k3s persistent volumes",
+                    &b.k3s_pvc,
+                    "every k3s node".to_owned(),
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(what, job, host)| {
+                job.as_ref().map(|j| BackupRow {
+                    what: what.into(),
+                    host,
+                    schedule: format!(
+                        "{} {} {} {} {}",
+                        j.minute, j.hour, j.day, j.month, j.weekday
+                    ),
+                    keep_days: j.keep_days,
+                    links: links.to(links.exactly(ALL_VARS)),
+                })
             })
-        })
-        .collect();
+            .collect();
+            BackupInfo {
+                destination: b.destination.clone(),
+                nfs_host: b.nfs_host.clone(),
+                jobs,
+            }
+        });
         Page {
             header: Value::from_safe_string(header(lab)),
             lab: PageLab {
@@ -520,17 +551,13 @@ impl Page {
             apps,
             chains: chains(lab).map(Value::from_safe_string),
             databases,
-            tofu: TofuInfo {
-                state_bucket: lab.tofu.state_bucket.clone(),
-                gcp_project: lab.tofu.gcp_project.clone(),
-                gcp_region: lab.tofu.gcp_region.clone(),
-            },
+            tofu: lab.tofu.as_ref().map(|t| TofuInfo {
+                state_bucket: t.state_bucket.clone(),
+                gcp_project: t.gcp_project.clone(),
+                gcp_region: t.gcp_region.clone(),
+            }),
             modules,
-            backups: BackupInfo {
-                destination: b.destination.clone(),
-                nfs_host: b.nfs_host.clone(),
-                jobs,
-            },
+            backups,
             provisioning: Value::from_safe_string(provisioning(lab)),
         }
     }
@@ -668,7 +695,7 @@ fn provisioning(lab: &Lab) -> String {
         );
     }
     let _ = writeln!(out, "    {}", ids.join(" --> "));
-    for (i, m) in lab.tofu.modules.values().enumerate() {
+    for (i, m) in lab.tofu.iter().flat_map(|t| t.modules.values()).enumerate() {
         let _ = writeln!(
             out,
             "    t{i}[(\"OpenTofu {}<br>reads tofu/{}<br>state {}\")] -.- p1",

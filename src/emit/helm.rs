@@ -1,6 +1,6 @@
 //! Helm: `apps/<app>/values.yaml`, the values each app's own chart needs
 //! from the lab (image, ingress hosts, persistence, replicas, database and
-//! Vault names).
+//! Vault names), or, for an upstream chart, the values the lab gives it.
 //!
 //! Invariants: the keys the Image Updater writes back
 //! ([`IMAGE_REPOSITORY_KEY`], [`IMAGE_TAG_KEY`]) are the ones these values
@@ -29,20 +29,31 @@ pub fn emit(lab: &Lab) -> Vec<File> {
         .collect()
 }
 
-/// What the app's chart needs from the lab.
+/// What the app's chart needs from the lab: an upstream chart's values as
+/// the lab gives them (data), else what labc derives for the app's own.
 fn app_values<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
+    if let Some(chart) = &app.chart {
+        return Yaml::Map(
+            chart
+                .values
+                .iter()
+                .map(|(k, v)| (k.as_str(), Yaml::from_json(v)))
+                .collect(),
+        );
+    }
     let hosts: BTreeMap<String, Yaml> = app
         .ingress
         .iter()
         .map(|(e, host)| (e.as_str().to_string(), Yaml::str(host)))
         .collect();
-    let persistence = match &app.volume_size {
-        Some(size) => Yaml::map()
+    // A volume is Longhorn's: validation requires `longhorn` for one.
+    let persistence = match (&app.volume_size, &lab.longhorn) {
+        (Some(size), Some(longhorn)) => Yaml::map()
             .with("enabled", true)
-            .with("storageClass", &lab.longhorn.storage_class)
+            .with("storageClass", &longhorn.storage_class)
             .with("accessMode", "ReadWriteOnce")
             .with("size", size),
-        None => Yaml::map().with("enabled", false),
+        _ => Yaml::map().with("enabled", false),
     };
     let mut values = Yaml::map()
         .with(
@@ -66,7 +77,8 @@ fn app_values<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
     if let Some(db) = &app.database {
         values.insert("database", Yaml::map().with("name", db));
     }
-    if let Some(v) = &app.vault {
+    // An app reading Vault implies the lab has it (validation).
+    if let (Some(v), Some(lab_vault)) = (&app.vault, &lab.vault) {
         values.insert(
             "serviceAccount",
             Yaml::map()
@@ -76,11 +88,11 @@ fn app_values<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
         let mut vault = Yaml::map()
             .with("authRole", &v.auth_role)
             .with("enabled", true)
-            .with("kubernetesMount", &lab.vault.kubernetes_mount)
+            .with("kubernetesMount", &lab_vault.kubernetes_mount)
             .with(
                 "kv",
                 Yaml::map()
-                    .with("mount", &lab.vault.kv_mount)
+                    .with("mount", &lab_vault.kv_mount)
                     .with("path", &v.kv_path)
                     .with("secretName", &v.kv_secret),
             );
@@ -90,7 +102,7 @@ fn app_values<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
             vault.insert(
                 "database",
                 Yaml::map()
-                    .with("mount", &lab.vault.database_mount)
+                    .with("mount", &lab_vault.database_mount)
                     .with("path", path)
                     .with("role", role)
                     .with("secretName", secret),

@@ -23,20 +23,24 @@
 
 use super::postgres::{self, sql_ident, sql_literal};
 use super::{File, header};
-use crate::model::{Database, Lab, PostgresManager};
+use crate::model::{Database, Lab, Postgres, PostgresManager};
 use crate::names;
 use std::fmt::Write as _;
 
 pub fn emit(lab: &Lab) -> Vec<File> {
     // One manager per object: with OpenTofu in charge (its 'postgres
     // module), scripts creating the same objects would be a second one.
-    if lab.postgres.manager != PostgresManager::Sql {
+    let Some(pg) = lab
+        .postgres
+        .as_ref()
+        .filter(|p| p.manager == PostgresManager::Sql)
+    else {
         return Vec::new();
-    }
+    };
     let mut files = vec![
         File {
             path: script_path(ROLES),
-            contents: roles(lab),
+            contents: roles(lab, pg),
         },
         File {
             path: script_path(APPLY),
@@ -45,7 +49,7 @@ pub fn emit(lab: &Lab) -> Vec<File> {
     ];
     files.extend(lab.databases.values().map(|db| File {
         path: script_path(&db.name),
-        contents: database(lab, db),
+        contents: database(lab, pg, db),
     }));
     files
 }
@@ -127,8 +131,7 @@ fn ensure_role(s: &mut String, role: &str, login: bool, createrole: bool) {
     );
 }
 
-fn roles(lab: &Lab) -> String {
-    let pg = &lab.postgres;
+fn roles(lab: &Lab, pg: &Postgres) -> String {
     let mut s = preamble(
         lab,
         &format!(
@@ -155,8 +158,7 @@ fn roles(lab: &Lab) -> String {
     s
 }
 
-fn database(lab: &Lab, db: &Database) -> String {
-    let pg = &lab.postgres;
+fn database(lab: &Lab, pg: &Postgres, db: &Database) -> String {
     let mut s = preamble(
         lab,
         &format!(
@@ -260,14 +262,17 @@ mod tests {
     /// The reference lab with the SQL scripts as the PostgreSQL manager.
     fn compile(file: &str) -> Lab {
         let mut lab = repo_lab(file);
-        lab.postgres.manager = PostgresManager::Sql;
+        lab.postgres.as_mut().expect("postgres").manager = PostgresManager::Sql;
         lab
     }
 
     #[test]
     fn nothing_with_opentofu_as_the_manager() {
         let lab = repo_lab("lab.ncl");
-        assert_eq!(lab.postgres.manager, PostgresManager::Opentofu);
+        assert_eq!(
+            lab.postgres.as_ref().map(|p| p.manager),
+            Some(PostgresManager::Opentofu)
+        );
         assert!(emit(&lab).is_empty());
     }
 

@@ -46,16 +46,45 @@
 use super::hcl::{self, Block, Body, Expr, Items};
 use super::postgres;
 use super::{File, header};
-use crate::model::{Lab, Module, ModuleKind, PostgresManager, SslMode, VaultPart};
+use crate::model::{
+    Gitea, Lab, Longhorn, Module, ModuleKind, Postgres, PostgresManager, SslMode, Tofu, Vault,
+    VaultPart,
+};
 use crate::names;
 use serde_json::{Map, Value, json};
 
 pub fn emit(lab: &Lab) -> Vec<File> {
     let mut files = Vec::new();
-    for module in lab.tofu.modules.values() {
+    // Every module kind manages PostgreSQL's objects or Vault's connection
+    // to it, so a module implies PostgreSQL (validation).
+    let (Some(tofu), Some(pg)) = (&lab.tofu, &lab.postgres) else {
+        return files;
+    };
+    let lab = &PgView {
+        lab,
+        tofu,
+        postgres: pg,
+    };
+    let factory_view = match (&lab.vault, &lab.gitea, &lab.longhorn) {
+        (Some(vault), Some(gitea), Some(longhorn)) => {
+            vault
+                .connection_url
+                .as_deref()
+                .map(|connection_url| FactoryView {
+                    base: *lab,
+                    vault,
+                    gitea,
+                    longhorn,
+                    connection_url,
+                })
+        }
+        _ => None,
+    };
+    for module in tofu.modules.values() {
         let Some(Generated { tf, data }) = (match module.kind {
             ModuleKind::Postgres => postgres(lab, module),
-            ModuleKind::Factory => Some(factory(lab, module)),
+            // Validation requires what a factory module manages.
+            ModuleKind::Factory => factory_view.as_ref().map(|f| factory(f, module)),
         }) else {
             continue;
         };
@@ -76,6 +105,39 @@ pub fn emit(lab: &Lab) -> Vec<File> {
     files
 }
 
+/// The sections every module reads, each present: fields shadow the
+/// `Option`s of [`Lab`] of the same name, the rest is the lab's.
+#[derive(Clone, Copy)]
+struct PgView<'a> {
+    lab: &'a Lab,
+    tofu: &'a Tofu,
+    postgres: &'a Postgres,
+}
+
+impl std::ops::Deref for PgView<'_> {
+    type Target = Lab;
+    fn deref(&self) -> &Lab {
+        self.lab
+    }
+}
+
+/// What a `'factory` module reads besides: Vault, Gitea and Longhorn, and
+/// Vault's connection URL to PostgreSQL.
+struct FactoryView<'a> {
+    base: PgView<'a>,
+    vault: &'a Vault,
+    gitea: &'a Gitea,
+    longhorn: &'a Longhorn,
+    connection_url: &'a str,
+}
+
+impl<'a> std::ops::Deref for FactoryView<'a> {
+    type Target = PgView<'a>;
+    fn deref(&self) -> &PgView<'a> {
+        &self.base
+    }
+}
+
 /// The data file OpenTofu loads by itself (`*.auto.tfvars.json`).
 pub const DATA_FILE: &str = "labc.auto.tfvars.json";
 
@@ -88,7 +150,7 @@ struct Generated<'a> {
 /// `labc.auto.tfvars.json`: the header as the first key (`"//"` is a
 /// comment in HCL's JSON syntax, which OpenTofu reads tfvars with), then
 /// the variables in name order, two-space indented, one trailing newline.
-fn tfvars(lab: &Lab, data: Map<String, Value>) -> String {
+fn tfvars(lab: &PgView, data: Map<String, Value>) -> String {
     let mut out = Map::new();
     out.insert("//".into(), Value::String(super::header_sentence(lab)));
     let mut sorted: Vec<_> = data.into_iter().collect();
@@ -112,7 +174,7 @@ struct ProviderRef {
     meta: Option<Expr<'static>>,
 }
 
-fn provider_ref(lab: &Lab, module: &Module, source: &str, natural: &str) -> ProviderRef {
+fn provider_ref(lab: &PgView, module: &Module, source: &str, natural: &str) -> ProviderRef {
     let local = module
         .providers
         .iter()
@@ -233,7 +295,7 @@ fn wrap(text: &str) -> String {
 }
 
 /// `versions.tf`: the GCS backend and every provider the module pins.
-fn versions<'a>(lab: &'a Lab, module: &'a Module, modelled: &[&str]) -> Body<'a> {
+fn versions<'a>(lab: &'a PgView<'a>, module: &'a Module, modelled: &[&str]) -> Body<'a> {
     let mut required = Block::unlabeled("required_providers");
     for local in &module.providers {
         let Some(p) = lab.tofu.providers.get(local) else {
@@ -317,7 +379,7 @@ where
 
 // ---------------------------------------------------------------- postgres
 
-fn postgres<'a>(lab: &'a Lab, module: &'a Module) -> Option<Generated<'a>> {
+fn postgres<'a>(lab: &'a PgView<'a>, module: &'a Module) -> Option<Generated<'a>> {
     // One manager per object: with the SQL scripts in charge, no module
     // declares the same objects (validation refuses a 'postgres module then).
     if lab.postgres.manager != PostgresManager::Opentofu {
@@ -378,7 +440,7 @@ const POOLER: &str = "pgbouncer_auth";
 
 /// The shared login roles. Their passwords are set out of band, so OpenTofu
 /// must never compare them (the provider reads the live password back).
-fn login_roles<'a>(lab: &'a Lab, pg: &ProviderRef) -> Body<'a> {
+fn login_roles<'a>(lab: &'a PgView<'a>, pg: &ProviderRef) -> Body<'a> {
     let editor = resource("postgresql_role", EDITOR, pg)
         .attr("name", &lab.postgres.credentials_editor)
         .attr("login", true)
@@ -417,7 +479,7 @@ fn login_roles<'a>(lab: &'a Lab, pg: &ProviderRef) -> Body<'a> {
 
 const DATABASES: &str = "var.databases";
 
-fn databases<'a>(lab: &'a Lab, pg: &ProviderRef) -> Body<'a> {
+fn databases<'a>(lab: &'a PgView<'a>, pg: &ProviderRef) -> Body<'a> {
     let role = keyed("postgresql_role", "owner", pg, DATABASES)
         .attr("name", raw("each.value.owner_role"))
         .attr("login", false)
@@ -507,7 +569,7 @@ fn databases<'a>(lab: &'a Lab, pg: &ProviderRef) -> Body<'a> {
     body
 }
 
-fn postgres_imports<'a>(lab: &'a Lab, data: &mut Map<String, Value>) -> Body<'a> {
+fn postgres_imports<'a>(lab: &'a PgView<'a>, data: &mut Map<String, Value>) -> Body<'a> {
     let dbs = || lab.databases.values();
     imports_entry(
         data,
@@ -565,7 +627,7 @@ struct VaultRefs {
     connection: &'static str,
 }
 
-fn vault_refs(lab: &Lab) -> VaultRefs {
+fn vault_refs(lab: &FactoryView) -> VaultRefs {
     let elsewhere = |p| lab.vault.managed_elsewhere.contains(&p);
     VaultRefs {
         kv: if elsewhere(VaultPart::Kv) {
@@ -591,7 +653,7 @@ fn vault_refs(lab: &Lab) -> VaultRefs {
     }
 }
 
-fn factory<'a>(lab: &'a Lab, module: &'a Module) -> Generated<'a> {
+fn factory<'a>(lab: &'a FactoryView<'a>, module: &'a Module) -> Generated<'a> {
     let vault = provider_ref(lab, module, VAULT, "vault");
     let gitea = provider_ref(lab, module, GITEA, "gitea");
     let google = provider_ref(lab, module, GOOGLE, "google");
@@ -661,7 +723,7 @@ fn factory<'a>(lab: &'a Lab, module: &'a Module) -> Generated<'a> {
 }
 
 /// The factory module's variables and their values.
-fn factory_data<'a>(lab: &'a Lab, data: &mut Map<String, Value>, vars: &mut Body<'a>) {
+fn factory_data<'a>(lab: &'a FactoryView<'a>, data: &mut Map<String, Value>, vars: &mut Body<'a>) {
     let vault_apps: Map<String, Value> = lab
         .apps
         .values()
@@ -720,9 +782,11 @@ fn factory_data<'a>(lab: &'a Lab, data: &mut Map<String, Value>, vars: &mut Body
     );
 
     let r = &lab.gitea.repositories;
+    // An upstream chart has no Gitea repository.
     let repositories: Map<String, Value> = lab
         .apps
         .values()
+        .filter(|app| app.chart.is_none())
         .map(|app| {
             (
                 app.name.clone(),
@@ -802,7 +866,7 @@ fn factory_data<'a>(lab: &'a Lab, data: &mut Map<String, Value>, vars: &mut Body
 }
 
 /// The mounts, auth backend and connection the Vault roles live in.
-fn mounts<'a>(lab: &'a Lab, vault: &ProviderRef) -> Body<'a> {
+fn mounts<'a>(lab: &'a FactoryView<'a>, vault: &ProviderRef) -> Body<'a> {
     let v = &lab.vault;
     let elsewhere = |p| v.managed_elsewhere.contains(&p);
     let mut body = Body::new();
@@ -900,7 +964,7 @@ fn mounts<'a>(lab: &'a Lab, vault: &ProviderRef) -> Body<'a> {
             .blank()
             .block(
                 Block::unlabeled("postgresql")
-                    .attr("connection_url", &v.connection_url)
+                    .attr("connection_url", lab.connection_url)
                     .attr("username", &lab.postgres.credentials_editor)
                     .attr("password", raw("var.credentials_editor_password")),
             )
@@ -912,7 +976,7 @@ fn mounts<'a>(lab: &'a Lab, vault: &ProviderRef) -> Body<'a> {
 }
 
 /// The apps' policies and Kubernetes auth roles, the databases' Vault roles.
-fn vault_roles<'a>(lab: &'a Lab, vault: &ProviderRef, refs: &VaultRefs) -> Body<'a> {
+fn vault_roles<'a>(lab: &'a FactoryView<'a>, vault: &ProviderRef, refs: &VaultRefs) -> Body<'a> {
     let rule = |path: String| {
         Block::unlabeled("rule")
             .attr("path", raw(path))
@@ -1007,8 +1071,8 @@ fn vault_roles<'a>(lab: &'a Lab, vault: &ProviderRef, refs: &VaultRefs) -> Body<
     body
 }
 
-fn repositories<'a>(lab: &'a Lab, gitea: &ProviderRef) -> Body<'a> {
-    if lab.apps.is_empty() {
+fn repositories<'a>(lab: &'a FactoryView<'a>, gitea: &ProviderRef) -> Body<'a> {
+    if lab.apps.values().all(|a| a.chart.is_some()) {
         return Body::new();
     }
     let mut repo = keyed("gitea_repository", "app", gitea, "var.repositories")
@@ -1074,7 +1138,7 @@ const LONGHORN: &str = "longhorn_backups";
 /// with an HMAC key of a service account that may only use that bucket; the
 /// key goes to Vault KV, readable by Longhorn's namespace only.
 fn longhorn<'a>(
-    lab: &'a Lab,
+    lab: &'a FactoryView<'a>,
     google: &ProviderRef,
     vault: &ProviderRef,
     refs: &VaultRefs,
@@ -1188,7 +1252,7 @@ fn longhorn<'a>(
 }
 
 fn factory_imports<'a>(
-    lab: &'a Lab,
+    lab: &'a FactoryView<'a>,
     gitea: &ProviderRef,
     data: &mut Map<String, Value>,
 ) -> Body<'a> {
@@ -1230,6 +1294,7 @@ fn factory_imports<'a>(
         "gitea_repository.app",
         lab.apps
             .values()
+            .filter(|a| a.chart.is_none())
             .map(|a| (a.name.as_str(), format!("{}/{}", a.org, a.name))),
     );
     let mut blocks = vec![imports_variable()];
@@ -1341,14 +1406,14 @@ mod tests {
             ]
         );
         // Adoption off: no imports, and no `imports` data.
-        for m in lab.tofu.modules.values_mut() {
+        for m in lab.tofu.as_mut().expect("tofu").modules.values_mut() {
             m.adopt = false;
         }
         let files = emit(&lab);
         assert!(!files.iter().any(|f| f.path.ends_with("imports.tf")));
         assert!(!file(&files, "tofu/postgres/labc.auto.tfvars.json").contains("\"imports\""));
         // The SQL scripts as manager: no postgres module.
-        lab.postgres.manager = PostgresManager::Sql;
+        lab.postgres.as_mut().expect("postgres").manager = PostgresManager::Sql;
         assert!(!paths(&lab).iter().any(|p| p.starts_with("tofu/postgres/")));
     }
 
@@ -1393,7 +1458,7 @@ mod tests {
     #[test]
     fn managed_elsewhere_names_instead_of_declaring() {
         let mut lab = compile("lab.ncl");
-        lab.vault.managed_elsewhere = [
+        lab.vault.as_mut().expect("vault").managed_elsewhere = [
             VaultPart::Kv,
             VaultPart::KubernetesAuth,
             VaultPart::Database,
@@ -1435,9 +1500,25 @@ mod tests {
     #[test]
     fn renamed_provider_gets_the_meta_argument() {
         let mut lab = compile("lab.ncl");
-        let vault = lab.tofu.providers.remove("vault").expect("vault pinned");
-        lab.tofu.providers.insert("hcvault".into(), vault);
-        let factory = lab.tofu.modules.get_mut("factory").expect("factory");
+        let vault = lab
+            .tofu
+            .as_mut()
+            .expect("tofu")
+            .providers
+            .remove("vault")
+            .expect("vault pinned");
+        lab.tofu
+            .as_mut()
+            .expect("tofu")
+            .providers
+            .insert("hcvault".into(), vault);
+        let factory = lab
+            .tofu
+            .as_mut()
+            .expect("tofu")
+            .modules
+            .get_mut("factory")
+            .expect("factory");
         factory.providers.remove("vault");
         factory.providers.insert("hcvault".into());
         let files = emit(&lab);

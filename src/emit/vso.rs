@@ -7,7 +7,7 @@
 
 use super::yaml::{self, Yaml};
 use super::{File, app_dir, header, k8s_metadata};
-use crate::model::{App, AppVault, Lab};
+use crate::model::{App, AppVault, Lab, Vault};
 
 /// Name of the VaultConnection in each app namespace (one per namespace, so
 /// each app carries the lab's Vault address with it).
@@ -20,6 +20,10 @@ const VSO_API: &str = "secrets.hashicorp.com/v1beta1";
 pub const FILE: &str = "vault-secrets.yaml";
 
 pub fn emit(lab: &Lab) -> Vec<File> {
+    // An app reads Vault only in a lab that has it (validation).
+    let Some(lab_vault) = &lab.vault else {
+        return Vec::new();
+    };
     let head = header("#", lab);
     lab.apps
         .values()
@@ -27,7 +31,7 @@ pub fn emit(lab: &Lab) -> Vec<File> {
             let vault = app.vault.as_ref()?;
             Some(File {
                 path: format!("{}/{FILE}", app_dir(&app.name)),
-                contents: yaml::documents(&head, &vault_resources(lab, app, vault)),
+                contents: yaml::documents(&head, &vault_resources(lab_vault, app, vault)),
             })
         })
         .collect()
@@ -59,11 +63,11 @@ fn restart(app: &App) -> Yaml<'_> {
 
 /// The VaultConnection's spec: the address VSO reaches Vault on from inside
 /// the cluster and, for a private CA, the Secret holding it.
-fn connection(lab: &Lab) -> Yaml<'_> {
+fn connection(vault: &Vault) -> Yaml<'_> {
     let mut spec = Yaml::map()
-        .with("address", &lab.vault.operator_address)
+        .with("address", &vault.operator_address)
         .with("skipTLSVerify", false);
-    if let Some(secret) = &lab.vault.operator_ca_secret {
+    if let Some(secret) = &vault.operator_ca_secret {
         spec.insert("caCertSecretRef", secret);
     }
     spec
@@ -72,7 +76,7 @@ fn connection(lab: &Lab) -> Yaml<'_> {
 /// The VSO resources of an app, in its namespace: the connection, the auth
 /// on the app's Kubernetes role (named after the app), the KV secret and,
 /// with a database, the dynamic credentials.
-fn vault_resources<'a>(lab: &'a Lab, app: &'a App, v: &'a AppVault) -> Vec<Yaml<'a>> {
+fn vault_resources<'a>(lab: &'a Vault, app: &'a App, v: &'a AppVault) -> Vec<Yaml<'a>> {
     let ns = &app.namespace;
     let mut docs = vec![
         vso("VaultConnection", VAULT_CONNECTION, ns, connection(lab)),
@@ -88,7 +92,7 @@ fn vault_resources<'a>(lab: &'a Lab, app: &'a App, v: &'a AppVault) -> Vec<Yaml<
                         .with("serviceAccount", &v.service_account),
                 )
                 .with("method", "kubernetes")
-                .with("mount", &lab.vault.kubernetes_mount)
+                .with("mount", &lab.kubernetes_mount)
                 .with("vaultConnectionRef", VAULT_CONNECTION),
         ),
         vso(
@@ -97,7 +101,7 @@ fn vault_resources<'a>(lab: &'a Lab, app: &'a App, v: &'a AppVault) -> Vec<Yaml<
             ns,
             Yaml::map()
                 .with("destination", destination(&v.kv_secret))
-                .with("mount", &lab.vault.kv_mount)
+                .with("mount", &lab.kv_mount)
                 .with("path", &v.kv_path)
                 .with("refreshAfter", KV_REFRESH)
                 .with("rolloutRestartTargets", restart(app))
@@ -112,7 +116,7 @@ fn vault_resources<'a>(lab: &'a Lab, app: &'a App, v: &'a AppVault) -> Vec<Yaml<
             ns,
             Yaml::map()
                 .with("destination", destination(secret))
-                .with("mount", &lab.vault.database_mount)
+                .with("mount", &lab.database_mount)
                 .with("path", path)
                 .with("rolloutRestartTargets", restart(app))
                 .with("vaultAuthRef", &app.name),

@@ -114,6 +114,29 @@ impl<'a> Yaml<'a> {
         }
     }
 
+    /// A JSON value as YAML data (an upstream chart's values): every string
+    /// quoted and escaped as any other, whole numbers as integers. A number
+    /// that isn't a 64-bit integer (validation refuses one) keeps its text,
+    /// as a string.
+    pub fn from_json(value: &'a serde_json::Value) -> Yaml<'a> {
+        use serde_json::Value;
+        match value {
+            Value::Null => Yaml::Null,
+            Value::Bool(b) => Yaml::Bool(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => Yaml::Int(i),
+                None => Yaml::Str(Cow::Owned(n.to_string())),
+            },
+            Value::String(s) => Yaml::Str(Cow::Borrowed(s)),
+            Value::Array(items) => Yaml::Seq(items.iter().map(Yaml::from_json).collect()),
+            Value::Object(map) => Yaml::Map(
+                map.iter()
+                    .map(|(k, v)| (k.as_str(), Yaml::from_json(v)))
+                    .collect(),
+            ),
+        }
+    }
+
     /// A sequence of strings.
     pub fn strs<I: IntoIterator<Item = S>, S: Into<Cow<'a, str>>>(items: I) -> Yaml<'a> {
         Yaml::Seq(items.into_iter().map(|s| Yaml::Str(s.into())).collect())

@@ -453,6 +453,11 @@ impl Naming {
     }
 }
 
+/// The schema import every lab starts with, and Nickel's words for an
+/// import it could not find.
+const SCHEMA_IMPORT: &str = "schemas/lab.ncl";
+const NOT_FOUND: &str = "could not find import";
+
 /// Nickel's report of an error, as labc diagnostics: its messages, labels
 /// and notes unchanged (what `nickel` itself would print), with file names as
 /// the user knows them. Rendering (and colour) is the command line's job.
@@ -498,8 +503,15 @@ fn diagnostics(
             CsSeverity::Note => Severity::Note,
             CsSeverity::Help => Severity::Help,
         };
+        // The one import labc writes itself: say how to get it.
+        let schema_missing = d.message.contains(SCHEMA_IMPORT) && d.message.contains(NOT_FOUND);
         let mut diag = Diagnostic::new(severity, d.message);
         diag.notes = d.notes;
+        if schema_missing {
+            diag.notes.push(format!(
+                "{SCHEMA_IMPORT} is written by labc: run `labc schema` beside the lab (or `labc init` to start a new lab)"
+            ));
+        }
         for label in d.labels {
             let file = match ids.get(&label.file_id) {
                 Some(&f) => f,

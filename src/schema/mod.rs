@@ -67,6 +67,16 @@ const PATTERNS: &[(&str, &str, &str)] = &[
         "provider source (`namespace/type`)",
         "ProviderSource",
     ),
+    (
+        raw::CHART_REPO,
+        "chart repository (`https://...` or `oci://...`)",
+        "ChartRepo",
+    ),
+    (
+        raw::CHART_VERSION,
+        "chart version (like `8.5.1`)",
+        "ChartVersion",
+    ),
 ];
 
 fn pattern_name(pattern: &str) -> &str {

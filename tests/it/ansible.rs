@@ -53,7 +53,7 @@ fn clean(bin: &str, inventory: &Path, args: &[&str]) -> String {
     stdout(&o)
 }
 
-fn list(inventory: &Path, export: bool) -> Value {
+pub(crate) fn list(inventory: &Path, export: bool) -> Value {
     let args: &[&str] = if export {
         &["--list", "--export"]
     } else {
@@ -316,7 +316,121 @@ fn yamllint_passes_on_every_generated_ansible_file() {
     for lab in labs() {
         lab.build();
         assert_yamllint_clean(&lab.generated().join("ansible"));
+        // And ansible-inventory reads every lab's strictly, groups known.
+        let inv = list(&lab.generated().join(INVENTORY), false);
+        assert_known_groups(&inv);
     }
+}
+
+/// Hosts and k3s only: the inventory k3s-ansible needs, every group there
+/// (empty where no host carries its service), and no variable of a section
+/// the lab lacks.
+#[test]
+fn minimal_inventory() {
+    let lab = Lab::named("minimal");
+    lab.build();
+    let dir = lab.generated().join(INVENTORY);
+    let inv = list(&dir, false);
+    assert_known_groups(&inv);
+    let nodes = strs(&["node1", "node2", "node3"]);
+    assert_eq!(members(&inv, "raspberries", "hosts"), nodes);
+    assert_eq!(members(&inv, "server", "hosts"), strs(&["node1"]));
+    assert_eq!(members(&inv, "agent", "hosts"), strs(&["node2", "node3"]));
+    assert_eq!(
+        members(&inv, "k3s_cluster", "children"),
+        strs(&["agent", "server"])
+    );
+    for empty in ["postgres", "gitea", "ci_runner", "pihole", "step_ca"] {
+        assert_eq!(
+            members(&inv, empty, "hosts"),
+            Vec::<String>::new(),
+            "{empty}"
+        );
+    }
+    for node in &nodes {
+        let v = hostvars(&inv, node);
+        assert_eq!(
+            v["ansible_user"],
+            if node == "node3" { "pi" } else { "admin" }
+        );
+        assert_eq!(v["k3s_version"], "v1.34.3+k3s1");
+        assert_eq!(v["api_endpoint"], "10.0.10.11");
+        assert_eq!(v["lab_name"], "minimal");
+        assert_eq!(v["k3s_servers"], serde_json::json!(["node1"]));
+        for absent in [
+            "gitea_url",
+            "postgres_host",
+            "runner_hosts",
+            "backup_destination",
+            "backup_jobs",
+            "api_port",
+            "extra_server_args",
+        ] {
+            assert!(v.get(absent).is_none(), "{node}: {absent}");
+        }
+    }
+    // Nothing but the inventory and the docs.
+    let mut top: Vec<String> = std::fs::read_dir(lab.generated())
+        .expect("generated")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(top, strs(&[".labc-manifest", "ansible", "docs"]));
+    clean("ansible-inventory", &dir, &["--graph"]);
+}
+
+/// `k3s.api_endpoint` (a VIP in front of the servers) is what every node
+/// joins through; the servers stay the group k3s-ansible initialises from.
+#[test]
+fn an_explicit_api_endpoint_reaches_every_node() {
+    let lab = Lab::named("ha");
+    crate::common::edit_file(
+        &lab.path().join("lab.ncl"),
+        "version = \"v1.34.3+k3s1\",",
+        "version = \"v1.34.3+k3s1\", api_endpoint = \"10.0.20.10\",",
+    );
+    lab.build();
+    let inv = list(&lab.generated().join(INVENTORY), false);
+    for node in ["cp-a", "cp-b", "cp-c", "worker-1", "worker-2"] {
+        assert_eq!(hostvars(&inv, node)["api_endpoint"], "10.0.20.10", "{node}");
+    }
+    assert_eq!(members(&inv, "server", "hosts")[0], "cp-a");
+}
+
+/// Three servers: k3s-ansible's `server` group holds them in host-name
+/// order, its first (cp-a) initialises embedded etcd and is the
+/// `api_endpoint` the others and the agents join through.
+#[test]
+fn ha_inventory() {
+    let lab = Lab::named("ha");
+    lab.build();
+    let dir = lab.generated().join(INVENTORY);
+    let inv = list(&dir, false);
+    assert_known_groups(&inv);
+    assert_eq!(
+        members(&inv, "server", "hosts"),
+        strs(&["cp-a", "cp-b", "cp-c"])
+    );
+    assert_eq!(
+        members(&inv, "agent", "hosts"),
+        strs(&["worker-1", "worker-2"])
+    );
+    assert_eq!(members(&inv, "pihole", "hosts"), strs(&["worker-2"]));
+    for node in ["cp-a", "cp-b", "cp-c", "worker-1", "worker-2"] {
+        let v = hostvars(&inv, node);
+        assert_eq!(v["ansible_user"], "ops");
+        assert_eq!(v["api_endpoint"], "10.0.20.11", "{node}");
+        assert_eq!(v["extra_server_args"], "--disable traefik");
+        assert_eq!(
+            v["k3s_servers"],
+            serde_json::json!(["cp-a", "cp-b", "cp-c"])
+        );
+        assert!(v.get("gitea_url").is_none() && v.get("postgres_host").is_none());
+    }
+    // `--list` keeps the inventory's order, which is what k3s-ansible's
+    // server role reads as `groups[server_group][0]`: cp-a initialises.
+    assert_eq!(members(&inv, "server", "hosts")[0], "cp-a");
+    clean("ansible-inventory", &dir, &["--graph"]);
 }
 
 /// The checks can fail: a misspelt group key, a coercible scalar, a host

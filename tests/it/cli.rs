@@ -282,7 +282,7 @@ fn no_lab_file_is_a_clear_error() {
 }
 
 /// Runs `git` in `dir`, asserting success.
-fn git(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn git(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new("git")
         .args(args)
         .current_dir(dir)

@@ -118,7 +118,11 @@ fn labc_names(lab: &Lab) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>)
         model.hosts.keys().cloned().collect(),
         model.apps.keys().cloned().collect(),
         model.databases.keys().cloned().collect(),
-        model.tofu.modules.keys().cloned().collect(),
+        model
+            .tofu
+            .iter()
+            .flat_map(|t| t.modules.keys().cloned())
+            .collect(),
     )
 }
 

@@ -14,6 +14,7 @@ mod docs;
 mod editors;
 mod errors;
 mod hostile;
+mod init;
 mod layout;
 mod output;
 mod pg;

@@ -479,6 +479,17 @@ fn vault_agree(lab: &Lab) -> (usize, usize) {
 fn opentofu_vault_and_vso_agree_in_every_lab() {
     let mut covered = 0;
     for lab in labs() {
+        // Vault's objects are declared by a factory module: a lab without
+        // one has no OpenTofu side for VSO's names to agree with.
+        let m = crate::argocd::model(&lab);
+        let factory = m.tofu.as_ref().is_some_and(|t| {
+            t.modules
+                .values()
+                .any(|m| m.kind == labc::model::ModuleKind::Factory)
+        });
+        if !factory {
+            continue;
+        }
         let found = vault_agree(&lab);
         let declared = match lab.name.as_str() {
             // dance-lessons-coach, erp and webapp read Vault, all with a

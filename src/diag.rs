@@ -4,6 +4,7 @@
 //!
 //! Invariant: this module never decides *what* is wrong, only how it is shown.
 
+pub use crate::codes::Code;
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
 use codespan_reporting::files::Files as _;
 use codespan_reporting::files::SimpleFiles;
@@ -77,6 +78,8 @@ pub enum Severity {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
+    /// The kind of problem, stable across releases (see [`crate::codes`]).
+    pub code: Code,
     pub message: String,
     pub primary: Option<(Span, String)>,
     pub secondary: Vec<(Span, String)>,
@@ -84,13 +87,14 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(message: impl Into<String>) -> Self {
-        Diagnostic::new(Severity::Error, message)
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic::new(Severity::Error, code, message)
     }
 
-    pub fn new(severity: Severity, message: impl Into<String>) -> Self {
+    pub fn new(severity: Severity, code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             severity,
+            code,
             message: message.into(),
             primary: None,
             secondary: Vec::new(),
@@ -152,6 +156,7 @@ pub fn render(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
             Severity::Help => CsDiagnostic::help(),
         };
         let cs = cs
+            .with_code(d.code.as_str())
             .with_message(shown(&d.message))
             .with_labels(labels)
             .with_notes(d.notes.iter().map(|n| shown(n)).collect());
@@ -160,7 +165,10 @@ pub fn render(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
         if let Err(e) = term::emit_to_write_style(&mut buffer, &config, &sources.files, &cs) {
             buffer_push(
                 &mut buffer,
-                &format!("error: {} (and a bad position: {e})\n", d.message),
+                &format!(
+                    "error[{}]: {} (and a bad position: {e})\n",
+                    d.code, d.message
+                ),
             );
         }
     }

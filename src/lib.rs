@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod codes;
 pub mod compile;
 pub mod diag;
 pub mod emit;

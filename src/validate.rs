@@ -9,7 +9,7 @@
 //! that caused it; this module does no I/O and knows nothing of the source
 //! format (positions come from [`Loaded::span`]).
 
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Code, Diagnostic, Span};
 use crate::load::{Loaded, pointer_segment};
 use crate::model::*;
 use crate::names;
@@ -69,10 +69,10 @@ impl Cx<'_> {
                 self.span(pointer)
             };
             // The name as one line: it may hold the very characters refused.
-            let d = Diagnostic::error(format!(
-                "`{}` can't be {what}: it {problem}",
-                name.escape_debug()
-            ))
+            let d = Diagnostic::error(
+                Code::InvalidName,
+                format!("`{}` can't be {what}: it {problem}", name.escape_debug()),
+            )
             .at(span, format!("used as {what}"));
             self.error(d);
         }
@@ -288,16 +288,20 @@ impl Cx<'_> {
             let address: Ipv4Addr = match h.address.parse() {
                 Ok(a) => a,
                 Err(_) => {
-                    let d = Diagnostic::error(format!("invalid IPv4 address `{}`", h.address))
-                        .at(self.span(&format!("{p}/address")), "not an IPv4 address");
+                    let d = Diagnostic::error(
+                        Code::InvalidAddress,
+                        format!("invalid IPv4 address `{}`", h.address),
+                    )
+                    .at(self.span(&format!("{p}/address")), "not an IPv4 address");
                     self.error(d);
                     Ipv4Addr::UNSPECIFIED
                 }
             };
             if let Some(first) = by_address.get(&address) {
-                let d = Diagnostic::error(format!(
-                    "hosts `{first}` and `{name}` have the same address {address}"
-                ))
+                let d = Diagnostic::error(
+                    Code::DuplicateAddress,
+                    format!("hosts `{first}` and `{name}` have the same address {address}"),
+                )
                 .at(
                     self.span(&format!("{p}/address")),
                     "second use of this address",
@@ -314,9 +318,11 @@ impl Cx<'_> {
             for (i, s) in h.services.iter().enumerate() {
                 let sp = format!("{p}/services/{i}");
                 if !services.insert(*s) {
-                    let d =
-                        Diagnostic::error(format!("host `{name}` lists `'{}` twice", s.as_str()))
-                            .at(self.span(&sp), "listed again here");
+                    let d = Diagnostic::error(
+                        Code::ListedTwice,
+                        format!("host `{name}` lists `'{}` twice", s.as_str()),
+                    )
+                    .at(self.span(&sp), "listed again here");
                     self.error(d);
                 }
             }
@@ -330,11 +336,14 @@ impl Cx<'_> {
                         .iter()
                         .rposition(|s| *s == b || *s == a)
                         .unwrap_or(0);
-                    let d = Diagnostic::error(format!(
-                        "host `{name}` can't carry both `'{}` and `'{}`",
-                        a.as_str(),
-                        b.as_str()
-                    ))
+                    let d = Diagnostic::error(
+                        Code::ConflictingServices,
+                        format!(
+                            "host `{name}` can't carry both `'{}` and `'{}`",
+                            a.as_str(),
+                            b.as_str()
+                        ),
+                    )
                     .at(
                         self.span(&format!("{p}/services/{i}")),
                         "conflicts with another service of this host",
@@ -375,15 +384,16 @@ impl Cx<'_> {
             let on = placed.get(&service).cloned().unwrap_or_default();
             let name = service.as_str();
             if required && on.is_empty() {
-                let d = Diagnostic::error(format!("no host carries `'{name}`"))
-                    .at(
-                        self.span("/hosts"),
-                        format!("add `'{name}` to the services of one of these hosts"),
-                    )
-                    .note(match service {
-                        Service::StepCaPrimary => "step-ca replicas need a primary".to_string(),
-                        _ => format!("the lab needs exactly one `'{name}` host"),
-                    });
+                let d =
+                    Diagnostic::error(Code::ServiceOnNoHost, format!("no host carries `'{name}`"))
+                        .at(
+                            self.span("/hosts"),
+                            format!("add `'{name}` to the services of one of these hosts"),
+                        )
+                        .note(match service {
+                            Service::StepCaPrimary => "step-ca replicas need a primary".to_string(),
+                            _ => format!("the lab needs exactly one `'{name}` host"),
+                        });
                 self.error(d);
             }
             if single && on.len() > 1 {
@@ -391,11 +401,14 @@ impl Cx<'_> {
                     let i = hosts[extra].services.iter().position(|s| *s == service);
                     let at = self.service_span(extra, service);
                     let _ = i;
-                    let d = Diagnostic::error(format!(
-                        "`'{name}` is placed on {} hosts ({}); it may run on one only",
-                        on.len(),
-                        on.join(", ")
-                    ))
+                    let d = Diagnostic::error(
+                        Code::ServiceOnTooManyHosts,
+                        format!(
+                            "`'{name}` is placed on {} hosts ({}); it may run on one only",
+                            on.len(),
+                            on.join(", ")
+                        ),
+                    )
                     .at(at, "second placement")
                     .also(self.service_span(&on[0], service), "first placement");
                     self.error(d);
@@ -436,10 +449,10 @@ impl Cx<'_> {
         }
         for (i, component) in raw.disable.iter().flatten().enumerate() {
             if names::dns1123_label_problem(component).is_some() {
-                let d = Diagnostic::error(format!(
-                    "`{}` is not a k3s component name",
-                    component.escape_debug()
-                ))
+                let d = Diagnostic::error(
+                    Code::UnknownK3sComponent,
+                    format!("`{}` is not a k3s component name", component.escape_debug()),
+                )
                 .at(
                     self.span(&format!("/k3s/disable/{i}")),
                     "expected one word, like `traefik`",
@@ -484,8 +497,11 @@ impl Cx<'_> {
                 tag: tag.to_string(),
             },
             _ => {
-                let d = Diagnostic::error(format!("image `{reference}` has no tag"))
-                    .at(self.span(pointer), "expected `repository:tag`");
+                let d = Diagnostic::error(
+                    Code::ImageWithoutTag,
+                    format!("image `{reference}` has no tag"),
+                )
+                .at(self.span(pointer), "expected `repository:tag`");
                 self.error(d);
                 Image {
                     repository: reference.to_string(),
@@ -504,10 +520,13 @@ impl Cx<'_> {
             Ok(major) => major,
             Err(_) => {
                 if !image.tag.is_empty() {
-                    let d = Diagnostic::error(format!(
-                        "PostgreSQL image tag `{}` names no major version",
-                        image.tag
-                    ))
+                    let d = Diagnostic::error(
+                        Code::PostgresVersion,
+                        format!(
+                            "PostgreSQL image tag `{}` names no major version",
+                            image.tag
+                        ),
+                    )
                     .at(
                         self.span("/postgres/image"),
                         "expected a tag starting with the version, like `postgres:16.10`",
@@ -598,7 +617,7 @@ impl Cx<'_> {
             );
         }
         if credentials_editor == pgbouncer_auth {
-            let d = Diagnostic::error(format!(
+            let d = Diagnostic::error(Code::RoleCollision, format!(
                 "`credentials_editor` and `pgbouncer_auth` are both `{pgbouncer_auth}`; they must be different roles"
             ))
             .at(self.span("/postgres/pgbouncer_auth").or(self.span("/postgres")), "same role as credentials_editor");
@@ -656,9 +675,10 @@ impl Cx<'_> {
             );
             self.check_name(&p, name, "a file name", names::file_name_problem(name));
             if *name == gitea.database {
-                let d = Diagnostic::error(format!(
-                    "database `{name}` is Gitea's own database; pick another name"
-                ))
+                let d = Diagnostic::error(
+                    Code::GiteaDatabase,
+                    format!("database `{name}` is Gitea's own database; pick another name"),
+                )
                 .at(self.span(&p), "clashes with Gitea's database")
                 .note("Gitea's database is set by `postgres.gitea_database` (default `gitea`)");
                 self.error(d);
@@ -686,9 +706,12 @@ impl Cx<'_> {
                 names::vault_template_problem(&owner_role),
             );
             if let Some(first) = roles.get(&owner_role) {
-                let d = Diagnostic::error(format!("role `{owner_role}` would be created twice"))
-                    .at(self.span(&owner_ptr), "this role")
-                    .also(self.span(first), "is already this one");
+                let d = Diagnostic::error(
+                    Code::RoleCollision,
+                    format!("role `{owner_role}` would be created twice"),
+                )
+                .at(self.span(&owner_ptr), "this role")
+                .also(self.span(first), "is already this one");
                 self.error(d);
             } else {
                 roles.insert(owner_role.clone(), owner_ptr);
@@ -739,9 +762,10 @@ impl Cx<'_> {
                 None => names::namespace(name),
             };
             if let Some(other) = namespaces.insert(namespace.clone(), name.clone()) {
-                let d = Diagnostic::error(format!(
-                    "apps `{other}` and `{name}` both deploy to namespace `{namespace}`"
-                ))
+                let d = Diagnostic::error(
+                    Code::NamespaceCollision,
+                    format!("apps `{other}` and `{name}` both deploy to namespace `{namespace}`"),
+                )
                 .at(
                     self.span(&format!("{p}/namespace")).or(self.span(&p)),
                     "second app in this namespace",
@@ -757,56 +781,63 @@ impl Cx<'_> {
                     Image { repository, tag }
                 }
             };
-            let database = match (a.archetype, &a.database) {
-                (Archetype::Postgres, db) => {
-                    let (db, at) = match db {
-                        Some(db) => (db.clone(), format!("{p}/database")),
-                        None => (name.clone(), format!("{p}/archetype")),
-                    };
-                    if !databases.contains_key(&db) {
-                        let known: Vec<String> = databases.keys().cloned().collect();
-                        let mut d = Diagnostic::error(format!(
+            let database =
+                match (a.archetype, &a.database) {
+                    (Archetype::Postgres, db) => {
+                        let (db, at) = match db {
+                            Some(db) => (db.clone(), format!("{p}/database")),
+                            None => (name.clone(), format!("{p}/archetype")),
+                        };
+                        if !databases.contains_key(&db) {
+                            let known: Vec<String> = databases.keys().cloned().collect();
+                            let mut d = Diagnostic::error(Code::MissingDatabase, format!(
                             "app `{name}` needs database `{db}`, which the lab does not declare"
                         ))
                         .at(self.span(&at), "needs a database");
-                        if let Some(best) = crate::diag::closest(&db, &known) {
-                            d = d.note(format!("did you mean `{best}`?"));
+                            if let Some(best) = crate::diag::closest(&db, &known) {
+                                d = d.note(format!("did you mean `{best}`?"));
+                            }
+                            d = d.note(format!(
+                                "declare it in `databases`; known databases: {}",
+                                known.join(", ")
+                            ));
+                            self.error(d);
                         }
-                        d = d.note(format!(
-                            "declare it in `databases`; known databases: {}",
-                            known.join(", ")
-                        ));
-                        self.error(d);
+                        Some(db)
                     }
-                    Some(db)
-                }
-                (other, Some(_)) => {
-                    let d = Diagnostic::error(format!(
-                        "app `{name}` has a database but its archetype is `'{}`",
-                        other.as_str()
-                    ))
-                    .at(
-                        self.span(&format!("{p}/database")),
-                        "only `'postgres` apps have a database",
-                    );
-                    self.error(d);
-                    None
-                }
-                _ => None,
-            };
+                    (other, Some(_)) => {
+                        let d = Diagnostic::error(
+                            Code::ArchetypeMismatch,
+                            format!(
+                                "app `{name}` has a database but its archetype is `'{}`",
+                                other.as_str()
+                            ),
+                        )
+                        .at(
+                            self.span(&format!("{p}/database")),
+                            "only `'postgres` apps have a database",
+                        );
+                        self.error(d);
+                        None
+                    }
+                    _ => None,
+                };
             let replicas = a.replicas.unwrap_or(defaults::REPLICAS);
             if a.archetype == Archetype::Sqlite && replicas != 1 {
-                let d = Diagnostic::error(format!(
+                let d = Diagnostic::error(Code::SqliteReplicas, format!(
                     "app `{name}` keeps SQLite on a ReadWriteOnce volume, so it runs exactly 1 replica, not {replicas}"
                 ))
                 .at(self.span(&format!("{p}/replicas")), "must be 1");
                 self.error(d);
             }
             if a.archetype != Archetype::Sqlite && a.volume_size.is_some() {
-                let d = Diagnostic::error(format!(
-                    "app `{name}` has a volume size but its archetype is `'{}`",
-                    a.archetype.as_str()
-                ))
+                let d = Diagnostic::error(
+                    Code::ArchetypeMismatch,
+                    format!(
+                        "app `{name}` has a volume size but its archetype is `'{}`",
+                        a.archetype.as_str()
+                    ),
+                )
                 .at(
                     self.span(&format!("{p}/volume_size")),
                     "only `'sqlite` apps have a volume",
@@ -823,8 +854,11 @@ impl Cx<'_> {
                     .insert(*e, names::ingress_host(name, domain))
                     .is_some()
                 {
-                    let d = Diagnostic::error(format!("app `{name}` lists an ingress twice"))
-                        .at(self.span(&format!("{p}/ingress/{i}")), "listed again here");
+                    let d = Diagnostic::error(
+                        Code::ListedTwice,
+                        format!("app `{name}` lists an ingress twice"),
+                    )
+                    .at(self.span(&format!("{p}/ingress/{i}")), "listed again here");
                     self.error(d);
                 }
             }
@@ -905,9 +939,10 @@ impl Cx<'_> {
         let problem = names::dns1123_label_problem(&root);
         self.check_name("/name", &root, "the root Application's name", problem);
         if apps.contains_key(&root) {
-            let d = Diagnostic::error(format!(
-                "app `{root}` has the name of the root Application (`<lab name>-apps`)"
-            ))
+            let d = Diagnostic::error(
+                Code::RootNameClash,
+                format!("app `{root}` has the name of the root Application (`<lab name>-apps`)"),
+            )
             .at(
                 self.loaded.key_span(&ptr(&["apps", &root])),
                 "rename this app",
@@ -921,7 +956,7 @@ impl Cx<'_> {
         if a.registry.is_none()
             && let Some((name, _)) = raw.apps.iter().find(|(_, app)| app.image_updater.is_some())
         {
-            let d = Diagnostic::error(format!(
+            let d = Diagnostic::error(Code::RegistryMissing, format!(
                 "app `{name}` follows its image, but the lab does not say how the Image Updater reads Gitea's registry"
             ))
             .at(self.span(&ptr(&["apps", name, "image_updater"])), "needs registry access")
@@ -982,14 +1017,14 @@ impl Cx<'_> {
         let internal = &raw.domains.internal;
         let on_step_ca = host == internal || host.ends_with(&format!(".{internal}"));
         if address.starts_with("http://") && ca_secret.is_some() {
-            let d = Diagnostic::error(format!(
+            let d = Diagnostic::error(Code::VsoCaOverHttp, format!(
                 "the Vault Secrets Operator connects to `{address}` over plain HTTP: there is no certificate for `ca_secret` to verify"
             ))
             .at(self.span("/vault/operator/ca_secret"), "remove this")
             .also(self.span(at), "or give an https:// address");
             self.error(d);
         } else if address.starts_with("https://") && ca_secret.is_none() && step_ca && on_step_ca {
-            let d = Diagnostic::error(format!(
+            let d = Diagnostic::error(Code::VsoCannotVerify, format!(
                 "the Vault Secrets Operator cannot verify `{address}`: its certificate is step-ca's, and VSO trusts public roots only"
             ))
             .at(self.span(at), "VaultConnection address")
@@ -1003,19 +1038,26 @@ impl Cx<'_> {
         if let Some(app) = &raw.postgres.pooler_app
             && !apps.contains_key(app)
         {
-            self.unknown("/postgres/pooler_app", "app", app, apps.keys());
+            self.unknown(
+                Code::UnknownApp,
+                "/postgres/pooler_app",
+                "app",
+                app,
+                apps.keys(),
+            );
         }
     }
 
     fn unknown<'k>(
         &mut self,
+        code: Code,
         pointer: &str,
         what: &str,
         name: &str,
         known: impl Iterator<Item = &'k String>,
     ) {
         let known: Vec<String> = known.cloned().collect();
-        let mut d = Diagnostic::error(format!("unknown {what} `{name}`"))
+        let mut d = Diagnostic::error(code, format!("unknown {what} `{name}`"))
             .at(self.span(pointer), format!("no {what} with this name"));
         if let Some(best) = crate::diag::closest(name, &known) {
             d = d.note(format!("did you mean `{best}`?"));
@@ -1046,7 +1088,7 @@ impl Cx<'_> {
         if let Some(mode @ (raw::SslMode::VerifyCa | raw::SslMode::VerifyFull)) =
             raw.postgres.sslmode
         {
-            let d = Diagnostic::error(format!(
+            let d = Diagnostic::error(Code::SslmodeWithoutPki, format!(
                 "`postgres.sslmode` is `'{}`, which checks the server's certificate against the lab's CA, but the lab has no `pki`",
                 mode.as_str()
             ))
@@ -1070,7 +1112,7 @@ impl Cx<'_> {
             self.check_name(&p, name, "a directory name", names::file_name_problem(name));
             let kind = m.kind.as_str();
             if let Some(first) = kinds.insert(kind, name) {
-                let d = Diagnostic::error(format!(
+                let d = Diagnostic::error(Code::ModuleKindTwice, format!(
                     "modules `{first}` and `{name}` are both of kind `'{kind}`; the lab has one of each at most"
                 ))
                 .at(self.span(&format!("{p}/kind")), "second module of this kind");
@@ -1080,6 +1122,7 @@ impl Cx<'_> {
             for (i, pr) in m.providers.iter().enumerate() {
                 if !raw.providers.contains_key(pr) {
                     self.unknown(
+                        Code::UnknownProvider,
                         &format!("{p}/providers/{i}"),
                         "provider",
                         pr,
@@ -1098,7 +1141,7 @@ impl Cx<'_> {
                     .filter_map(|p| raw.providers.get(p))
                     .any(|p| p.source == *source);
                 if !pinned {
-                    let d = Diagnostic::error(format!(
+                    let d = Diagnostic::error(Code::ProviderNotPinned, format!(
                         "module `{name}` declares resources of `{source}` but does not pin that provider"
                     ))
                     .at(self.span(&format!("{p}/providers")), "add the provider here")
@@ -1115,7 +1158,7 @@ impl Cx<'_> {
                     Some(_) => format!("{p}/state_prefix"),
                     None => p.clone(),
                 };
-                let d = Diagnostic::error(format!(
+                let d = Diagnostic::error(Code::ForeignStatePrefix, format!(
                     "module `{name}` would keep its state under `{state_prefix}`, a hand-written root's prefix"
                 ))
                 .at(self.span(&at), "this module's state")
@@ -1125,7 +1168,7 @@ impl Cx<'_> {
                 self.error(d);
             }
             if m.kind == ModuleKind::Postgres && manager == PostgresManager::Sql {
-                let d = Diagnostic::error(format!(
+                let d = Diagnostic::error(Code::PostgresManager, format!(
                     "module `{name}` declares the PostgreSQL objects, but `postgres.manager` is `'sql`"
                 ))
                 .at(self.span(&format!("{p}/kind")), "a second manager of the same objects")
@@ -1147,6 +1190,7 @@ impl Cx<'_> {
             && !raw.modules.values().any(|m| m.kind == ModuleKind::Postgres)
         {
             let d = Diagnostic::error(
+                Code::PostgresManager,
                 "`postgres.manager` is `'opentofu`, but no module of kind `'postgres` declares the PostgreSQL objects",
             )
             .at(
@@ -1181,7 +1225,13 @@ impl Cx<'_> {
         if let Some(h) = &raw.nfs_host
             && !hosts.contains_key(h)
         {
-            self.unknown("/backups/nfs_host", "host", h, hosts.keys());
+            self.unknown(
+                Code::UnknownHost,
+                "/backups/nfs_host",
+                "host",
+                h,
+                hosts.keys(),
+            );
         }
         for (name, job) in [
             ("postgres", &raw.postgres),
@@ -1237,15 +1287,23 @@ impl Cx<'_> {
     }
 
     /// Reports every second claim of one key, with the first claim shown.
-    fn unique<K: Ord + std::fmt::Display>(&mut self, kind: &str, claims: Vec<(K, Claim)>) {
+    fn unique<K: Ord + std::fmt::Display>(
+        &mut self,
+        code: Code,
+        kind: &str,
+        claims: Vec<(K, Claim)>,
+    ) {
         let mut first: BTreeMap<K, Claim> = BTreeMap::new();
         for (key, claim) in claims {
             match first.get(&key) {
                 Some(earlier) => {
-                    let d = Diagnostic::error(format!(
-                        "{kind} {key} is claimed twice: by {} and by {}",
-                        earlier.what, claim.what
-                    ))
+                    let d = Diagnostic::error(
+                        code,
+                        format!(
+                            "{kind} {key} is claimed twice: by {} and by {}",
+                            earlier.what, claim.what
+                        ),
+                    )
                     .at(claim.at, format!("{} claims it here", claim.what))
                     .also(earlier.at, format!("{} claims it here", earlier.what));
                     self.error(d);
@@ -1299,7 +1357,7 @@ impl Cx<'_> {
             .into_iter()
             .map(|((host, port), c)| (HostPort(host, port), c))
             .collect();
-        self.unique("port", claims);
+        self.unique(Code::PortCollision, "port", claims);
     }
 
     /// Env files of the services on one host must differ: a shared one hands
@@ -1334,7 +1392,7 @@ impl Cx<'_> {
                 (HostPath(host, path), claim)
             })
             .collect();
-        self.unique("env file", claims);
+        self.unique(Code::EnvFileCollision, "env file", claims);
     }
 
     /// Host names the lab puts in DNS must be distinct and valid: each
@@ -1376,9 +1434,10 @@ impl Cx<'_> {
                     .then(|| names::dns_name_problem(host))
                     .flatten();
                 if let Some(problem) = problem {
-                    let d = Diagnostic::error(format!(
-                        "ingress host `{host}` is not a DNS name: it {problem}"
-                    ))
+                    let d = Diagnostic::error(
+                        Code::InvalidName,
+                        format!("ingress host `{host}` is not a DNS name: it {problem}"),
+                    )
                     .at(at, "this ingress");
                     self.error(d);
                 }
@@ -1386,7 +1445,7 @@ impl Cx<'_> {
                 claims.push((host.clone(), Claim { what, at }));
             }
         }
-        self.unique("host name", claims);
+        self.unique(Code::HostNameCollision, "host name", claims);
     }
 }
 
@@ -1407,7 +1466,7 @@ impl Cx<'_> {
                 (names::state_prefix_key(&m.state_prefix), Claim { what, at })
             })
             .collect();
-        self.unique("state prefix", claims);
+        self.unique(Code::StatePrefixCollision, "state prefix", claims);
     }
 }
 

@@ -13,7 +13,7 @@ mod depth;
 mod nickel;
 mod toml;
 
-use crate::diag::{Diagnostic, FileId, Sources, Span};
+use crate::diag::{Code, Diagnostic, FileId, Sources, Span};
 use std::path::Path;
 
 /// A lab file, evaluated.
@@ -311,7 +311,7 @@ fn read_text(path: &Path, name: String) -> Result<(Sources, FileId, String), Loa
             // The lossy copy replaces the bad sequence with U+FFFD (3 bytes).
             let end = (at + '\u{fffd}'.len_utf8()).min(shown.len());
             let file = sources.add(name, shown);
-            let d = Diagnostic::error("this file is not valid UTF-8").at(
+            let d = Diagnostic::error(Code::NotUtf8, "this file is not valid UTF-8").at(
                 Some(Span {
                     file,
                     start: at,

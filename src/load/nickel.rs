@@ -19,7 +19,7 @@
 //!   (and paths next to it), never Nickel's absolute normalised paths.
 
 use super::{LoadError, Loaded, Spans, depth};
-use crate::diag::{Diagnostic, FileId, Severity, Sources, Span};
+use crate::diag::{Code, Diagnostic, FileId, Severity, Sources, Span};
 use codespan_reporting::diagnostic::{LabelStyle, Severity as CsSeverity};
 use codespan_reporting::files::Files as CsFiles;
 use nickel_lang_core::cache::normalize_path;
@@ -175,10 +175,10 @@ fn bounded_depth(
     sources: &mut Sources,
 ) -> Result<(), Box<Diagnostic>> {
     let too_deep = |file, at: depth::TooDeep| {
-        Diagnostic::error(format!(
-            "this file nests deeper than {} levels",
-            depth::MAX_DEPTH
-        ))
+        Diagnostic::error(
+            Code::TooDeep,
+            format!("this file nests deeper than {} levels", depth::MAX_DEPTH),
+        )
         .at(
             Some(Span {
                 file,
@@ -260,10 +260,13 @@ impl Walker<'_> {
         // this keeps labc's own recursion bounded whatever gets past it.
         let json = if self.depth > super::MAX_DATA_DEPTH {
             self.diags.push(
-                Diagnostic::error(format!(
-                    "this value nests deeper than {} levels",
-                    super::MAX_DATA_DEPTH
-                ))
+                Diagnostic::error(
+                    Code::TooDeep,
+                    format!(
+                        "this value nests deeper than {} levels",
+                        super::MAX_DATA_DEPTH
+                    ),
+                )
                 .at(span, "too deep"),
             );
             serde_json::Value::Null
@@ -285,8 +288,11 @@ impl Walker<'_> {
                 Some(n) => J::Number(n),
                 None => {
                     self.diags.push(
-                        Diagnostic::error("this number is too large to be exported")
-                            .at(span, "beyond the range of a 64-bit float"),
+                        Diagnostic::error(
+                            Code::NumberTooLarge,
+                            "this number is too large to be exported",
+                        )
+                        .at(span, "beyond the range of a 64-bit float"),
                     );
                     J::Null
                 }
@@ -306,8 +312,11 @@ impl Walker<'_> {
                         // Evaluation for export already rejects these; kept
                         // as a diagnostic so a Nickel change can't panic us.
                         None if !hidden && !field.metadata.opt() => self.diags.push(
-                            Diagnostic::error(format!("field `{}` has no value", id.label()))
-                                .at(span, "in this record"),
+                            Diagnostic::error(
+                                Code::MissingValue,
+                                format!("field `{}` has no value", id.label()),
+                            )
+                            .at(span, "in this record"),
                         ),
                         _ => {}
                     }
@@ -336,7 +345,7 @@ impl Walker<'_> {
                     _ => "not plain data",
                 };
                 self.diags.push(
-                    Diagnostic::error("this value can't be exported")
+                    Diagnostic::error(Code::NotData, "this value can't be exported")
                         .at(span, format!("this is {kind}"))
                         .note(
                             "a lab holds only records, arrays, strings, numbers, booleans, \
@@ -462,6 +471,7 @@ fn diagnostics(
     naming: &Naming,
     (lab_text, import_len): (&str, usize),
 ) -> (Sources, Vec<Diagnostic>) {
+    let code = code_of(&err);
     // Diagnostics may add snippets to the files they refer to.
     let mut files = files.clone();
     let reports = err.into_diagnostics(&mut files);
@@ -498,7 +508,7 @@ fn diagnostics(
             CsSeverity::Note => Severity::Note,
             CsSeverity::Help => Severity::Help,
         };
-        let mut diag = Diagnostic::new(severity, d.message);
+        let mut diag = Diagnostic::new(severity, code, d.message);
         diag.notes = d.notes;
         for label in d.labels {
             let file = match ids.get(&label.file_id) {
@@ -533,6 +543,31 @@ fn diagnostics(
         out.push(diag);
     }
     (sources, out)
+}
+
+/// The code of a Nickel error: one per kind of Nickel report, for every
+/// diagnostic of that report (its notes included).
+fn code_of(err: &NickelError) -> Code {
+    use nickel_lang_core::error::{EvalErrorKind, ImportErrorKind, TypecheckErrorKind};
+    // The lab itself is imported by labc's wrapper: its syntax errors come
+    // as errors of an import, which the typechecker may report.
+    let import = |e: &ImportErrorKind| match e {
+        ImportErrorKind::ParseErrors(..) => Code::NickelSyntax,
+        _ => Code::NickelImport,
+    };
+    match err {
+        NickelError::ParseErrors(_) => Code::NickelSyntax,
+        NickelError::EvalError(e) if matches!(e.error, EvalErrorKind::BlameError { .. }) => {
+            Code::NickelContract
+        }
+        NickelError::TypecheckError(e) => match e.borrow_error() {
+            TypecheckErrorKind::ImportError(i) => import(i),
+            _ => Code::NickelType,
+        },
+        NickelError::ImportError(i) => import(i),
+        NickelError::ExportError(_) => Code::NickelExport,
+        _ => Code::NickelEval,
+    }
 }
 
 /// Nickel blames an unknown field on the whole record that holds it (the

@@ -12,7 +12,7 @@ mod accept;
 
 pub use accept::accepts;
 
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::load::{Loaded, unescape_segment};
 use crate::raw;
 use serde_json::{Map, Value};
@@ -195,9 +195,10 @@ pub fn check(loaded: &Loaded) -> Vec<Diagnostic> {
     {
         Ok(v) => v,
         Err(e) => {
-            return vec![Diagnostic::error(format!(
-                "labc's own schema is invalid: {e}"
-            ))];
+            return vec![Diagnostic::error(
+                Code::Bug,
+                format!("labc's own schema is invalid: {e}"),
+            )];
         }
     };
     let mut diags = Vec::new();
@@ -224,7 +225,7 @@ fn describe(
             .map(|key| {
                 let child = format!("{path}/{}", crate::load::pointer_segment(key));
                 let known = known_fields(schema, error.schema_path().as_str());
-                let mut d = Diagnostic::error(format!("unknown field `{key}`"))
+                let mut d = Diagnostic::error(Code::UnknownField, format!("unknown field `{key}`"))
                     .at(loaded.span(&child), "not a field here");
                 if let Some(best) = crate::diag::closest(key, &known) {
                     d = d.note(format!("did you mean `{best}`?"));
@@ -237,12 +238,18 @@ fn describe(
             .collect(),
         K::Required { property } => {
             let name = property.as_str().unwrap_or_default();
-            vec![Diagnostic::error(format!("missing field `{name}`")).at(span, "in this record")]
+            vec![
+                Diagnostic::error(Code::MissingField, format!("missing field `{name}`"))
+                    .at(span, "in this record"),
+            ]
         }
         K::Maximum { limit } | K::Minimum { limit } => {
             let (lo, hi) = bounds(schema, error.schema_path().as_str());
-            let mut d = Diagnostic::error(format!("`{field}` is out of range: {}", show(instance)))
-                .at(span, "out of range");
+            let mut d = Diagnostic::error(
+                Code::OutOfRange,
+                format!("`{field}` is out of range: {}", show(instance)),
+            )
+            .at(span, "out of range");
             d = match (lo, hi) {
                 (Some(lo), Some(hi)) => {
                     d.note(format!("expected a whole number from {lo} to {hi}"))
@@ -252,28 +259,40 @@ fn describe(
             vec![d]
         }
         K::Pattern { pattern } => vec![
-            Diagnostic::error(format!(
-                "invalid {} for `{field}`: {}",
-                pattern_name(pattern),
-                show(instance)
-            ))
+            Diagnostic::error(
+                Code::NoMatch,
+                format!(
+                    "invalid {} for `{field}`: {}",
+                    pattern_name(pattern),
+                    show(instance)
+                ),
+            )
             .at(span, "does not match")
             .note(format!("expected a value matching {pattern}")),
         ],
         K::Type { kind } => vec![
-            Diagnostic::error(format!(
-                "`{field}` has the wrong type: expected {}, found {}",
-                type_name(kind),
-                json_type(instance)
-            ))
+            Diagnostic::error(
+                Code::WrongType,
+                format!(
+                    "`{field}` has the wrong type: expected {}, found {}",
+                    type_name(kind),
+                    json_type(instance)
+                ),
+            )
             .at(span, "wrong type"),
         ],
         K::Enum { options } => vec![
-            Diagnostic::error(format!("{} is not a valid `{field}`", show(instance)))
-                .at(span, "not allowed here")
-                .note(format!("expected one of {}", enum_options(options))),
+            Diagnostic::error(
+                Code::NotInEnum,
+                format!("{} is not a valid `{field}`", show(instance)),
+            )
+            .at(span, "not allowed here")
+            .note(format!("expected one of {}", enum_options(options))),
         ],
-        _ => vec![Diagnostic::error(format!("`{field}`: {error}")).at(span, "invalid value")],
+        _ => vec![
+            Diagnostic::error(Code::SchemaOther, format!("`{field}`: {error}"))
+                .at(span, "invalid value"),
+        ],
     }
 }
 

@@ -8,7 +8,7 @@ pub fn run(global: &Global) -> Exit {
     let dir = schemas_dir(global);
     match schema_target(&dir).apply() {
         Ok(c) => {
-            if !global.quiet {
+            if !global.quiet && !render::json(global) {
                 eprintln!(
                     "labc: {}: {} written, {} unchanged",
                     dir.display(),
@@ -18,6 +18,6 @@ pub fn run(global: &Global) -> Exit {
             }
             Exit::Ok
         }
-        Err(e) => output_error(&e),
+        Err(e) => output_error(global, &e),
     }
 }

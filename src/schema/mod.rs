@@ -1,6 +1,8 @@
 //! The lab's schemas, both generated from the Rust types in [`crate::raw`]:
 //! the JSON Schema editors of `lab.toml` use (`schemas/lab.schema.json`) and
-//! the Nickel contracts `lab.ncl` applies (`schemas/lab.ncl`). Also the
+//! the Nickel contracts `lab.ncl` applies (`schemas/lab.ncl`); beside them,
+//! the JSON Schema of one line of `--message-format json`
+//! (`schemas/message.schema.json`, from [`crate::diag::message_schema`]). Also the
 //! structural check of a loaded lab against the JSON Schema, which both input
 //! formats go through, with every error mapped back to its position.
 //!
@@ -597,10 +599,11 @@ fn nickel_string(text: &str) -> String {
 
 /// The files of the schemas folder, by name.
 pub fn files() -> std::collections::BTreeMap<String, String> {
-    let [json, ncl] = schema_files();
+    let [json, ncl, message] = schema_files();
     [
         ("lab.schema.json".to_string(), json.clone()),
         ("lab.ncl".to_string(), ncl.clone()),
+        ("message.schema.json".to_string(), message.clone()),
     ]
     .into_iter()
     .collect()
@@ -613,9 +616,22 @@ pub fn nickel_contracts_text() -> &'static str {
 }
 
 /// The texts of [`files`], built once per process.
-fn schema_files() -> &'static [String; 2] {
-    static FILES: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
-    FILES.get_or_init(|| [json_schema_text(), nickel_contracts()])
+fn schema_files() -> &'static [String; 3] {
+    static FILES: std::sync::OnceLock<[String; 3]> = std::sync::OnceLock::new();
+    FILES.get_or_init(|| {
+        [
+            json_schema_text(),
+            nickel_contracts(),
+            message_schema_text(),
+        ]
+    })
+}
+
+/// `schemas/message.schema.json`: one line of `--message-format json`.
+fn message_schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(&crate::diag::message_schema()).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 #[cfg(test)]

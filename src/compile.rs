@@ -44,7 +44,7 @@ impl Report {
 }
 
 pub fn compile(path: &Path) -> Result<Compiled, Failed> {
-    let loaded = match load::load(path, schema::nickel_contracts_text()) {
+    let loaded = match load::load(path, load::Contracts::labc()) {
         Ok(l) => l,
         Err(LoadError::Io(msg)) => return Err(Failed::Io(msg)),
         // Nickel's report keeps its order: an error, then what explains it.

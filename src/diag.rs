@@ -42,6 +42,14 @@ impl Sources {
             .map(|(id, _)| id)
     }
 
+    /// Whether a file is a TOML lab (by its name), so messages can show
+    /// values as that file writes them.
+    pub fn is_toml(&self, file: FileId) -> bool {
+        self.files
+            .get(file)
+            .is_ok_and(|f| f.name().ends_with(".toml"))
+    }
+
     /// The text a span covers (empty if the span is out of range).
     pub fn slice(&self, span: Span) -> &str {
         self.files

@@ -43,7 +43,12 @@ fn resolve<'a>(schema: &'a Value, node: &'a Value) -> (&'a Value, Option<String>
 fn nickel_accepts(dir: &Path, text: &str) -> Result<Value, String> {
     let path = dir.join("probe.ncl");
     std::fs::write(&path, text).unwrap();
-    match labc::load::load(&path, "{ Lab = Dyn }") {
+    let any = "{ Lab = Dyn }";
+    let contracts = labc::load::Contracts {
+        strict: any,
+        lenient: any,
+    };
+    match labc::load::load(&path, contracts) {
         Ok(l) => Ok(l.value),
         Err(labc::load::LoadError::Io(e)) => Err(e),
         Err(labc::load::LoadError::Nickel(_, d) | labc::load::LoadError::Diagnostics(_, d)) => {
@@ -243,13 +248,10 @@ fn both_schemas_reject_and_accept_the_same_values() {
     let mut probes = 0;
     let mut fast_probes = 0;
     for lab in labs() {
-        let base = labc::load::load(
-            &lab.path().join(&lab.file),
-            labc::schema::nickel_contracts_text(),
-        )
-        .ok()
-        .expect("lab loads")
-        .value;
+        let base = labc::load::load(&lab.path().join(&lab.file), labc::load::Contracts::labc())
+            .ok()
+            .expect("lab loads")
+            .value;
         assert!(validator.is_valid(&base));
         let mut points = Vec::new();
         leaves(&s, &s, &base, String::new(), &mut points);

@@ -315,3 +315,34 @@ fn both_schemas_reject_and_accept_the_same_values() {
 fn verdict(ok: bool) -> &'static str {
     if ok { "accepts" } else { "rejects" }
 }
+
+/// labc evaluates a lab.ncl under lenient contracts (the schema's shape,
+/// judging nothing) and leaves the judging to its schema check; on a valid
+/// lab they must change nothing: every lab loads to the very value it loads
+/// to under the strict contracts of `schemas/lab.ncl`.
+#[test]
+fn lenient_contracts_change_no_valid_lab() {
+    let strict = labc::load::Contracts {
+        strict: labc::schema::nickel_contracts_text(),
+        lenient: labc::schema::nickel_contracts_text(),
+    };
+    let mut checked = 0;
+    for lab in labs() {
+        if !lab.file.ends_with(".ncl") {
+            continue;
+        }
+        let path = lab.path().join(&lab.file);
+        let load = |contracts| match labc::load::load(&path, contracts) {
+            Ok(l) => l.value,
+            Err(_) => panic!("{} does not load", lab.name),
+        };
+        assert_eq!(
+            load(labc::load::Contracts::labc()),
+            load(strict),
+            "{}: the lenient contracts changed the lab",
+            lab.name
+        );
+        checked += 1;
+    }
+    assert!(checked >= 2, "only {checked} labs");
+}

@@ -21,15 +21,11 @@ pub fn run(global: &Global, show: &Show) -> Exit {
             print!("{}", render::changes(&t.dir, &c, show, color));
         }
     }
-    if any || render::json(global) {
-        return if any { Exit::Differs } else { Exit::Ok };
-    }
     if any {
-        Exit::Differs
-    } else {
-        if !global.quiet {
-            eprintln!("labc: no changes");
-        }
-        Exit::Ok
+        return Exit::Differs;
     }
+    if !global.quiet && !render::json(global) {
+        eprintln!("labc: no changes");
+    }
+    Exit::Ok
 }

@@ -94,4 +94,7 @@ pub enum Command {
         /// The shell to complete in
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff)
+    #[command(after_help = "Example:\n  labc man > ~/.local/share/man/man1/labc.1")]
+    Man,
 }

@@ -28,6 +28,7 @@ pub fn run() -> ExitCode {
         cli::Command::Diff(show) => cmd::diff::run(&cli.global, &show),
         cli::Command::Schema => cmd::schema::run(&cli.global),
         cli::Command::Completions { shell } => cmd::completions::run(shell),
+        cli::Command::Man => cmd::completions::man(),
     };
     ExitCode::from(exit)
 }

@@ -534,6 +534,36 @@ fn completions_load_in_bash() {
     }
 }
 
+/// `labc man` is a manual page groff (what `man` formats with) reads
+/// without a warning, naming every subcommand.
+#[test]
+fn the_manual_page_formats_without_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = labc(dir.path(), &["man"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let page = dir.path().join("labc.1");
+    fs::write(&page, &o.stdout).unwrap();
+    let shown = std::process::Command::new("groff")
+        // Plain ASCII, no overstriking: the text as a reader sees it.
+        .args(["-man", "-Tascii", "-ww", "-P-cbu"])
+        .arg(&page)
+        .output()
+        .expect("groff (tests/tools/install.sh installs it)");
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert_eq!(stderr(&shown), "", "groff warned");
+    let text = String::from_utf8_lossy(&shown.stdout);
+    for word in [
+        "build",
+        "check",
+        "diff",
+        "schema",
+        "completions",
+        "--message-format",
+    ] {
+        assert!(text.contains(word), "no `{word}` in\n{text}");
+    }
+}
+
 /// `check --message-format json`: one JSON line per stale, missing, extra
 /// and stray file, each naming the generated file, valid under the
 /// committed message schema; stdout holds nothing else, stderr nothing.

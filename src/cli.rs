@@ -44,6 +44,16 @@ pub struct Global {
     /// Print errors only
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// How problems are printed: `human` (text on stderr) or `json` (one JSON object a line on stdout, as schemas/message.schema.json describes)
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
+}
+
+/// `--message-format`: for people or for tools (editors, CI annotations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MessageFormat {
+    Human,
+    Json,
 }
 
 /// How `check` and `diff` show what differs.
@@ -121,4 +131,7 @@ pub enum Command {
         /// The shell to complete in
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff)
+    #[command(after_help = "Example:\n  labc man > ~/.local/share/man/man1/labc.1")]
+    Man,
 }

@@ -4,7 +4,7 @@
 //! Invariant: either every stage succeeds and all files exist in memory, or
 //! the result is the report of every problem found (rendered by `cmd`).
 
-use crate::diag::{self, Diagnostic};
+use crate::diag::{self, Code, Diagnostic};
 use crate::emit::{self, EMITTERS};
 use crate::load::{self, LoadError};
 use crate::model::Lab;
@@ -44,7 +44,7 @@ impl Report {
 }
 
 pub fn compile(path: &Path) -> Result<Compiled, Failed> {
-    let loaded = match load::load(path, schema::nickel_contracts_text()) {
+    let loaded = match load::load(path, load::Contracts::labc()) {
         Ok(l) => l,
         Err(LoadError::Io(msg)) => return Err(Failed::Io(msg)),
         // Nickel's report keeps its order: an error, then what explains it.
@@ -62,9 +62,10 @@ pub fn compile(path: &Path) -> Result<Compiled, Failed> {
         // The schema accepted the value, so this is labc disagreeing with
         // itself; say so rather than blame the lab.
         Err(e) => {
-            let d = Diagnostic::error(format!(
-                "labc bug: the schema accepted this lab but reading it failed: {e}"
-            ))
+            let d = Diagnostic::error(
+                Code::Bug,
+                format!("labc bug: the schema accepted this lab but reading it failed: {e}"),
+            )
             .at(loaded.span(""), "this lab");
             return Err(invalid(loaded.sources, vec![d]));
         }
@@ -79,7 +80,7 @@ pub fn compile(path: &Path) -> Result<Compiled, Failed> {
     let files = emit_all(&lab).map_err(|msg| {
         let report = Report {
             sources: diag::Sources::default(),
-            diags: vec![Diagnostic::error(msg)],
+            diags: vec![Diagnostic::error(Code::Bug, msg)],
         };
         Failed::Invalid(report)
     })?;

@@ -4,6 +4,7 @@
 //!
 //! Invariant: this module never decides *what* is wrong, only how it is shown.
 
+pub use crate::codes::Code;
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
 use codespan_reporting::files::Files as _;
 use codespan_reporting::files::SimpleFiles;
@@ -54,6 +55,14 @@ impl Sources {
         out
     }
 
+    /// Whether a file is a TOML lab (by its name), so messages can show
+    /// values as that file writes them.
+    pub fn is_toml(&self, file: FileId) -> bool {
+        self.files
+            .get(file)
+            .is_ok_and(|f| f.name().ends_with(".toml"))
+    }
+
     /// The text a span covers (empty if the span is out of range).
     pub fn slice(&self, span: Span) -> &str {
         self.files
@@ -61,6 +70,22 @@ impl Sources {
             .ok()
             .and_then(|f| f.source().get(span.start..span.end))
             .unwrap_or("")
+    }
+
+    /// Where a span is, for machines: its file's name, and the line and
+    /// column (1-based, in characters) of its start and of its end (just
+    /// past its last character), as editors and LSP count them.
+    pub fn position(&self, span: Span) -> Option<Position> {
+        let name = self.files.name(span.file).ok()?;
+        let start = self.files.location(span.file, span.start).ok()?;
+        let end = self.files.location(span.file, span.end).ok()?;
+        Some(Position {
+            file: name,
+            line: start.line_number,
+            column: start.column_number,
+            end_line: end.line_number,
+            end_column: end.column_number,
+        })
     }
 
     /// `name:line:col` of a span's start, 1-based.
@@ -73,6 +98,16 @@ impl Sources {
             _ => "<unknown>".to_string(),
         }
     }
+}
+
+/// A span as [`Sources::position`] gives it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Position {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
 }
 
 /// How serious a diagnostic is. labc's own checks only report errors;
@@ -90,20 +125,35 @@ pub enum Severity {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
+    /// The kind of problem, stable across releases (see [`crate::codes`]).
+    pub code: Code,
     pub message: String,
     pub primary: Option<(Span, String)>,
     pub secondary: Vec<(Span, String)>,
     pub notes: Vec<String>,
 }
 
+impl Severity {
+    /// The word `--message-format json` uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+            Severity::Help => "help",
+        }
+    }
+}
+
 impl Diagnostic {
-    pub fn error(message: impl Into<String>) -> Self {
-        Diagnostic::new(Severity::Error, message)
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic::new(Severity::Error, code, message)
     }
 
-    pub fn new(severity: Severity, message: impl Into<String>) -> Self {
+    pub fn new(severity: Severity, code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             severity,
+            code,
             message: message.into(),
             primary: None,
             secondary: Vec::new(),
@@ -165,6 +215,7 @@ pub fn render(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
             Severity::Help => CsDiagnostic::help(),
         };
         let cs = cs
+            .with_code(d.code.as_str())
             .with_message(shown(&d.message))
             .with_labels(labels)
             .with_notes(d.notes.iter().map(|n| shown(n)).collect());
@@ -173,7 +224,10 @@ pub fn render(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
         if let Err(e) = term::emit_to_write_style(&mut buffer, &config, &sources.files, &cs) {
             buffer_push(
                 &mut buffer,
-                &format!("error: {} (and a bad position: {e})\n", d.message),
+                &format!(
+                    "error[{}]: {} (and a bad position: {e})\n",
+                    d.code, d.message
+                ),
             );
         }
     }
@@ -214,4 +268,141 @@ pub fn closest<'a>(name: &str, known: &'a [String]) -> Option<&'a str> {
         .filter(|(d, k)| *d <= 2.max(k.len() / 3))
         .min()
         .map(|(_, k)| k.as_str())
+}
+
+/// One line of `--message-format json`: a diagnostic, or a problem with a
+/// whole file (a stale generated file, an unreadable lab), which has a
+/// `file` and no line. The fields are described, for tools, by
+/// [`message_schema`] (`schemas/message.schema.json`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Message {
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub end_line: Option<usize>,
+    pub end_column: Option<usize>,
+    pub severity: &'static str,
+    pub code: &'static str,
+    pub message: String,
+    /// The text under the primary position's caret.
+    pub label: Option<String>,
+    pub notes: Vec<String>,
+    /// Related places (the first definition of a duplicate...).
+    pub labels: Vec<SecondaryLabel>,
+}
+
+/// A secondary place of a [`Message`].
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SecondaryLabel {
+    #[serde(flatten)]
+    pub position: Position,
+    pub message: String,
+}
+
+impl Message {
+    /// A message about a whole file (or about no file at all).
+    pub fn about(
+        severity: Severity,
+        code: Code,
+        message: impl Into<String>,
+        file: Option<String>,
+    ) -> Self {
+        Message {
+            file,
+            line: None,
+            column: None,
+            end_line: None,
+            end_column: None,
+            severity: severity.as_str(),
+            code: code.as_str(),
+            message: message.into(),
+            label: None,
+            notes: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+
+    /// A diagnostic as a message, its spans resolved in `sources`.
+    pub fn of(sources: &Sources, d: &Diagnostic) -> Self {
+        let mut m = Message::about(d.severity, d.code, d.message.clone(), None);
+        m.notes = d.notes.clone();
+        if let Some((span, label)) = &d.primary {
+            if let Some(p) = sources.position(*span) {
+                m.file = Some(p.file);
+                m.line = Some(p.line);
+                m.column = Some(p.column);
+                m.end_line = Some(p.end_line);
+                m.end_column = Some(p.end_column);
+            }
+            m.label = Some(label.clone());
+        }
+        m.labels = d
+            .secondary
+            .iter()
+            .filter_map(|(span, message)| {
+                Some(SecondaryLabel {
+                    position: sources.position(*span)?,
+                    message: message.clone(),
+                })
+            })
+            .collect();
+        m
+    }
+
+    /// The message as one line of JSON (no line break inside: JSON
+    /// escapes those in strings).
+    pub fn to_json_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The JSON Schema (draft 2020-12) of one line of `--message-format json`:
+/// `schemas/message.schema.json`.
+pub fn message_schema() -> serde_json::Value {
+    use serde_json::json;
+    let count = json!({ "type": ["integer", "null"], "minimum": 1 });
+    let place = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["file", "line", "column", "end_line", "end_column", "message"],
+        "properties": {
+            "file": { "type": "string" },
+            "line": { "type": "integer", "minimum": 1 },
+            "column": { "type": "integer", "minimum": 1 },
+            "end_line": { "type": "integer", "minimum": 1 },
+            "end_column": { "type": "integer", "minimum": 1 },
+            "message": { "type": "string" },
+        },
+    });
+    let codes: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$comment": "Generated by labc from its Rust types (`labc schema`). Do not edit.",
+        "title": "labc message",
+        "description": "One line of `labc --message-format json`: a problem in the lab (with its position), or with a whole file (`file` set, `line` null), or with no file at all.",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["file", "line", "column", "end_line", "end_column", "severity", "code", "message", "label", "notes", "labels"],
+        "properties": {
+            "file": { "type": ["string", "null"], "description": "The file, as the user named it (relative to where labc runs); for `labc::check::*`, the generated file." },
+            "line": merge(&count, "The line of the start, 1-based."),
+            "column": merge(&count, "The column of the start, 1-based, in characters."),
+            "end_line": merge(&count, "The line of the end."),
+            "end_column": merge(&count, "The column just past the last character."),
+            "severity": { "enum": ["error", "warning", "note", "help"] },
+            "code": { "enum": codes, "description": "The kind of problem; see the README's table of codes." },
+            "message": { "type": "string" },
+            "label": { "type": ["string", "null"], "description": "The text under the caret." },
+            "notes": { "type": "array", "items": { "type": "string" } },
+            "labels": { "type": "array", "items": place, "description": "Related places, each with its own text." },
+        },
+    })
+}
+
+fn merge(base: &serde_json::Value, description: &str) -> serde_json::Value {
+    let mut v = base.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.insert("description".into(), description.into());
+    }
+    v
 }

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod codes;
 pub mod compile;
 pub mod diag;
 pub mod emit;
@@ -29,6 +30,7 @@ pub fn run() -> ExitCode {
         cli::Command::Diff(args) => cmd::diff::run(&cli.global, &args),
         cli::Command::Schema => cmd::schema::run(&cli.global),
         cli::Command::Completions { shell } => cmd::completions::run(shell),
+        cli::Command::Man => cmd::completions::man(),
     };
     ExitCode::from(exit)
 }

@@ -9,7 +9,7 @@
 //! that caused it; this module does no I/O and knows nothing of the source
 //! format (positions come from [`Loaded::span`]).
 
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Code, Diagnostic, Span};
 use crate::load::{Loaded, pointer_segment};
 use crate::model::*;
 use crate::names;
@@ -69,10 +69,10 @@ impl Cx<'_> {
                 self.span(pointer)
             };
             // The name as one line: it may hold the very characters refused.
-            let d = Diagnostic::error(format!(
-                "`{}` can't be {what}: it {problem}",
-                name.escape_debug()
-            ))
+            let d = Diagnostic::error(
+                Code::InvalidName,
+                format!("`{}` can't be {what}: it {problem}", name.escape_debug()),
+            )
             .at(span, format!("used as {what}"));
             self.error(d);
         }
@@ -294,16 +294,20 @@ impl Cx<'_> {
             let address: Ipv4Addr = match h.address.parse() {
                 Ok(a) => a,
                 Err(_) => {
-                    let d = Diagnostic::error(format!("invalid IPv4 address `{}`", h.address))
-                        .at(self.span(&format!("{p}/address")), "not an IPv4 address");
+                    let d = Diagnostic::error(
+                        Code::InvalidAddress,
+                        format!("invalid IPv4 address `{}`", h.address),
+                    )
+                    .at(self.span(&format!("{p}/address")), "not an IPv4 address");
                     self.error(d);
                     Ipv4Addr::UNSPECIFIED
                 }
             };
             if let Some(first) = by_address.get(&address) {
-                let d = Diagnostic::error(format!(
-                    "hosts `{first}` and `{name}` have the same address {address}"
-                ))
+                let d = Diagnostic::error(
+                    Code::DuplicateAddress,
+                    format!("hosts `{first}` and `{name}` have the same address {address}"),
+                )
                 .at(
                     self.span(&format!("{p}/address")),
                     "second use of this address",
@@ -320,9 +324,11 @@ impl Cx<'_> {
             for (i, s) in h.services.iter().enumerate() {
                 let sp = format!("{p}/services/{i}");
                 if !services.insert(*s) {
-                    let d =
-                        Diagnostic::error(format!("host `{name}` lists `'{}` twice", s.as_str()))
-                            .at(self.span(&sp), "listed again here");
+                    let d = Diagnostic::error(
+                        Code::ListedTwice,
+                        format!("host `{name}` lists `'{}` twice", s.as_str()),
+                    )
+                    .at(self.span(&sp), "listed again here");
                     self.error(d);
                 }
             }
@@ -336,11 +342,14 @@ impl Cx<'_> {
                         .iter()
                         .rposition(|s| *s == b || *s == a)
                         .unwrap_or(0);
-                    let d = Diagnostic::error(format!(
-                        "host `{name}` can't carry both `'{}` and `'{}`",
-                        a.as_str(),
-                        b.as_str()
-                    ))
+                    let d = Diagnostic::error(
+                        Code::ConflictingServices,
+                        format!(
+                            "host `{name}` can't carry both `'{}` and `'{}`",
+                            a.as_str(),
+                            b.as_str()
+                        ),
+                    )
                     .at(
                         self.span(&format!("{p}/services/{i}")),
                         "conflicts with another service of this host",
@@ -394,10 +403,13 @@ impl Cx<'_> {
                 continue;
             }
             for host in placed.get(&service).into_iter().flatten() {
-                let d = Diagnostic::error(format!(
-                    "host `{host}` carries `'{}`, but the lab has no `{section}` section",
-                    service.as_str()
-                ))
+                let d = Diagnostic::error(
+                    Code::MissingSection,
+                    format!(
+                        "host `{host}` carries `'{}`, but the lab has no `{section}` section",
+                        service.as_str()
+                    ),
+                )
                 .at(
                     self.service_span(host, service),
                     format!("needs `{section}`"),
@@ -413,18 +425,19 @@ impl Cx<'_> {
             let on = placed.get(&service).cloned().unwrap_or_default();
             let name = service.as_str();
             if required && on.is_empty() {
-                let d = Diagnostic::error(format!("no host carries `'{name}`"))
-                    .at(
-                        self.span("/hosts"),
-                        format!("add `'{name}` to the services of one of these hosts"),
-                    )
-                    .note(match service {
-                        Service::StepCaPrimary => "step-ca replicas need a primary".to_string(),
-                        Service::K3sServer => {
-                            "the k3s cluster needs at least one server".to_string()
-                        }
-                        _ => format!("the lab needs exactly one `'{name}` host"),
-                    });
+                let d =
+                    Diagnostic::error(Code::ServiceOnNoHost, format!("no host carries `'{name}`"))
+                        .at(
+                            self.span("/hosts"),
+                            format!("add `'{name}` to the services of one of these hosts"),
+                        )
+                        .note(match service {
+                            Service::StepCaPrimary => "step-ca replicas need a primary".to_string(),
+                            Service::K3sServer => {
+                                "the k3s cluster needs at least one server".to_string()
+                            }
+                            _ => format!("the lab needs exactly one `'{name}` host"),
+                        });
                 self.error(d);
             }
             if single && on.len() > 1 {
@@ -432,11 +445,14 @@ impl Cx<'_> {
                     let i = hosts[extra].services.iter().position(|s| *s == service);
                     let at = self.service_span(extra, service);
                     let _ = i;
-                    let d = Diagnostic::error(format!(
-                        "`'{name}` is placed on {} hosts ({}); it may run on one only",
-                        on.len(),
-                        on.join(", ")
-                    ))
+                    let d = Diagnostic::error(
+                        Code::ServiceOnTooManyHosts,
+                        format!(
+                            "`'{name}` is placed on {} hosts ({}); it may run on one only",
+                            on.len(),
+                            on.join(", ")
+                        ),
+                    )
                     .at(at, "second placement")
                     .also(self.service_span(&on[0], service), "first placement");
                     self.error(d);
@@ -477,10 +493,10 @@ impl Cx<'_> {
         }
         for (i, component) in raw.disable.iter().flatten().enumerate() {
             if names::dns1123_label_problem(component).is_some() {
-                let d = Diagnostic::error(format!(
-                    "`{}` is not a k3s component name",
-                    component.escape_debug()
-                ))
+                let d = Diagnostic::error(
+                    Code::UnknownK3sComponent,
+                    format!("`{}` is not a k3s component name", component.escape_debug()),
+                )
                 .at(
                     self.span(&format!("/k3s/disable/{i}")),
                     "expected one word, like `traefik`",
@@ -508,11 +524,14 @@ impl Cx<'_> {
         // splits evenly on a partition. Its README: "An odd number of server
         // nodes is required".
         if servers.len() > 1 && servers.len() % 2 == 0 {
-            let mut d = Diagnostic::error(format!(
-                "the k3s cluster has {} servers ({}); with several servers it needs an odd number",
-                servers.len(),
-                servers.join(", ")
-            ));
+            let mut d = Diagnostic::error(
+                Code::K3sEvenServers,
+                format!(
+                    "the k3s cluster has {} servers ({}); with several servers it needs an odd number",
+                    servers.len(),
+                    servers.join(", ")
+                ),
+            );
             for (i, s) in servers.iter().enumerate() {
                 let at = self.service_span(s, Service::K3sServer);
                 d = if i == 0 {
@@ -528,8 +547,9 @@ impl Cx<'_> {
         }
         let api_endpoint = match &raw.api_endpoint {
             Some(a) => a.parse().unwrap_or_else(|_| {
-                let d = Diagnostic::error(format!("invalid IPv4 address `{a}`"))
-                    .at(self.span("/k3s/api_endpoint"), "not an IPv4 address");
+                let d =
+                    Diagnostic::error(Code::InvalidAddress, format!("invalid IPv4 address `{a}`"))
+                        .at(self.span("/k3s/api_endpoint"), "not an IPv4 address");
                 self.error(d);
                 Ipv4Addr::UNSPECIFIED
             }),
@@ -557,8 +577,11 @@ impl Cx<'_> {
                 tag: tag.to_string(),
             },
             _ => {
-                let d = Diagnostic::error(format!("image `{reference}` has no tag"))
-                    .at(self.span(pointer), "expected `repository:tag`");
+                let d = Diagnostic::error(
+                    Code::ImageWithoutTag,
+                    format!("image `{reference}` has no tag"),
+                )
+                .at(self.span(pointer), "expected `repository:tag`");
                 self.error(d);
                 Image {
                     repository: reference.to_string(),
@@ -577,10 +600,13 @@ impl Cx<'_> {
             Ok(major) => major,
             Err(_) => {
                 if !image.tag.is_empty() {
-                    let d = Diagnostic::error(format!(
-                        "PostgreSQL image tag `{}` names no major version",
-                        image.tag
-                    ))
+                    let d = Diagnostic::error(
+                        Code::PostgresVersion,
+                        format!(
+                            "PostgreSQL image tag `{}` names no major version",
+                            image.tag
+                        ),
+                    )
                     .at(
                         self.span("/postgres/image"),
                         "expected a tag starting with the version, like `postgres:16.10`",
@@ -672,7 +698,7 @@ impl Cx<'_> {
             );
         }
         if credentials_editor == pgbouncer_auth {
-            let d = Diagnostic::error(format!(
+            let d = Diagnostic::error(Code::RoleCollision, format!(
                 "`credentials_editor` and `pgbouncer_auth` are both `{pgbouncer_auth}`; they must be different roles"
             ))
             .at(self.span("/postgres/pgbouncer_auth").or(self.span("/postgres")), "same role as credentials_editor");
@@ -737,9 +763,10 @@ impl Cx<'_> {
             );
             self.check_name(&p, name, "a file name", names::file_name_problem(name));
             if gitea.is_some_and(|g| *name == g.database) {
-                let d = Diagnostic::error(format!(
-                    "database `{name}` is Gitea's own database; pick another name"
-                ))
+                let d = Diagnostic::error(
+                    Code::GiteaDatabase,
+                    format!("database `{name}` is Gitea's own database; pick another name"),
+                )
                 .at(self.span(&p), "clashes with Gitea's database")
                 .note("Gitea's database is set by `postgres.gitea_database` (default `gitea`)");
                 self.error(d);
@@ -767,9 +794,12 @@ impl Cx<'_> {
                 names::vault_template_problem(&owner_role),
             );
             if let Some(first) = roles.get(&owner_role) {
-                let d = Diagnostic::error(format!("role `{owner_role}` would be created twice"))
-                    .at(self.span(&owner_ptr), "this role")
-                    .also(self.span(first), "is already this one");
+                let d = Diagnostic::error(
+                    Code::RoleCollision,
+                    format!("role `{owner_role}` would be created twice"),
+                )
+                .at(self.span(&owner_ptr), "this role")
+                .also(self.span(first), "is already this one");
                 self.error(d);
             } else {
                 roles.insert(owner_role.clone(), owner_ptr);
@@ -820,9 +850,10 @@ impl Cx<'_> {
                 None => names::namespace(name),
             };
             if let Some(other) = namespaces.insert(namespace.clone(), name.clone()) {
-                let d = Diagnostic::error(format!(
-                    "apps `{other}` and `{name}` both deploy to namespace `{namespace}`"
-                ))
+                let d = Diagnostic::error(
+                    Code::NamespaceCollision,
+                    format!("apps `{other}` and `{name}` both deploy to namespace `{namespace}`"),
+                )
                 .at(
                     self.span(&format!("{p}/namespace")).or(self.span(&p)),
                     "second app in this namespace",
@@ -865,7 +896,7 @@ impl Cx<'_> {
                 .filter_map(|(what, derived)| derived.then_some(what))
                 .collect();
                 if !missing.is_empty() {
-                    let d = Diagnostic::error(format!(
+                    let d = Diagnostic::error(Code::MissingSection, format!(
                         "app `{name}` takes {} from the lab's Gitea, but the lab has no `gitea` section",
                         missing.join(" and ")
                     ))
@@ -874,56 +905,63 @@ impl Cx<'_> {
                     self.error(d);
                 }
             }
-            let database = match (a.archetype, &a.database) {
-                (Archetype::Postgres, db) => {
-                    let (db, at) = match db {
-                        Some(db) => (db.clone(), format!("{p}/database")),
-                        None => (name.clone(), format!("{p}/archetype")),
-                    };
-                    if !databases.contains_key(&db) {
-                        let known: Vec<String> = databases.keys().cloned().collect();
-                        let mut d = Diagnostic::error(format!(
+            let database =
+                match (a.archetype, &a.database) {
+                    (Archetype::Postgres, db) => {
+                        let (db, at) = match db {
+                            Some(db) => (db.clone(), format!("{p}/database")),
+                            None => (name.clone(), format!("{p}/archetype")),
+                        };
+                        if !databases.contains_key(&db) {
+                            let known: Vec<String> = databases.keys().cloned().collect();
+                            let mut d = Diagnostic::error(Code::MissingDatabase, format!(
                             "app `{name}` needs database `{db}`, which the lab does not declare"
                         ))
                         .at(self.span(&at), "needs a database");
-                        if let Some(best) = crate::diag::closest(&db, &known) {
-                            d = d.note(format!("did you mean `{best}`?"));
+                            if let Some(best) = crate::diag::closest(&db, &known) {
+                                d = d.note(format!("did you mean `{best}`?"));
+                            }
+                            d = d.note(format!(
+                                "declare it in `databases`; known databases: {}",
+                                known.join(", ")
+                            ));
+                            self.error(d);
                         }
-                        d = d.note(format!(
-                            "declare it in `databases`; known databases: {}",
-                            known.join(", ")
-                        ));
-                        self.error(d);
+                        Some(db)
                     }
-                    Some(db)
-                }
-                (other, Some(_)) => {
-                    let d = Diagnostic::error(format!(
-                        "app `{name}` has a database but its archetype is `'{}`",
-                        other.as_str()
-                    ))
-                    .at(
-                        self.span(&format!("{p}/database")),
-                        "only `'postgres` apps have a database",
-                    );
-                    self.error(d);
-                    None
-                }
-                _ => None,
-            };
+                    (other, Some(_)) => {
+                        let d = Diagnostic::error(
+                            Code::ArchetypeMismatch,
+                            format!(
+                                "app `{name}` has a database but its archetype is `'{}`",
+                                other.as_str()
+                            ),
+                        )
+                        .at(
+                            self.span(&format!("{p}/database")),
+                            "only `'postgres` apps have a database",
+                        );
+                        self.error(d);
+                        None
+                    }
+                    _ => None,
+                };
             let replicas = a.replicas.unwrap_or(defaults::REPLICAS);
             if a.archetype == Archetype::Sqlite && replicas != 1 {
-                let d = Diagnostic::error(format!(
+                let d = Diagnostic::error(Code::SqliteReplicas, format!(
                     "app `{name}` keeps SQLite on a ReadWriteOnce volume, so it runs exactly 1 replica, not {replicas}"
                 ))
                 .at(self.span(&format!("{p}/replicas")), "must be 1");
                 self.error(d);
             }
             if a.archetype != Archetype::Sqlite && a.volume_size.is_some() {
-                let d = Diagnostic::error(format!(
-                    "app `{name}` has a volume size but its archetype is `'{}`",
-                    a.archetype.as_str()
-                ))
+                let d = Diagnostic::error(
+                    Code::ArchetypeMismatch,
+                    format!(
+                        "app `{name}` has a volume size but its archetype is `'{}`",
+                        a.archetype.as_str()
+                    ),
+                )
                 .at(
                     self.span(&format!("{p}/volume_size")),
                     "only `'sqlite` apps have a volume",
@@ -940,8 +978,11 @@ impl Cx<'_> {
                     .insert(*e, names::ingress_host(name, domain))
                     .is_some()
                 {
-                    let d = Diagnostic::error(format!("app `{name}` lists an ingress twice"))
-                        .at(self.span(&format!("{p}/ingress/{i}")), "listed again here");
+                    let d = Diagnostic::error(
+                        Code::ListedTwice,
+                        format!("app `{name}` lists an ingress twice"),
+                    )
+                    .at(self.span(&format!("{p}/ingress/{i}")), "listed again here");
                     self.error(d);
                 }
             }
@@ -1026,9 +1067,10 @@ impl Cx<'_> {
         let problem = names::dns1123_label_problem(&root);
         self.check_name("/name", &root, "the root Application's name", problem);
         if apps.contains_key(&root) {
-            let d = Diagnostic::error(format!(
-                "app `{root}` has the name of the root Application (`<lab name>-apps`)"
-            ))
+            let d = Diagnostic::error(
+                Code::RootNameClash,
+                format!("app `{root}` has the name of the root Application (`<lab name>-apps`)"),
+            )
             .at(
                 self.loaded.key_span(&ptr(&["apps", &root])),
                 "rename this app",
@@ -1052,7 +1094,7 @@ impl Cx<'_> {
                 .iter()
                 .find(|(_, app)| app.image_updater.is_some() && in_gitea(app))
         {
-            let d = Diagnostic::error(format!(
+            let d = Diagnostic::error(Code::RegistryMissing, format!(
                 "app `{name}` follows its image, but the lab does not say how the Image Updater reads Gitea's registry"
             ))
             .at(self.span(&ptr(&["apps", name, "image_updater"])), "needs registry access")
@@ -1119,14 +1161,14 @@ impl Cx<'_> {
         let internal = &raw.domains.internal;
         let on_step_ca = host == internal || host.ends_with(&format!(".{internal}"));
         if address.starts_with("http://") && ca_secret.is_some() {
-            let d = Diagnostic::error(format!(
+            let d = Diagnostic::error(Code::VsoCaOverHttp, format!(
                 "the Vault Secrets Operator connects to `{address}` over plain HTTP: there is no certificate for `ca_secret` to verify"
             ))
             .at(self.span("/vault/operator/ca_secret"), "remove this")
             .also(self.span(at), "or give an https:// address");
             self.error(d);
         } else if address.starts_with("https://") && ca_secret.is_none() && step_ca && on_step_ca {
-            let d = Diagnostic::error(format!(
+            let d = Diagnostic::error(Code::VsoCannotVerify, format!(
                 "the Vault Secrets Operator cannot verify `{address}`: its certificate is step-ca's, and VSO trusts public roots only"
             ))
             .at(self.span(at), "VaultConnection address")
@@ -1140,19 +1182,26 @@ impl Cx<'_> {
         if let Some(app) = raw.postgres.as_ref().and_then(|p| p.pooler_app.as_ref())
             && !apps.contains_key(app)
         {
-            self.unknown("/postgres/pooler_app", "app", app, apps.keys());
+            self.unknown(
+                Code::UnknownApp,
+                "/postgres/pooler_app",
+                "app",
+                app,
+                apps.keys(),
+            );
         }
     }
 
     fn unknown<'k>(
         &mut self,
+        code: Code,
         pointer: &str,
         what: &str,
         name: &str,
         known: impl Iterator<Item = &'k String>,
     ) {
         let known: Vec<String> = known.cloned().collect();
-        let mut d = Diagnostic::error(format!("unknown {what} `{name}`"))
+        let mut d = Diagnostic::error(code, format!("unknown {what} `{name}`"))
             .at(self.span(pointer), format!("no {what} with this name"));
         if let Some(best) = crate::diag::closest(name, &known) {
             d = d.note(format!("did you mean `{best}`?"));
@@ -1183,7 +1232,7 @@ impl Cx<'_> {
         if let Some(mode @ (raw::SslMode::VerifyCa | raw::SslMode::VerifyFull)) =
             raw.postgres.as_ref().and_then(|p| p.sslmode)
         {
-            let d = Diagnostic::error(format!(
+            let d = Diagnostic::error(Code::SslmodeWithoutPki, format!(
                 "`postgres.sslmode` is `'{}`, which checks the server's certificate against the lab's CA, but the lab has no `pki`",
                 mode.as_str()
             ))
@@ -1208,7 +1257,7 @@ impl Cx<'_> {
             self.check_name(&p, name, "a directory name", names::file_name_problem(name));
             let kind = m.kind.as_str();
             if let Some(first) = kinds.insert(kind, name) {
-                let d = Diagnostic::error(format!(
+                let d = Diagnostic::error(Code::ModuleKindTwice, format!(
                     "modules `{first}` and `{name}` are both of kind `'{kind}`; the lab has one of each at most"
                 ))
                 .at(self.span(&format!("{p}/kind")), "second module of this kind");
@@ -1218,6 +1267,7 @@ impl Cx<'_> {
             for (i, pr) in m.providers.iter().enumerate() {
                 if !raw.providers.contains_key(pr) {
                     self.unknown(
+                        Code::UnknownProvider,
                         &format!("{p}/providers/{i}"),
                         "provider",
                         pr,
@@ -1236,7 +1286,7 @@ impl Cx<'_> {
                     .filter_map(|p| raw.providers.get(p))
                     .any(|p| p.source == *source);
                 if !pinned {
-                    let d = Diagnostic::error(format!(
+                    let d = Diagnostic::error(Code::ProviderNotPinned, format!(
                         "module `{name}` declares resources of `{source}` but does not pin that provider"
                     ))
                     .at(self.span(&format!("{p}/providers")), "add the provider here")
@@ -1253,7 +1303,7 @@ impl Cx<'_> {
                     Some(_) => format!("{p}/state_prefix"),
                     None => p.clone(),
                 };
-                let d = Diagnostic::error(format!(
+                let d = Diagnostic::error(Code::ForeignStatePrefix, format!(
                     "module `{name}` would keep its state under `{state_prefix}`, a hand-written root's prefix"
                 ))
                 .at(self.span(&at), "this module's state")
@@ -1263,7 +1313,7 @@ impl Cx<'_> {
                 self.error(d);
             }
             if m.kind == ModuleKind::Postgres && manager == Some(PostgresManager::Sql) {
-                let d = Diagnostic::error(format!(
+                let d = Diagnostic::error(Code::PostgresManager, format!(
                     "module `{name}` declares the PostgreSQL objects, but `postgres.manager` is `'sql`"
                 ))
                 .at(self.span(&format!("{p}/kind")), "a second manager of the same objects")
@@ -1285,6 +1335,7 @@ impl Cx<'_> {
             && !raw.modules.values().any(|m| m.kind == ModuleKind::Postgres)
         {
             let d = Diagnostic::error(
+                Code::PostgresManager,
                 "`postgres.manager` is `'opentofu`, but no module of kind `'postgres` declares the PostgreSQL objects",
             )
             .at(
@@ -1319,7 +1370,13 @@ impl Cx<'_> {
         if let Some(h) = &raw.nfs_host
             && !hosts.contains_key(h)
         {
-            self.unknown("/backups/nfs_host", "host", h, hosts.keys());
+            self.unknown(
+                Code::UnknownHost,
+                "/backups/nfs_host",
+                "host",
+                h,
+                hosts.keys(),
+            );
         }
         for (name, job) in [
             ("postgres", &raw.postgres),
@@ -1389,7 +1446,12 @@ impl Cx<'_> {
     }
 
     /// Reports every second claim of one key, with the first claim shown.
-    fn unique<K: Ord + std::fmt::Display>(&mut self, kind: &str, claims: Vec<(K, Claim)>) {
+    fn unique<K: Ord + std::fmt::Display>(
+        &mut self,
+        code: Code,
+        kind: &str,
+        claims: Vec<(K, Claim)>,
+    ) {
         let mut first: BTreeMap<K, Claim> = BTreeMap::new();
         for (key, claim) in claims {
             match first.get(&key) {
@@ -1398,10 +1460,13 @@ impl Cx<'_> {
                         At::Span(span) => *span,
                         At::Pointer(p) => self.span(p),
                     };
-                    let d = Diagnostic::error(format!(
-                        "{kind} {key} is claimed twice: by {} and by {}",
-                        earlier.what, claim.what
-                    ))
+                    let d = Diagnostic::error(
+                        code,
+                        format!(
+                            "{kind} {key} is claimed twice: by {} and by {}",
+                            earlier.what, claim.what
+                        ),
+                    )
                     .at(span(&claim.at), format!("{} claims it here", claim.what))
                     .also(
                         span(&earlier.at),
@@ -1481,7 +1546,7 @@ impl Cx<'_> {
             .into_iter()
             .map(|((host, port), c)| (HostPort(host, port), c))
             .collect();
-        self.unique("port", claims);
+        self.unique(Code::PortCollision, "port", claims);
     }
 
     /// Env files of the services on one host must differ: a shared one hands
@@ -1527,7 +1592,7 @@ impl Cx<'_> {
                 (HostPath(host, path), claim)
             })
             .collect();
-        self.unique("env file", claims);
+        self.unique(Code::EnvFileCollision, "env file", claims);
     }
 
     /// Host names the lab puts in DNS must be distinct and valid: each
@@ -1581,9 +1646,10 @@ impl Cx<'_> {
                     .then(|| names::dns_name_problem(host))
                     .flatten();
                 if let Some(problem) = problem {
-                    let d = Diagnostic::error(format!(
-                        "ingress host `{host}` is not a DNS name: it {problem}"
-                    ))
+                    let d = Diagnostic::error(
+                        Code::InvalidName,
+                        format!("ingress host `{host}` is not a DNS name: it {problem}"),
+                    )
                     .at(self.span(&at), "this ingress");
                     self.error(d);
                 }
@@ -1592,7 +1658,7 @@ impl Cx<'_> {
                 claims.push((host.clone(), Claim { what, at }));
             }
         }
-        self.unique("host name", claims);
+        self.unique(Code::HostNameCollision, "host name", claims);
     }
 }
 
@@ -1619,7 +1685,7 @@ impl Cx<'_> {
                 )
             })
             .collect();
-        self.unique("state prefix", claims);
+        self.unique(Code::StatePrefixCollision, "state prefix", claims);
     }
 }
 
@@ -1725,7 +1791,7 @@ impl Cx<'_> {
     fn chart(&mut self, p: &str, a: &raw::App) -> Option<UpstreamChart> {
         let Some(c) = &a.chart else {
             if a.values.is_some() {
-                let d = Diagnostic::error("`values` are an upstream chart's, but this app names no `chart`")
+                let d = Diagnostic::error(Code::ChartApp, "`values` are an upstream chart's, but this app names no `chart`")
                     .at(self.span(&format!("{p}/values")), "no chart reads these")
                     .note("the lab's own apps get their values from labc; add `chart = { repo = ..., name = ..., version = ... }` for an upstream chart");
                 self.error(d);
@@ -1742,7 +1808,7 @@ impl Cx<'_> {
         ];
         for (field, set) in chart_owns {
             if set {
-                let d = Diagnostic::error(format!(
+                let d = Diagnostic::error(Code::ChartApp, format!(
                     "`{field}` is the upstream chart's to decide, not labc's"
                 ))
                 .at(self.span(&format!("{p}/{field}")), "set by the chart's values")
@@ -1752,7 +1818,7 @@ impl Cx<'_> {
         }
         match (&a.image, a.image_updater) {
             (None, Some(_)) => {
-                let d = Diagnostic::error(
+                let d = Diagnostic::error(Code::ChartApp, 
                     "an upstream chart's image is its own: to follow one, name it in `image`",
                 )
                 .at(self.span(&format!("{p}/image_updater")), "follows which image?")
@@ -1760,7 +1826,7 @@ impl Cx<'_> {
                 self.error(d);
             }
             (Some(_), None) => {
-                let d = Diagnostic::error(
+                let d = Diagnostic::error(Code::ChartApp, 
                     "an upstream chart's image is its own: `image` only says what `image_updater` follows",
                 )
                 .at(self.span(&format!("{p}/image")), "nothing follows it")
@@ -1792,7 +1858,7 @@ impl Cx<'_> {
     fn chart_value(&mut self, at: &str, value: &serde_json::Value) {
         match value {
             serde_json::Value::Number(n) if n.as_i64().is_none() => {
-                let d = Diagnostic::error(format!(
+                let d = Diagnostic::error(Code::ChartApp, format!(
                     "chart value `{n}` is not a whole number labc can write"
                 ))
                 .at(self.span(at), "write it as a string")
@@ -1929,9 +1995,12 @@ impl Cx<'_> {
             }
         }
         for (at, why, section) in needs {
-            let d = Diagnostic::error(format!("{why}, but the lab has no `{section}` section"))
-                .at(self.span(&at), format!("needs `{section}`"))
-                .note(format!("add `{section} = {{ ... }}` to the lab"));
+            let d = Diagnostic::error(
+                Code::MissingSection,
+                format!("{why}, but the lab has no `{section}` section"),
+            )
+            .at(self.span(&at), format!("needs `{section}`"))
+            .note(format!("add `{section} = {{ ... }}` to the lab"));
             self.error(d);
         }
     }

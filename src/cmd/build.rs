@@ -12,10 +12,10 @@ pub fn run(global: &Global) -> Exit {
     for (t, c) in folders {
         match t.apply_changes(c) {
             Ok(c) => summary.push((t.dir, c)),
-            Err(e) => return output_error(&e),
+            Err(e) => return output_error(global, &e),
         }
     }
-    if !global.quiet {
+    if !global.quiet && !render::json(global) {
         for (dir, c) in summary {
             if c.is_empty() {
                 eprintln!(

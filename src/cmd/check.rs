@@ -4,6 +4,8 @@
 //! extra files, and the command that fixes it; `--quiet` prints only that
 //! command. Files in the output folder that labc never wrote are reported
 //! as warnings: build leaves them alone, and so does check's exit code.
+//! With `--message-format json`, each of these is one JSON line instead
+//! (`labc::check::stale`, `missing`, `extra`, `stray`), naming the file.
 
 use super::*;
 use crate::cli::Show;
@@ -27,19 +29,34 @@ pub fn run(global: &Global, show: &Show) -> Exit {
         match t.stray(&deleted) {
             Ok(stray) => {
                 for p in stray {
-                    eprintln!(
-                        "warning: {} is not labc's: labc did not write it and build leaves it alone; move it out of {} to keep the folder generated-only",
-                        show_path(&p),
-                        t.dir.display()
+                    let path = show_path(&p);
+                    render::problem(
+                        global,
+                        Severity::Warning,
+                        Code::Stray,
+                        &format!(
+                            "{path} is not labc's: labc did not write it and build leaves it alone; move it out of {} to keep the folder generated-only",
+                            t.dir.display()
+                        ),
+                        Some(Path::new(&path)),
+                        &[],
                     );
                 }
             }
-            Err(e) => return output_error(&e),
+            Err(e) => return output_error(global, &e),
         }
         if changes.is_empty() {
             continue;
         }
         stale = true;
+        if render::json(global) {
+            let fix = format!(
+                "run `labc build --lab {}` and commit the result",
+                lab.display()
+            );
+            render::changed_files(global, &t.dir, &changes, Severity::Error, &fix);
+            continue;
+        }
         if global.quiet {
             continue;
         }
@@ -62,6 +79,9 @@ pub fn run(global: &Global, show: &Show) -> Exit {
                 eprintln!("  {}", show_path(p));
             }
         }
+    }
+    if render::json(global) {
+        return if stale { Exit::Differs } else { Exit::Ok };
     }
     if stale {
         eprintln!(

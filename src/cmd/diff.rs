@@ -6,6 +6,9 @@
 //! [`super::git`]) and the lab in the work tree are both compiled, and
 //! [`crate::review`] says what changed between them; [`super::report`]
 //! prints it as text, Markdown or JSON. Exits 1 when anything changed.
+//!
+//! Without it, `--message-format json` prints one JSON line (severity
+//! `note`) per file build would change.
 
 use super::*;
 use crate::cli::{DiffArgs, Show};
@@ -26,16 +29,20 @@ fn run_build(global: &Global, show: &Show) -> Exit {
     let mut any = false;
     for (t, c) in folders {
         any |= !c.is_empty();
-        print!("{}", render::changes(&t.dir, &c, show, color));
+        if render::json(global) {
+            // Differences are what diff is asked for, not errors.
+            render::changed_files(global, &t.dir, &c, Severity::Note, "run `labc build`");
+        } else {
+            print!("{}", render::changes(&t.dir, &c, show, color));
+        }
     }
     if any {
-        Exit::Differs
-    } else {
-        if !global.quiet {
-            eprintln!("labc: no changes");
-        }
-        Exit::Ok
+        return Exit::Differs;
     }
+    if !global.quiet && !render::json(global) {
+        eprintln!("labc: no changes");
+    }
+    Exit::Ok
 }
 
 fn run_base(global: &Global, rev: &str, format: crate::cli::ReportFormat) -> Exit {
@@ -50,7 +57,7 @@ fn run_base(global: &Global, rev: &str, format: crate::cli::ReportFormat) -> Exi
     let head = match compile_on_big_stack(&paths.lab) {
         Ok(c) => c,
         Err(f) => {
-            render::failure(&paths.lab, &f, color);
+            render::failure(global, &paths.lab, &f, color);
             return failed_exit(&f);
         }
     };

@@ -42,15 +42,15 @@ pub fn run(global: &Global, dir: Option<&Path>, toml: bool) -> Exit {
     paths.extend(files.iter().map(|(name, _)| dir.join(name)));
     paths.push(schemas.clone());
     if let Err(e) = crate::output::refuse_existing(paths.iter().map(PathBuf::as_path)) {
-        return output_error(&e);
+        return output_error(global, &e);
     }
     for (name, text) in &files {
         if let Err(e) = crate::output::create_new(&dir.join(name), text) {
-            return output_error(&e);
+            return output_error(global, &e);
         }
     }
     if let Err(e) = schema_target(&schemas).apply() {
-        return output_error(&e);
+        return output_error(global, &e);
     }
     if !global.quiet {
         let written: Vec<&str> = files.iter().map(|(name, _)| *name).collect();

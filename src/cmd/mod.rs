@@ -18,6 +18,7 @@ pub mod schema;
 
 use crate::cli::Global;
 use crate::compile::{self, Compiled};
+use crate::diag::{Code, Severity};
 use crate::output::{Changes, OutputError, Target};
 use reader::Reader;
 use std::path::{Path, PathBuf};
@@ -143,13 +144,13 @@ pub struct Compared {
 /// untouched too. On failure the report is printed and the exit returned.
 pub fn compare(global: &Global) -> Result<Compared, Exit> {
     let paths = Paths::resolve(global).map_err(|e| {
-        eprintln!("error: {e}");
+        render::problem(global, Severity::Error, Code::NoLab, &e, None, &[]);
         Exit::Invalid
     })?;
     let color = render::color(global);
     let reader = Reader::start(&paths);
     let compiled = compile_on_big_stack(&paths.lab).map_err(|f| {
-        render::failure(&paths.lab, &f, color);
+        render::failure(global, &paths.lab, &f, color);
         match f {
             compile::Failed::Io(_) => Exit::Io,
             compile::Failed::Invalid(_) => Exit::Invalid,
@@ -160,7 +161,7 @@ pub fn compare(global: &Global) -> Result<Compared, Exit> {
     for (target, snapshot) in targets(&paths, compiled).into_iter().zip(snapshots) {
         match snapshot.and_then(|s| target.changes_from(s)) {
             Ok(changes) => folders.push((target, changes)),
-            Err(e) => return Err(output_error(&e)),
+            Err(e) => return Err(output_error(global, &e)),
         }
     }
     Ok(Compared {
@@ -220,10 +221,13 @@ pub fn schema_target(dir: &Path) -> Target {
 }
 
 /// Prints a refused or failed write and says how the command ends.
-pub fn output_error(e: &OutputError) -> Exit {
-    eprintln!("error: {e}");
-    match e {
-        OutputError::Io(..) => Exit::Io,
-        _ => Exit::Invalid,
-    }
+pub fn output_error(global: &Global, e: &OutputError) -> Exit {
+    let (code, file, exit) = match e {
+        OutputError::Io(path, _) => (Code::Io, Some(path.as_path()), Exit::Io),
+        OutputError::Foreign(dir) => (Code::OutputRefused, Some(dir.as_path()), Exit::Invalid),
+        OutputError::UnsafePath(_) => (Code::OutputRefused, None, Exit::Invalid),
+        OutputError::Exists(path) => (Code::OutputRefused, Some(path.as_path()), Exit::Invalid),
+    };
+    render::problem(global, Severity::Error, code, &e.to_string(), file, &[]);
+    exit
 }

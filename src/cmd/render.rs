@@ -1,8 +1,9 @@
 //! What the command line prints: diagnostics reports and unified diffs,
 //! coloured or not. The only place colour is decided and applied.
 
-use crate::cli::{Color, Global};
+use crate::cli::{Color, Global, MessageFormat};
 use crate::compile::{Failed, Report};
+use crate::diag::{Code, Message, Severity};
 use crate::output::Changes;
 use std::io::IsTerminal;
 use std::path::Path;
@@ -60,10 +61,50 @@ pub fn base_failure(
     }
 }
 
+/// Whether problems go out as JSON lines on stdout (`--message-format
+/// json`) rather than text on stderr. In JSON mode stdout holds JSON lines
+/// only, and the lines written for people (summaries, diffs) are left out.
+pub fn json(global: &Global) -> bool {
+    global.message_format == MessageFormat::Json
+}
+
+/// Prints a problem that is not about a place in the lab (no lab found, a
+/// file that cannot be read or written, a generated file out of date):
+/// `severity[code]: message` on stderr, or one JSON line on stdout.
+pub fn problem(
+    global: &Global,
+    severity: Severity,
+    code: Code,
+    message: &str,
+    file: Option<&Path>,
+    notes: &[String],
+) {
+    if json(global) {
+        let mut m = Message::about(
+            severity,
+            code,
+            message,
+            file.map(|f| f.display().to_string()),
+        );
+        m.notes = notes.to_vec();
+        println!("{}", m.to_json_line());
+    } else {
+        eprintln!("{}[{code}]: {message}", severity.as_str());
+        for n in notes {
+            eprintln!("  = {n}");
+        }
+    }
+}
+
 /// Prints why the lab at `lab` did not compile, and the closing line.
-pub fn failure(lab: &Path, failed: &Failed, color: bool) {
+pub fn failure(global: &Global, lab: &Path, failed: &Failed, color: bool) {
     match failed {
-        Failed::Io(msg) => eprintln!("error: {msg}"),
+        Failed::Io(msg) => problem(global, Severity::Error, Code::Io, msg, Some(lab), &[]),
+        Failed::Invalid(report) if json(global) => {
+            for d in &report.diags {
+                println!("{}", Message::of(&report.sources, d).to_json_line());
+            }
+        }
         Failed::Invalid(report) => {
             eprint!("{}", report_text(report, color));
             let n = match report.errors() {
@@ -157,4 +198,30 @@ pub fn changes(dir: &Path, changes: &Changes, show: &crate::cli::Show, color: bo
             .collect();
     }
     diff(dir, changes, color)
+}
+
+/// One problem per generated file that differs from what build would
+/// write (`labc::check::stale`), is missing (`missing`) or would be deleted
+/// (`extra`), each naming the file; `fix` says what brings it up to date.
+pub fn changed_files(
+    global: &Global,
+    dir: &Path,
+    changes: &Changes,
+    severity: Severity,
+    fix: &str,
+) {
+    let path = |p: &str| dir.join(p);
+    let fix = [fix.to_string()];
+    for (p, _, _) in &changes.modified {
+        let msg = "differs from what `labc build` would write";
+        problem(global, severity, Code::Stale, msg, Some(&path(p)), &fix);
+    }
+    for (p, _) in &changes.created {
+        let msg = "is missing: `labc build` would create it";
+        problem(global, severity, Code::Missing, msg, Some(&path(p)), &fix);
+    }
+    for (p, _) in &changes.deleted {
+        let msg = "labc wrote it before and `labc build` would delete it";
+        problem(global, severity, Code::Extra, msg, Some(&path(p)), &fix);
+    }
 }

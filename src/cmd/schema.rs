@@ -9,7 +9,7 @@ pub fn run(global: &Global) -> Exit {
     let dir = schemas_dir(global);
     match schema_target(&dir).apply() {
         Ok(c) => {
-            if !global.quiet {
+            if !global.quiet && !render::json(global) {
                 eprintln!(
                     "labc: {}: {} written, {} unchanged",
                     dir.display(),
@@ -19,6 +19,6 @@ pub fn run(global: &Global) -> Exit {
             }
             Exit::Ok
         }
-        Err(e) => output_error(&e),
+        Err(e) => output_error(global, &e),
     }
 }

@@ -10,10 +10,11 @@
 //! schema can reject it with its position).
 
 mod depth;
+mod hints;
 mod nickel;
 mod toml;
 
-use crate::diag::{Diagnostic, FileId, Sources, Span};
+use crate::diag::{Code, Diagnostic, FileId, Sources, Span};
 use std::path::Path;
 
 /// A lab file, evaluated.
@@ -270,10 +271,30 @@ pub enum LoadError {
     Diagnostics(Sources, Vec<Diagnostic>),
 }
 
+/// labc's Nickel contracts, as text: `strict`, what `schemas/lab.ncl`
+/// holds (for the editor and `nickel`), and `lenient`, what labc evaluates
+/// a `lab.ncl` under in their place (the shape, bounded in depth, judging
+/// nothing: labc's schema check judges, all errors at once).
+#[derive(Clone, Copy)]
+pub struct Contracts<'a> {
+    pub strict: &'a str,
+    pub lenient: &'a str,
+}
+
+impl Contracts<'static> {
+    /// The contracts labc generates from its types.
+    pub fn labc() -> Self {
+        Contracts {
+            strict: crate::schema::nickel_contracts_text(),
+            lenient: crate::schema::nickel_lenient_text(),
+        }
+    }
+}
+
 /// Loads `path`, choosing the format from its extension (`.ncl` or `.toml`).
-/// `contracts` is the Nickel text of labc's contracts (`schemas/lab.ncl`):
-/// a `lab.ncl` is evaluated under their `Lab`, whatever it applies itself.
-pub fn load(path: &Path, contracts: &str) -> Result<Loaded, LoadError> {
+/// A `lab.ncl` is evaluated under `contracts.lenient`'s `Lab`, whatever it
+/// applies itself.
+pub fn load(path: &Path, contracts: Contracts) -> Result<Loaded, LoadError> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("ncl") => nickel::load(path, contracts),
         Some("toml") => toml::load(path),
@@ -311,7 +332,7 @@ fn read_text(path: &Path, name: String) -> Result<(Sources, FileId, String), Loa
             // The lossy copy replaces the bad sequence with U+FFFD (3 bytes).
             let end = (at + '\u{fffd}'.len_utf8()).min(shown.len());
             let file = sources.add(name, shown);
-            let d = Diagnostic::error("this file is not valid UTF-8").at(
+            let d = Diagnostic::error(Code::NotUtf8, "this file is not valid UTF-8").at(
                 Some(Span {
                     file,
                     start: at,
@@ -344,7 +365,7 @@ pub(crate) mod test_support {
 
     /// Loads a lab that must load.
     pub fn must_load(path: &Path) -> Loaded {
-        match load(path, crate::schema::nickel_contracts_text()) {
+        match load(path, super::Contracts::labc()) {
             Ok(l) => l,
             Err(LoadError::Io(e)) => panic!("{e}"),
             Err(LoadError::Nickel(s, d) | LoadError::Diagnostics(s, d)) => {
@@ -355,7 +376,7 @@ pub(crate) mod test_support {
 
     /// Loads a lab that labc's loader itself must reject.
     pub fn must_fail(path: &Path) -> (Sources, Vec<Diagnostic>) {
-        match load(path, crate::schema::nickel_contracts_text()) {
+        match load(path, super::Contracts::labc()) {
             Err(LoadError::Diagnostics(s, d)) => (s, d),
             Err(LoadError::Io(e)) => panic!("expected diagnostics, got:\n{e}"),
             Err(LoadError::Nickel(s, d)) => panic!(

@@ -2,8 +2,13 @@
 //! and turns the result into JSON plus the span of every value.
 //!
 //! The file is evaluated by path, so `import "schemas/lab.ncl"` resolves
-//! next to it. Errors Nickel detects (syntax, contract violations, missing or
-//! unknown fields) are reported in Nickel's own words, as labc diagnostics.
+//! next to it, under labc's lenient contracts (see [`wrapper`]): what the
+//! schema refuses (enum tags, patterns, types, unknown and missing fields)
+//! is left for labc's schema check, which reports all of it at once in
+//! labc's words. What only Nickel detects (syntax, evaluation errors, a
+//! contract the lab applies itself) is reported in Nickel's own words, as
+//! labc diagnostics, with a guess at the real place of a syntax error the
+//! parser noticed late (`hints.rs`).
 //!
 //! Invariants:
 //! - every pointer in [`Loaded::value`] has a span in [`Loaded::spans`] (a
@@ -18,8 +23,8 @@
 //! - file names, in spans and in Nickel's own messages, are the path as given
 //!   (and paths next to it), never Nickel's absolute normalised paths.
 
-use super::{LoadError, Loaded, Spans, depth};
-use crate::diag::{Diagnostic, FileId, Severity, Sources, Span};
+use super::{Contracts, LoadError, Loaded, Spans, depth};
+use crate::diag::{Code, Diagnostic, FileId, Severity, Sources, Span};
 use codespan_reporting::diagnostic::{LabelStyle, Severity as CsSeverity};
 use codespan_reporting::files::Files as CsFiles;
 use nickel_lang_core::cache::normalize_path;
@@ -27,8 +32,9 @@ use nickel_lang_core::error::{Error as NickelError, IntoDiagnostics};
 use nickel_lang_core::eval::cache::CacheImpl;
 use nickel_lang_core::eval::value::{Container, EnumVariantData, NickelValue, ValueContentRef};
 use nickel_lang_core::files::{FileId as NickelFileId, Files as NickelFiles};
+use nickel_lang_core::identifier::LocIdent;
 use nickel_lang_core::position::{PosTable, RawSpan};
-use nickel_lang_core::program::{BuilderError, Program, ProgramBuilder};
+use nickel_lang_core::program::{BuilderError, FieldPath, Program, ProgramBuilder};
 use nickel_lang_core::term::{IsInteger, Number, RoundingFrom, RoundingMode};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -37,7 +43,11 @@ use std::path::{Path, PathBuf};
 /// contract. Positions inside it are never shown as the lab's.
 const WRAPPER: &str = "<labc: the lab under labc's own contracts>";
 
-pub(super) fn load(path: &Path, contracts: &str) -> Result<Loaded, LoadError> {
+/// The field of the wrapper that holds the lab (the wrapper is merged with
+/// the lenient contracts, a record of their own; see [`wrapper`]).
+const LAB_FIELD: &str = "labc_lab";
+
+pub(super) fn load(path: &Path, contracts: Contracts) -> Result<Loaded, LoadError> {
     let naming = Naming::new(path);
     // The lab file comes first, and is what a value with no position at all
     // (say, a whole lab built by `std.record.map`) is attributed to. Read by
@@ -55,6 +65,8 @@ pub(super) fn load(path: &Path, contracts: &str) -> Result<Loaded, LoadError> {
     let main = wrapper(path, &naming, contracts)?;
     let mut program: Program<CacheImpl> = ProgramBuilder::new()
         .add_source_string(main.text.clone(), WRAPPER)
+        .add_source_string(contracts.lenient.to_owned(), main.lenient.clone())
+        .with_field_path(FieldPath(vec![LocIdent::from(LAB_FIELD)]))
         .build()
         .map_err(|e| match e {
             BuilderError::Io { error, .. } => LoadError::Io(format!("{}: {error}", path.display())),
@@ -64,7 +76,7 @@ pub(super) fn load(path: &Path, contracts: &str) -> Result<Loaded, LoadError> {
     let value = match program.eval_full_for_export() {
         Ok(value) => value,
         Err(err) => {
-            let lab = (text.as_str(), main.import_len);
+            let lab = (text.as_str(), &main);
             let (sources, diags) = diagnostics(&program.files(), err, &naming, lab);
             return Err(LoadError::Nickel(sources, diags));
         }
@@ -74,6 +86,7 @@ pub(super) fn load(path: &Path, contracts: &str) -> Result<Loaded, LoadError> {
     let files = program.files();
     let mut walker = Walker {
         files: &files,
+        lenient: &main.lenient,
         pos_table: program.pos_table(),
         naming: &naming,
         file_ids: HashMap::new(),
@@ -100,16 +113,23 @@ pub(super) fn load(path: &Path, contracts: &str) -> Result<Loaded, LoadError> {
     }
 }
 
-/// The program labc evaluates: the lab, imported by its absolute path, under
-/// labc's own `Lab` contract (`contracts` is the text of the `schemas/lab.ncl`
-/// labc writes). A lab applies that contract itself, but from a file on disk
-/// that may be stale or edited, or not at all; labc's copy makes every value
-/// the schema does not allow fail at the first level where it departs from
-/// it, before Nickel's export recurses into it (`subst` recurses once per
-/// level, and a recursive Nickel function can build a value of any depth).
-/// When the lab's `schemas/lab.ncl` is labc's text, that file is imported,
-/// so Nickel sees one contract, not two, and errors point into it.
-fn wrapper(path: &Path, naming: &Naming, contracts: &str) -> Result<Wrapper, LoadError> {
+/// The program labc evaluates: the lab, imported by its absolute path,
+/// under labc's lenient `Lab` contract (`contracts.lenient`, see
+/// `schema::nickel_lenient_contracts`): the shape of the schema, bounded in
+/// depth, refusing nothing, so that every value the schema does not allow
+/// reaches labc's own check, which reports them all at once; and no value
+/// deeper than the schema plus two levels is ever built (`subst` recurses
+/// once per level, and a recursive Nickel function can build a value of any
+/// depth). The lenient contracts are a second source, which Nickel merges
+/// with the wrapper's record (hence [`LAB_FIELD`]).
+///
+/// A lab applies `schemas/lab.ncl`'s `Lab` itself, for the editor. When
+/// that file is labc's text (`contracts.strict`), the lenient contracts are
+/// registered under its path, so the lab's own `| Lab` is the lenient one
+/// too and its strict checks (one error per run, in Nickel's words) are
+/// left to the editor. A `schemas/lab.ncl` that is stale or edited is the
+/// lab's own business: Nickel applies it as written.
+fn wrapper(path: &Path, naming: &Naming, contracts: Contracts) -> Result<Wrapper, LoadError> {
     let utf8 = |p: &Path| {
         p.to_str().map(nickel_string).ok_or_else(|| {
             LoadError::Io(format!(
@@ -123,27 +143,36 @@ fn wrapper(path: &Path, naming: &Naming, contracts: &str) -> Result<Wrapper, Loa
         .clone()
         .unwrap_or_else(|| path.to_path_buf());
     let lab = utf8(&lab)?;
-    let on_disk = naming
+    let dir = naming
         .main_dir_abs
-        .as_ref()
-        .map(|d| d.join("schemas").join("lab.ncl"))
-        .filter(|p| std::fs::read(p).is_ok_and(|bytes| bytes == contracts.as_bytes()));
-    let import = format!("(import {lab})");
-    let contract = match on_disk {
-        Some(schema) => format!("(import {}).Lab", utf8(&schema)?),
-        None => format!("(\n{contracts}\n).Lab"),
+        .clone()
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_default();
+    let on_disk = dir.join("schemas").join("lab.ncl");
+    let lenient = if std::fs::read(&on_disk).is_ok_and(|b| b == contracts.strict.as_bytes()) {
+        on_disk
+    } else {
+        // A name no file of the lab has: only labc's wrapper imports it.
+        dir.join("<labc: lenient contracts>.ncl")
     };
+    let import = format!("(import {lab})");
+    let prefix = format!("{{ {LAB_FIELD} = ");
+    let text = format!("{prefix}{import}\n| (import {}).Lab }}\n", utf8(&lenient)?);
     Ok(Wrapper {
-        text: format!("{import}\n| {contract}\n"),
-        import_len: import.len(),
+        text,
+        import: prefix.len()..prefix.len() + import.len(),
+        lenient: lenient.display().to_string(),
     })
 }
 
-/// The program [`wrapper`] builds, and how long its `(import "<lab>")` is:
-/// what Nickel blames on that part is the lab's, and shown on the lab file.
+/// The program [`wrapper`] builds, where its `(import "<lab>")` is (what
+/// Nickel blames on that part is the lab's, and shown on the lab file), and
+/// the name of the lenient contracts' source (positions in it are labc's,
+/// never shown).
 struct Wrapper {
     text: String,
-    import_len: usize,
+    import: std::ops::Range<usize>,
+    lenient: String,
 }
 
 /// `text` as a Nickel string literal.
@@ -175,10 +204,10 @@ fn bounded_depth(
     sources: &mut Sources,
 ) -> Result<(), Box<Diagnostic>> {
     let too_deep = |file, at: depth::TooDeep| {
-        Diagnostic::error(format!(
-            "this file nests deeper than {} levels",
-            depth::MAX_DEPTH
-        ))
+        Diagnostic::error(
+            Code::TooDeep,
+            format!("this file nests deeper than {} levels", depth::MAX_DEPTH),
+        )
         .at(
             Some(Span {
                 file,
@@ -231,6 +260,9 @@ fn bounded_depth(
 /// value that has no JSON form (so one run reports all of them).
 struct Walker<'a> {
     files: &'a NickelFiles,
+    /// The lenient contracts' source name: a `null` they put in place of
+    /// a value too deep has its position there.
+    lenient: &'a str,
     pos_table: &'a PosTable,
     naming: &'a Naming,
     /// Nickel's file ids are only meaningful with Nickel's `Files`; ours
@@ -260,10 +292,13 @@ impl Walker<'_> {
         // this keeps labc's own recursion bounded whatever gets past it.
         let json = if self.depth > super::MAX_DATA_DEPTH {
             self.diags.push(
-                Diagnostic::error(format!(
-                    "this value nests deeper than {} levels",
-                    super::MAX_DATA_DEPTH
-                ))
+                Diagnostic::error(
+                    Code::TooDeep,
+                    format!(
+                        "this value nests deeper than {} levels",
+                        super::MAX_DATA_DEPTH
+                    ),
+                )
                 .at(span, "too deep"),
             );
             serde_json::Value::Null
@@ -285,8 +320,11 @@ impl Walker<'_> {
                 Some(n) => J::Number(n),
                 None => {
                     self.diags.push(
-                        Diagnostic::error("this number is too large to be exported")
-                            .at(span, "beyond the range of a 64-bit float"),
+                        Diagnostic::error(
+                            Code::NumberTooLarge,
+                            "this number is too large to be exported",
+                        )
+                        .at(span, "beyond the range of a 64-bit float"),
                     );
                     J::Null
                 }
@@ -306,8 +344,11 @@ impl Walker<'_> {
                         // Evaluation for export already rejects these; kept
                         // as a diagnostic so a Nickel change can't panic us.
                         None if !hidden && !field.metadata.opt() => self.diags.push(
-                            Diagnostic::error(format!("field `{}` has no value", id.label()))
-                                .at(span, "in this record"),
+                            Diagnostic::error(
+                                Code::MissingValue,
+                                format!("field `{}` has no value", id.label()),
+                            )
+                            .at(span, "in this record"),
                         ),
                         _ => {}
                     }
@@ -336,7 +377,7 @@ impl Walker<'_> {
                     _ => "not plain data",
                 };
                 self.diags.push(
-                    Diagnostic::error("this value can't be exported")
+                    Diagnostic::error(Code::NotData, "this value can't be exported")
                         .at(span, format!("this is {kind}"))
                         .note(
                             "a lab holds only records, arrays, strings, numbers, booleans, \
@@ -358,7 +399,8 @@ impl Walker<'_> {
     fn raw_span(&mut self, raw: Option<RawSpan>) -> Option<Span> {
         let raw = raw?;
         if self.files.is_stdlib(raw.src_id)
-            || CsFiles::name(self.files, raw.src_id).is_ok_and(|n| n == WRAPPER)
+            || CsFiles::name(self.files, raw.src_id)
+                .is_ok_and(|n| n == WRAPPER || n == self.lenient)
         {
             return None;
         }
@@ -465,8 +507,9 @@ fn diagnostics(
     files: &NickelFiles,
     err: NickelError,
     naming: &Naming,
-    (lab_text, import_len): (&str, usize),
+    (lab_text, wrapper): (&str, &Wrapper),
 ) -> (Sources, Vec<Diagnostic>) {
+    let code = code_of(&err);
     // Diagnostics may add snippets to the files they refer to.
     let mut files = files.clone();
     let reports = err.into_diagnostics(&mut files);
@@ -482,15 +525,23 @@ fn diagnostics(
     let mut ids: HashMap<NickelFileId, FileId> = HashMap::new();
     let mut out = Vec::new();
     let in_wrapper = |files: &NickelFiles, id| CsFiles::name(files, id).is_ok_and(|n| n == WRAPPER);
+    let on_import = |l: &codespan_reporting::diagnostic::Label<NickelFileId>| {
+        wrapper.import.start <= l.range.start && l.range.end <= wrapper.import.end
+    };
+    let in_lenient = |files: &NickelFiles, id| {
+        CsFiles::name(files, id).is_ok_and(|n| n == wrapper.lenient.as_str())
+    };
     for mut d in reports {
         // A label on the import itself ("imported here", "applied to this
         // expression") is noise next to a label in a real file; alone, it
-        // blames the lab as a whole.
+        // blames the lab as a whole. The lenient contracts are labc's
+        // internals, never shown.
+        d.labels.retain(|l| !in_lenient(&files, l.file_id));
         let elsewhere = d.labels.iter().any(|l| !in_wrapper(&files, l.file_id));
         d.labels
-            .retain(|l| !(elsewhere && l.range.end <= import_len && in_wrapper(&files, l.file_id)));
+            .retain(|l| !(elsewhere && on_import(l) && in_wrapper(&files, l.file_id)));
         for label in &mut d.labels {
-            if label.range.end <= import_len && in_wrapper(&files, label.file_id) {
+            if on_import(label) && in_wrapper(&files, label.file_id) {
                 label.file_id = lab_id;
                 label.range = whole_lab.clone();
             }
@@ -505,7 +556,7 @@ fn diagnostics(
         };
         // The one import labc writes itself: say how to get it.
         let schema_missing = d.message.contains(SCHEMA_IMPORT) && d.message.contains(NOT_FOUND);
-        let mut diag = Diagnostic::new(severity, d.message);
+        let mut diag = Diagnostic::new(severity, code, d.message);
         diag.notes = d.notes;
         if schema_missing {
             diag.notes.push(format!(
@@ -544,7 +595,109 @@ fn diagnostics(
         }
         out.push(diag);
     }
+    if code == Code::NickelSyntax {
+        let lab = sources.find(&naming.given.display().to_string());
+        let first = out
+            .iter()
+            .position(|d| d.primary.as_ref().is_some_and(|(s, _)| Some(s.file) == lab));
+        if let Some(i) = first
+            && syntax_hint(&mut out[i], lab_text, naming)
+        {
+            // The parser's next complaints on the same line are the same
+            // fault seen again (it resumes inside the broken field).
+            let line = |d: &Diagnostic| {
+                d.primary.as_ref().map(|(s, _)| {
+                    let before = lab_text.get(..s.start).unwrap_or(lab_text);
+                    (s.file, before.matches('\n').count())
+                })
+            };
+            let hinted = line(&out[i]);
+            let mut k = 0;
+            out.retain(|d| {
+                k += 1;
+                k - 1 <= i || line(d) != hinted
+            });
+        }
+    }
     (sources, out)
+}
+
+/// Nickel's parser reports where it stopped, which for a missing `,` or an
+/// unclosed `{` is after the fault: add a label and a note at the likely
+/// place (see `hints.rs`), and name the lab in the message as the user did.
+/// Returns whether it added one.
+fn syntax_hint(d: &mut Diagnostic, lab_text: &str, naming: &Naming) -> bool {
+    if let Some(abs) = &naming.main_abs {
+        d.message = d.message.replace(
+            &abs.display().to_string(),
+            &naming.given.display().to_string(),
+        );
+    }
+    let Some((at, _)) = d.primary.clone() else {
+        return false;
+    };
+    // `file:line:col`, as the report's own positions are written, so a
+    // terminal or an editor can jump to it.
+    let place = |offset: usize| {
+        let before = lab_text.get(..offset).unwrap_or(lab_text);
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!("{}:{line}:{col}", naming.given.display())
+    };
+    if d.message.starts_with("unexpected end of file") {
+        if let Some(open) = super::hints::unclosed(lab_text) {
+            let span = Span {
+                file: at.file,
+                start: open,
+                end: open + 1,
+            };
+            d.secondary.push((span, "never closed?".to_string()));
+            d.notes.push(format!(
+                "Nickel reached the end of the file with a bracket still open: likely the one at {}",
+                place(open)
+            ));
+            return true;
+        }
+    } else if let Some(end) = super::hints::missing_comma(lab_text, at.start) {
+        let span = Span {
+            file: at.file,
+            start: end - 1,
+            end,
+        };
+        d.secondary
+            .push((span, "a `,` missing after this?".to_string()));
+        d.notes.push(format!(
+            "Nickel stopped at the next field: likely a `,` missing at {}, between two fields",
+            place(end)
+        ));
+        return true;
+    }
+    false
+}
+
+/// The code of a Nickel error: one per kind of Nickel report, for every
+/// diagnostic of that report (its notes included).
+fn code_of(err: &NickelError) -> Code {
+    use nickel_lang_core::error::{EvalErrorKind, ImportErrorKind, TypecheckErrorKind};
+    // The lab itself is imported by labc's wrapper: its syntax errors come
+    // as errors of an import, which the typechecker may report.
+    let import = |e: &ImportErrorKind| match e {
+        ImportErrorKind::ParseErrors(..) => Code::NickelSyntax,
+        _ => Code::NickelImport,
+    };
+    match err {
+        NickelError::ParseErrors(_) => Code::NickelSyntax,
+        NickelError::EvalError(e) if matches!(e.error, EvalErrorKind::BlameError { .. }) => {
+            Code::NickelContract
+        }
+        NickelError::TypecheckError(e) => match e.borrow_error() {
+            TypecheckErrorKind::ImportError(i) => import(i),
+            _ => Code::NickelType,
+        },
+        NickelError::ImportError(i) => import(i),
+        NickelError::ExportError(_) => Code::NickelExport,
+        _ => Code::NickelEval,
+    }
 }
 
 /// Nickel blames an unknown field on the whole record that holds it (the
@@ -659,7 +812,13 @@ mod tests {
 
     fn loaded(lab: &str) -> (tempfile::TempDir, PathBuf, Loaded) {
         let (dir, path) = lab_dir(lab);
-        match load(&path, ANY) {
+        match load(
+            &path,
+            Contracts {
+                strict: ANY,
+                lenient: ANY,
+            },
+        ) {
             Ok(l) => (dir, path, l),
             Err(LoadError::Io(e)) => panic!("{e}"),
             Err(LoadError::Nickel(s, d) | LoadError::Diagnostics(s, d)) => {
@@ -670,7 +829,13 @@ mod tests {
 
     fn rendered(lab: &str, color: bool) -> (PathBuf, String) {
         let (_dir, path) = lab_dir(lab);
-        match load(&path, ANY) {
+        match load(
+            &path,
+            Contracts {
+                strict: ANY,
+                lenient: ANY,
+            },
+        ) {
             Err(LoadError::Nickel(s, d)) => (path, crate::diag::render(&s, &d, color)),
             Err(LoadError::Io(e)) => panic!("expected Nickel's error, got I/O: {e}"),
             Err(LoadError::Diagnostics(s, d)) => {
@@ -685,7 +850,13 @@ mod tests {
 
     fn diagnostics(lab: &str) -> (Sources, Vec<Diagnostic>) {
         let (_dir, path) = lab_dir(lab);
-        match load(&path, ANY) {
+        match load(
+            &path,
+            Contracts {
+                strict: ANY,
+                lenient: ANY,
+            },
+        ) {
             Err(LoadError::Diagnostics(s, d)) => (s, d),
             Err(LoadError::Io(e)) => panic!("expected diagnostics, got:\n{e}"),
             Err(LoadError::Nickel(s, d)) => panic!(
@@ -872,7 +1043,13 @@ mod tests {
     fn unreadable_file_is_an_io_error_naming_it() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("nope.ncl");
-        match load(&path, ANY) {
+        match load(
+            &path,
+            Contracts {
+                strict: ANY,
+                lenient: ANY,
+            },
+        ) {
             Err(LoadError::Io(msg)) => assert!(msg.contains(&path.display().to_string()), "{msg}"),
             _ => panic!("expected an I/O error"),
         }

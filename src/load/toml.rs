@@ -13,7 +13,7 @@
 //!   infinities) are errors at their position, never silently replaced.
 
 use super::{LoadError, Loaded, Spans};
-use crate::diag::{Diagnostic, FileId, Span};
+use crate::diag::{Code, Diagnostic, FileId, Span};
 use serde_json::Value as J;
 use std::ops::Range;
 use std::path::Path;
@@ -27,7 +27,9 @@ pub(super) fn load(path: &Path) -> Result<Loaded, LoadError> {
         Ok(doc) => doc,
         Err(e) => {
             let span = e.span().map(|r| to_span(file, r));
-            let diag = Diagnostic::error(format!("invalid TOML: {}", e.message())).at(span, "here");
+            let diag =
+                Diagnostic::error(Code::TomlSyntax, format!("invalid TOML: {}", e.message()))
+                    .at(span, "here");
             return Err(LoadError::Diagnostics(sources, vec![diag]));
         }
     };
@@ -153,7 +155,7 @@ impl Walker {
 
     fn error(&mut self, span: Span, message: &str, label: &str) -> J {
         self.diags
-            .push(Diagnostic::error(message).at(Some(span), label));
+            .push(Diagnostic::error(Code::NotData, message).at(Some(span), label));
         J::Null
     }
 }

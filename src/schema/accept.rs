@@ -441,7 +441,7 @@ mod tests {
         let s = super::super::json_schema();
         let reference = crate::load::load(
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lab.ncl"),
-            crate::schema::nickel_contracts_text(),
+            crate::load::Contracts::labc(),
         )
         .ok()
         .expect("lab.ncl loads");

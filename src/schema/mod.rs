@@ -1,6 +1,8 @@
 //! The lab's schemas, both generated from the Rust types in [`crate::raw`]:
 //! the JSON Schema editors of `lab.toml` use (`schemas/lab.schema.json`) and
-//! the Nickel contracts `lab.ncl` applies (`schemas/lab.ncl`). Also the
+//! the Nickel contracts `lab.ncl` applies (`schemas/lab.ncl`); beside them,
+//! the JSON Schema of one line of `--message-format json`
+//! (`schemas/message.schema.json`, from [`crate::diag::message_schema`]). Also the
 //! structural check of a loaded lab against the JSON Schema, which both input
 //! formats go through, with every error mapped back to its position.
 //!
@@ -12,69 +14,129 @@ mod accept;
 
 pub use accept::accepts;
 
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::load::{Loaded, unescape_segment};
 use crate::raw;
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
 
-/// The patterns of [`crate::raw`]: a human name for error messages, and the
-/// name of the Nickel contract that checks it.
-const PATTERNS: &[(&str, &str, &str)] = &[
-    (raw::NAME, "name", "Name"),
-    (raw::IMAGE, "image reference (`repository:tag`)", "Image"),
+/// The patterns of [`crate::raw`], each with a name for error messages,
+/// what a matching value looks like in words (a user reads "an IPv4 address
+/// like `192.168.1.10`", never the regular expression), and the name of the
+/// Nickel contract that checks it.
+const PATTERNS: &[(&str, &str, &str, &str)] = &[
+    (
+        raw::NAME,
+        "name",
+        "lowercase letters, digits, `-` and `_`, starting and ending with a letter or digit, like `webapp`",
+        "Name",
+    ),
+    (
+        raw::IMAGE,
+        "image reference (`repository:tag`)",
+        "an image reference with a tag, like `gitea/gitea:1.24.6`",
+        "Image",
+    ),
     (
         raw::K3S_VERSION,
         "k3s version (like `v1.34.3+k3s1`)",
+        "a k3s release like `v1.34.3+k3s1`",
         "K3sVersion",
     ),
-    (raw::DOMAIN, "domain name", "Domain"),
-    (raw::HTTPS_URL, "https URL", "HttpsUrl"),
+    (
+        raw::DOMAIN,
+        "domain name",
+        "a lowercase domain name like `arcodange.lab`",
+        "Domain",
+    ),
+    (
+        raw::HTTPS_URL,
+        "https URL",
+        "an `https://` URL without a trailing slash, like `https://gitea.arcodange.lab`",
+        "HttpsUrl",
+    ),
+    (
+        raw::HTTP_URL,
+        "URL",
+        "an `http://` or `https://` URL without a trailing slash, like `http://vault.vault.svc:8200`",
+        "HttpUrl",
+    ),
+    (
+        raw::REL_PATH,
+        "relative path",
+        "`/`-separated names, none starting with `.`, like `generated`",
+        "RelativePath",
+    ),
     (
         raw::ABS_PATH,
         "absolute path (no control characters)",
+        "an absolute path without control characters, like `/etc/labc/gitea.env`",
         "AbsolutePath",
     ),
     (
         raw::GCP_PROJECT,
         "Google Cloud project id (like `arcodange`)",
+        "a Google Cloud project id: 6 to 30 lowercase letters, digits and `-`, starting with a letter, like `arcodange`",
         "GcpProject",
     ),
     (
         raw::GCP_REGION,
         "Google Cloud region (like `europe-west1`)",
+        "a Google Cloud region like `europe-west1`",
         "GcpRegion",
     ),
     (
         raw::STATE_PREFIX,
         "state prefix (like `factory/main`)",
+        "`/`-separated names of letters, digits, `.`, `_` and `-`, like `factory/main`",
         "StatePrefix",
     ),
     (
         raw::CRON,
         "cron schedule (`minute hour day month weekday`)",
+        "five fields `minute hour day month weekday`, like `0 3 * * *`",
         "Cron",
     ),
-    (raw::IPV4, "IPv4 address", "Ipv4"),
-    (raw::QUANTITY, "size (like `1Gi`)", "Quantity"),
+    (
+        raw::IPV4,
+        "IPv4 address",
+        "an IPv4 address like `192.168.1.10` (four numbers from 0 to 255, no leading zeros)",
+        "Ipv4",
+    ),
+    (
+        raw::QUANTITY,
+        "size (like `1Gi`)",
+        "a size like `1Gi`: a whole number then `Ki`, `Mi`, `Gi` or `Ti`",
+        "Quantity",
+    ),
     (
         raw::VERSION_CONSTRAINT,
         "version constraint (like `0.6.0` or `~> 5`)",
+        "a version constraint like `0.6.0`, `~> 5` or `>= 1.2`",
         "VersionConstraint",
+    ),
+    (
+        raw::BRANCH,
+        "branch name",
+        "a branch name like `main` (letters, digits, `.`, `_`, `/` and `-`)",
+        "Branch",
     ),
     (
         raw::PROVIDER_SOURCE,
         "provider source (`namespace/type`)",
+        "a provider source `namespace/type`, like `hashicorp/vault`",
         "ProviderSource",
     ),
     (
         raw::CHART_REPO,
         "chart repository (`https://...` or `oci://...`)",
+        "a Helm repository or OCI registry URL, like `https://grafana.github.io/helm-charts` or `oci://ghcr.io/org/charts`",
         "ChartRepo",
     ),
     (
         raw::CHART_VERSION,
         "chart version (like `8.5.1`)",
+        "a pinned chart version, like `8.5.1`",
         "ChartVersion",
     ),
 ];
@@ -82,9 +144,18 @@ const PATTERNS: &[(&str, &str, &str)] = &[
 fn pattern_name(pattern: &str) -> &str {
     PATTERNS
         .iter()
-        .find(|(p, _, _)| *p == pattern)
-        .map(|(_, n, _)| *n)
+        .find(|(p, ..)| *p == pattern)
+        .map(|(_, n, ..)| *n)
         .unwrap_or("value")
+}
+
+/// What a value matching `pattern` looks like, in words.
+fn pattern_words(pattern: &str) -> String {
+    PATTERNS
+        .iter()
+        .find(|(p, ..)| *p == pattern)
+        .map(|(_, _, words, _)| words.to_string())
+        .unwrap_or_else(|| format!("a value matching {pattern}"))
 }
 
 /// The schema files as this binary was built with them: the repository's
@@ -95,6 +166,7 @@ fn pattern_name(pattern: &str) -> &str {
 const EMBEDDED_JSON: &str = include_str!("../../schemas/lab.schema.json");
 const EMBEDDED_NCL: &str = include_str!("../../schemas/lab.ncl");
 const EMBEDDED_REVIEW: &str = include_str!("../../schemas/review.schema.json");
+const EMBEDDED_MESSAGE: &str = include_str!("../../schemas/message.schema.json");
 
 /// The JSON Schema of a lab (draft 2020-12), as `schemas/lab.schema.json`,
 /// parsed once per process.
@@ -454,9 +526,10 @@ pub fn check(loaded: &Loaded) -> Vec<Diagnostic> {
     {
         Ok(v) => v,
         Err(e) => {
-            return vec![Diagnostic::error(format!(
-                "labc's own schema is invalid: {e}"
-            ))];
+            return vec![Diagnostic::error(
+                Code::Bug,
+                format!("labc's own schema is invalid: {e}"),
+            )];
         }
     };
     let mut diags = Vec::new();
@@ -483,8 +556,9 @@ fn describe(
             .map(|key| {
                 let child = format!("{path}/{}", crate::load::pointer_segment(key));
                 let known = known_fields(schema, error.schema_path().as_str());
-                let mut d = Diagnostic::error(format!("unknown field `{key}`"))
-                    .at(loaded.span(&child), "not a field here");
+                // The key is what is misspelt: point at it, not its value.
+                let mut d = Diagnostic::error(Code::UnknownField, format!("unknown field `{key}`"))
+                    .at(loaded.key_span(&child), "not a field here");
                 if let Some(best) = crate::diag::closest(key, &known) {
                     d = d.note(format!("did you mean `{best}`?"));
                 }
@@ -496,12 +570,18 @@ fn describe(
             .collect(),
         K::Required { property } => {
             let name = property.as_str().unwrap_or_default();
-            vec![Diagnostic::error(format!("missing field `{name}`")).at(span, "in this record")]
+            vec![
+                Diagnostic::error(Code::MissingField, format!("missing field `{name}`"))
+                    .at(span, "in this record"),
+            ]
         }
         K::Maximum { limit } | K::Minimum { limit } => {
             let (lo, hi) = bounds(schema, error.schema_path().as_str());
-            let mut d = Diagnostic::error(format!("`{field}` is out of range: {}", show(instance)))
-                .at(span, "out of range");
+            let mut d = Diagnostic::error(
+                Code::OutOfRange,
+                format!("`{field}` is out of range: {}", show(instance)),
+            )
+            .at(span, "out of range");
             d = match (lo, hi) {
                 (Some(lo), Some(hi)) => {
                     d.note(format!("expected a whole number from {lo} to {hi}"))
@@ -511,34 +591,102 @@ fn describe(
             vec![d]
         }
         K::Pattern { pattern } => vec![
-            Diagnostic::error(format!(
-                "invalid {} for `{field}`: {}",
-                pattern_name(pattern),
-                show(instance)
-            ))
-            .at(span, "does not match")
-            .note(format!("expected a value matching {pattern}")),
+            Diagnostic::error(
+                Code::NoMatch,
+                format!(
+                    "invalid {} for `{field}`: {}",
+                    pattern_name(pattern),
+                    show(instance)
+                ),
+            )
+            .at(span, format!("not a valid {}", pattern_name(pattern)))
+            .note(format!("expected {}", pattern_words(pattern))),
         ],
         K::Type { kind } => vec![
-            Diagnostic::error(format!(
-                "`{field}` has the wrong type: expected {}, found {}",
-                type_name(kind),
-                json_type(instance)
-            ))
+            Diagnostic::error(
+                Code::WrongType,
+                format!(
+                    "`{field}` has the wrong type: expected {}, found {}",
+                    type_name(kind),
+                    json_type(instance)
+                ),
+            )
             .at(span, "wrong type"),
         ],
-        K::Enum { options } => vec![
-            Diagnostic::error(format!("{} is not a valid `{field}`", show(instance)))
-                .at(span, "not allowed here")
-                .note(format!("expected one of {}", enum_options(options))),
+        K::Enum { options } => {
+            let allowed: Vec<String> = options
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|o| o.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            vec![not_in_enum(loaded, span, &field, instance, &allowed)]
+        }
+        // schemars writes an enum whose values have docs as a `oneOf` of
+        // `const`s: the same error as `enum`, not jsonschema's words.
+        K::OneOfNotValid { .. } => {
+            match schema_parent(schema, error.schema_path().as_str()).and_then(enum_names) {
+                Some(allowed) => vec![not_in_enum(loaded, span, &field, instance, &allowed)],
+                None => vec![
+                    Diagnostic::error(Code::SchemaOther, format!("`{field}`: {error}"))
+                        .at(span, "invalid value"),
+                ],
+            }
+        }
+        _ => vec![
+            Diagnostic::error(Code::SchemaOther, format!("`{field}`: {error}"))
+                .at(span, "invalid value"),
         ],
-        _ => vec![Diagnostic::error(format!("`{field}`: {error}")).at(span, "invalid value")],
     }
 }
 
+/// A value outside an enum: the value and the allowed ones as the lab
+/// writes them (`'stateless` in Nickel, `"stateless"` in TOML), and the
+/// closest allowed one.
+fn not_in_enum(
+    loaded: &Loaded,
+    span: Option<crate::diag::Span>,
+    field: &str,
+    instance: &Value,
+    allowed: &[String],
+) -> Diagnostic {
+    let toml = loaded.sources.is_toml(0);
+    let tag = |t: &str| {
+        if toml {
+            format!("\"{t}\"")
+        } else {
+            format!("'{t}")
+        }
+    };
+    let shown = match instance {
+        Value::String(s) => format!("`{}`", tag(s)),
+        other => format!("`{other}`"),
+    };
+    let mut d = Diagnostic::error(Code::NotInEnum, format!("{shown} is not a valid `{field}`"))
+        .at(span, format!("not one of the {} allowed", allowed.len()));
+    if let Some(best) = instance
+        .as_str()
+        .and_then(|s| crate::diag::closest(s, allowed))
+    {
+        d = d.note(format!("did you mean `{}`?", tag(best)));
+    }
+    let list: Vec<String> = allowed.iter().map(|a| tag(a)).collect();
+    d.note(format!("expected one of {}", list.join(", ")))
+}
+
+/// How a message names the value at `path`: its field (`address`), or
+/// for an array's element its field and index (`services[1]`).
 fn field_name(path: &str) -> String {
-    match path.rsplit('/').next() {
-        Some(last) if !path.is_empty() => unescape_segment(last),
+    let mut segments = path.rsplit('/');
+    match segments.next() {
+        Some(last) if !path.is_empty() => match (last.parse::<usize>(), segments.next()) {
+            (Ok(i), Some(parent)) if !parent.is_empty() => {
+                format!("{}[{i}]", unescape_segment(parent))
+            }
+            _ => unescape_segment(last),
+        },
         _ => "lab".to_string(),
     }
 }
@@ -579,21 +727,6 @@ fn type_name(kind: &jsonschema::error::TypeKind) -> String {
         .map(|t| name(t))
         .collect::<Vec<_>>()
         .join(" or ")
-}
-
-fn enum_options(options: &Value) -> String {
-    options
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|o| match o {
-                    Value::String(s) => format!("'{s}"),
-                    other => other.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default()
 }
 
 /// The schema node a keyword's schema path points into (the path without its
@@ -648,12 +781,13 @@ pub fn generate_nickel_contracts() -> String {
     out.push_str(NICKEL_HEADER);
     // One binding per pattern, so each regex is compiled once per evaluation
     // rather than once per checked value (see `std.string.is_match`).
-    for (pattern, what, name) in PATTERNS {
+    for (pattern, what, words, name) in PATTERNS {
         let _ = writeln!(
             out,
-            "let {name} = Matching {} {} in",
+            "let {name} = Matching {} {} {} in",
             nickel_string(pattern),
-            nickel_string(what)
+            nickel_string(what),
+            nickel_string(words)
         );
     }
     let defs = schema
@@ -701,7 +835,7 @@ let Integer = fun min max =>
       'Ok value
   )
 in
-let Matching = fun pattern what =>
+let Matching = fun pattern what words =>
   let matches = std.string.is_match pattern in
   std.contract.custom (fun label value =>
     if !(std.is_string value) then
@@ -709,7 +843,7 @@ let Matching = fun pattern what =>
     else if !(matches value) then
       'Error {
         message = "invalid %{what}: `%{value}`",
-        notes = ["expected a value matching %{pattern}"],
+        notes = ["expected %{words}"],
       }
     else
       'Ok value
@@ -749,12 +883,13 @@ fn contract(node: &Value, depth: usize) -> String {
             }
         }
         Some("string") => match node.get("pattern").and_then(Value::as_str) {
-            Some(p) => match PATTERNS.iter().find(|(q, _, _)| *q == p) {
-                Some((_, _, name)) => name.to_string(),
+            Some(p) => match PATTERNS.iter().find(|(q, ..)| *q == p) {
+                Some((.., name)) => name.to_string(),
                 None => format!(
-                    "Matching {} {}",
+                    "Matching {} {} {}",
                     nickel_string(p),
-                    nickel_string(pattern_name(p))
+                    nickel_string(pattern_name(p)),
+                    nickel_string(&pattern_words(p))
                 ),
             },
             None => "String".to_string(),
@@ -774,6 +909,126 @@ fn contract(node: &Value, depth: usize) -> String {
         Some("number") => "Number".to_string(),
         _ => "Dyn".to_string(),
     }
+}
+
+/// The contracts labc itself evaluates a `lab.ncl` under, in place of
+/// `schemas/lab.ncl` (never written to disk: the editor keeps the strict
+/// ones). Same names as [`nickel_contracts`], so `let { Lab, .. } = import
+/// "schemas/lab.ncl"` and `s.Host` work, but they refuse nothing: each
+/// follows the schema's shape one level of data at a time and leaves every
+/// judgement (types, enum tags, patterns, ranges, unknown and missing
+/// fields) to [`check`], which reports them all at once, in labc's words.
+///
+/// What they do keep is the bound on depth: a value where the schema wants
+/// a scalar, and the value of an unknown field, is kept one level deep
+/// (enough for the schema to say what it is), anything below that becomes
+/// `null`, unevaluated. So however deep a recursive Nickel function builds
+/// a value, evaluation for export never goes deeper than the schema plus
+/// two levels. Nothing that becomes `null` can reach the model: it sits
+/// under a value [`check`] rejects. `%contract/record_lazy_apply%` and
+/// `%contract/array_lazy_apply%` are what Nickel's own record and array
+/// contracts use: they keep the value's position, which is what errors
+/// point at.
+pub fn nickel_lenient_contracts() -> String {
+    let schema = json_schema();
+    let mut out = String::from(LENIENT_HEADER);
+    let defs = schema
+        .get("$defs")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut root = schema.clone();
+    if let Value::Object(m) = &mut root {
+        m.remove("$defs");
+    }
+    out.push_str("{\n");
+    let _ = writeln!(out, "  Lab = {},", lenient(&root));
+    let mut names: Vec<&String> = defs.keys().collect();
+    names.sort();
+    for name in names {
+        let _ = writeln!(out, "  {name} = {},", lenient(&defs[name]));
+    }
+    out.push_str("}\n");
+    out
+}
+
+// Primitive operations rather than `std.record.has_field`, `std.typeof`,
+// `std.contract.custom`, `std.contract.apply`: the stdlib's functions carry
+// static types, whose contracts Nickel applies on every call from untyped
+// code (`{ _ : a }` on the whole record of fields, each time). Measured on
+// the 1000-app bench lab: 0.14 s of CPU with the stdlib's functions, 0.06 s
+// with the primitives (the strict contracts: 0.08 s).
+const LENIENT_HEADER: &str = r#"# labc's lenient contracts: the shape of a lab, bounded in depth, judging nothing.
+let rec Leaf = fun depth =>
+  %contract/custom% (fun label value =>
+    let kind = %typeof% value in
+    if kind == 'Record then
+      if depth == 0 then 'Ok null else 'Ok (%contract/record_lazy_apply% label value (fun _field => Leaf (depth - 1)))
+    else if kind == 'Array then
+      if depth == 0 then 'Ok null else 'Ok (%contract/array_lazy_apply% label value (Leaf (depth - 1)))
+    else
+      'Ok value
+  )
+in
+let Scalar = Leaf 1 in
+let Fields = fun fields =>
+  %contract/custom% (fun label value =>
+    if %typeof% value == 'Record then
+      'Ok (%contract/record_lazy_apply% label value (fun field => if %record/has_field% field fields then fields."%{field}" else Scalar))
+    else
+      'Ok (%contract/apply% Scalar label value)
+  )
+in
+let Dict = fun contract =>
+  %contract/custom% (fun label value =>
+    if %typeof% value == 'Record then
+      'Ok (%contract/record_lazy_apply% label value (fun _field => contract))
+    else
+      'Ok (%contract/apply% Scalar label value)
+  )
+in
+let Arr = fun contract =>
+  %contract/custom% (fun label value =>
+    if %typeof% value == 'Array then
+      'Ok (%contract/array_lazy_apply% label value contract)
+    else
+      'Ok (%contract/apply% Scalar label value)
+  )
+in
+"#;
+
+/// The lenient contract for one schema node (see [`nickel_lenient_contracts`]).
+fn lenient(node: &Value) -> String {
+    if let Some(r) = node.get("$ref").and_then(Value::as_str) {
+        return r.rsplit('/').next().unwrap_or("Scalar").to_string();
+    }
+    match node.get("type").and_then(Value::as_str) {
+        Some("object") => match node.get("properties").and_then(Value::as_object) {
+            Some(props) => {
+                let mut keys: Vec<&String> = props.keys().collect();
+                keys.sort();
+                let fields: Vec<String> = keys
+                    .iter()
+                    .map(|k| format!("{} = {}", nickel_string(k), lenient(&props[*k])))
+                    .collect();
+                format!("Fields {{ {} }}", fields.join(", "))
+            }
+            None => match node.get("additionalProperties") {
+                Some(v @ Value::Object(_)) => format!("Dict ({})", lenient(v)),
+                _ => "Dict Scalar".to_string(),
+            },
+        },
+        Some("array") => match node.get("items") {
+            Some(items) => format!("Arr ({})", lenient(items)),
+            None => "Arr Scalar".to_string(),
+        },
+        _ => "Scalar".to_string(),
+    }
+}
+
+/// The values of an enum node, without their docs.
+fn enum_names(node: &Value) -> Option<Vec<String>> {
+    enum_values(node).map(|values| values.into_iter().map(|(v, _)| v).collect())
 }
 
 fn record(props: &Map<String, Value>, node: &Value, depth: usize) -> String {
@@ -829,14 +1084,12 @@ fn nickel_string(text: &str) -> String {
 
 /// The files of the schemas folder, by name.
 pub fn files() -> std::collections::BTreeMap<String, String> {
-    let [json, ncl] = schema_files();
+    let [json, ncl, review, message] = schema_files();
     [
         ("lab.schema.json".to_string(), json.to_string()),
         ("lab.ncl".to_string(), ncl.to_string()),
-        (
-            "review.schema.json".to_string(),
-            EMBEDDED_REVIEW.to_string(),
-        ),
+        ("review.schema.json".to_string(), review.to_string()),
+        ("message.schema.json".to_string(), message.to_string()),
     ]
     .into_iter()
     .collect()
@@ -848,9 +1101,28 @@ pub fn nickel_contracts_text() -> &'static str {
     EMBEDDED_NCL
 }
 
+/// The text of [`nickel_lenient_contracts`], built once per process.
+pub fn nickel_lenient_text() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(nickel_lenient_contracts)
+}
+
 /// The texts of [`files`].
-fn schema_files() -> [&'static str; 2] {
-    [EMBEDDED_JSON, EMBEDDED_NCL]
+fn schema_files() -> [&'static str; 4] {
+    [
+        EMBEDDED_JSON,
+        EMBEDDED_NCL,
+        EMBEDDED_REVIEW,
+        EMBEDDED_MESSAGE,
+    ]
+}
+
+/// `schemas/message.schema.json` as generated: one line of
+/// `--message-format json`.
+pub fn generate_message_schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(&crate::diag::message_schema()).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 #[cfg(test)]
@@ -884,6 +1156,11 @@ mod tests {
                 "review.schema.json",
                 EMBEDDED_REVIEW,
                 generate_review_schema_text(),
+            ),
+            (
+                "message.schema.json",
+                EMBEDDED_MESSAGE,
+                generate_message_schema_text(),
             ),
         ] {
             if embedded != generated {

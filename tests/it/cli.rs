@@ -438,7 +438,7 @@ fn check_warns_about_a_stray_file() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
-        err.contains("warning: generated/argocd/notes.txt is not labc's"),
+        err.contains("warning[labc::check::stray]: generated/argocd/notes.txt is not labc's"),
         "{err}"
     );
     assert!(stray.exists());
@@ -532,4 +532,99 @@ fn completions_load_in_bash() {
             "{shell}"
         );
     }
+}
+
+/// `labc man` is a manual page groff (what `man` formats with) reads
+/// without a warning, naming every subcommand.
+#[test]
+fn the_manual_page_formats_without_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = labc(dir.path(), &["man"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let page = dir.path().join("labc.1");
+    fs::write(&page, &o.stdout).unwrap();
+    let shown = std::process::Command::new("groff")
+        // Plain ASCII, no overstriking: the text as a reader sees it.
+        .args(["-man", "-Tascii", "-ww", "-P-cbu"])
+        .arg(&page)
+        .output()
+        .expect("groff (tests/tools/install.sh installs it)");
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert_eq!(stderr(&shown), "", "groff warned");
+    let text = String::from_utf8_lossy(&shown.stdout);
+    for word in [
+        "build",
+        "check",
+        "diff",
+        "schema",
+        "completions",
+        "--message-format",
+    ] {
+        assert!(text.contains(word), "no `{word}` in\n{text}");
+    }
+}
+
+/// `check --message-format json`: one JSON line per stale, missing, extra
+/// and stray file, each naming the generated file, valid under the
+/// committed message schema; stdout holds nothing else, stderr nothing.
+#[test]
+fn check_reports_files_as_json_lines() {
+    let lab = Lab::reference();
+    lab.build();
+    let g = lab.generated();
+    fs::write(g.join("argocd/root.yaml"), "edited\n").unwrap();
+    fs::remove_file(g.join("ansible/inventory/hosts.yml")).unwrap();
+    fs::write(g.join("argocd/notes.txt"), "mine\n").unwrap();
+    let manifest = g.join(".labc-manifest");
+    let mut m = fs::read_to_string(&manifest).unwrap();
+    m.push_str("old/gone.yaml\n");
+    fs::write(&manifest, m).unwrap();
+    fs::create_dir_all(g.join("old")).unwrap();
+    fs::write(g.join("old/gone.yaml"), "x\n").unwrap();
+
+    let o = lab.run(&["check", "--message-format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    let lines = crate::common::json_messages(&stdout(&o));
+    let found: Vec<(String, String, String)> = lines
+        .iter()
+        .map(|l| {
+            let f = |k: &str| l[k].as_str().unwrap_or_default().to_string();
+            (f("code"), f("severity"), f("file"))
+        })
+        .collect();
+    for expected in [
+        ("labc::check::stale", "error", "generated/argocd/root.yaml"),
+        (
+            "labc::check::missing",
+            "error",
+            "generated/ansible/inventory/hosts.yml",
+        ),
+        ("labc::check::extra", "error", "generated/old/gone.yaml"),
+        (
+            "labc::check::stray",
+            "warning",
+            "generated/argocd/notes.txt",
+        ),
+    ] {
+        let expected = (
+            expected.0.to_string(),
+            expected.1.to_string(),
+            expected.2.to_string(),
+        );
+        assert!(found.contains(&expected), "{expected:?} not in {found:?}");
+    }
+    // And the manifest, edited above.
+    assert_eq!(found.len(), 5, "{found:?}");
+
+    // diff says the same, as notes; a current folder prints nothing.
+    let o = lab.run(&["diff", "--message-format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let lines = crate::common::json_messages(&stdout(&o));
+    assert_eq!(lines.len(), 4, "{}", stdout(&o));
+    assert!(lines.iter().all(|l| l["severity"] == "note"));
+    lab.build();
+    let o = lab.run(&["check", "--message-format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_eq!(crate::common::json_messages(&stdout(&o)).len(), 1); // the stray file
 }

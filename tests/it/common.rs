@@ -319,3 +319,35 @@ pub fn yaml_docs(text: &str) -> Vec<Value> {
         .filter(|v| !v.is_null())
         .collect()
 }
+
+/// The lines of `--message-format json` output, each validated against the
+/// committed `schemas/message.schema.json` (what tools are told to expect).
+pub fn json_messages(out: &str) -> Vec<Value> {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let schema: Value = serde_json::from_str(
+            &std::fs::read_to_string(root().join("schemas/message.schema.json"))
+                .expect("schemas/message.schema.json"),
+        )
+        .expect("the message schema is JSON");
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .build(&schema)
+            .expect("the message schema is a JSON Schema")
+    });
+    out.lines()
+        .map(|line| {
+            let value: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+            let errors: Vec<String> = validator
+                .iter_errors(&value)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{line}\ndoes not match the schema: {errors:?}"
+            );
+            value
+        })
+        .collect()
+}

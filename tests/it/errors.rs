@@ -4,7 +4,9 @@
 //! names, leave generated/ byte-identical, and read as its `report.snap`.
 //! Adding a case is adding a folder (see tests/fixtures/README.md).
 
-use crate::common::{Lab, copy_dir, fixtures, folders, lab_file, read_tree, root, stderr};
+use crate::common::{
+    Lab, copy_dir, fixtures, folders, json_messages, lab_file, read_tree, root, stderr, stdout,
+};
 use std::path::Path;
 
 /// The positions a case's `expect` file names, one `<file>:<line>` a line
@@ -75,6 +77,17 @@ fn every_error_case_points_at_its_lines_and_writes_nothing() {
         if read_tree(&lab.generated()) != before {
             failures.push(format!("{case}: generated/ changed"));
         }
+        let o = lab.run(&["build", "--message-format", "json"]);
+        if o.status.code() != Some(2) || !stderr(&o).is_empty() {
+            failures.push(format!(
+                "{case}: --message-format json: exit {:?}, stderr:\n{}",
+                o.status.code(),
+                stderr(&o)
+            ));
+        }
+        if let Err(e) = same_report(&err, &json_messages(&stdout(&o))) {
+            failures.push(format!("{case}: --message-format json: {e}"));
+        }
         reports.push((dir, file, err));
     }
     // The reports last, so a wrong position is told even when the report
@@ -90,4 +103,51 @@ fn every_error_case_points_at_its_lines_and_writes_nothing() {
             insta::assert_snapshot!("report", err);
         });
     }
+}
+
+/// The text report's diagnostics, in order: `(severity, code, the first
+/// `file:line:col` under it)`.
+fn text_diagnostics(text: &str) -> Vec<(String, String, Option<String>)> {
+    let mut out: Vec<(String, String, Option<String>)> = Vec::new();
+    for line in text.lines() {
+        let header = ["error", "warning", "note", "help"]
+            .iter()
+            .find_map(|s| line.strip_prefix(&format!("{s}[")).map(|rest| (s, rest)))
+            .and_then(|(s, rest)| Some((s.to_string(), rest.split_once("]: ")?.0.to_string())));
+        if let Some((severity, code)) = header {
+            out.push((severity, code, None));
+        } else if let (Some(at), Some(last)) =
+            (line.trim_start().strip_prefix("┌─ "), out.last_mut())
+        {
+            last.2.get_or_insert_with(|| at.to_string());
+        }
+    }
+    out
+}
+
+/// `--message-format json` says what the text report says: the same
+/// diagnostics in the same order, each with its severity, code and the
+/// position the text shows first.
+fn same_report(text: &str, json: &[serde_json::Value]) -> Result<(), String> {
+    let text = text_diagnostics(text);
+    if text.len() != json.len() {
+        return Err(format!(
+            "{} diagnostics in text, {} in JSON",
+            text.len(),
+            json.len()
+        ));
+    }
+    for ((severity, code, at), m) in text.iter().zip(json) {
+        let field = |k: &str| m[k].as_str().unwrap_or_default().to_string();
+        if field("severity") != *severity || field("code") != *code {
+            return Err(format!("text {severity}[{code}], JSON {m}"));
+        }
+        if m["file"].is_string() {
+            let json_at = format!("{}:{}:{}", field("file"), m["line"], m["column"]);
+            if at.as_deref() != Some(json_at.as_str()) {
+                return Err(format!("text at {at:?}, JSON at {json_at}"));
+            }
+        }
+    }
+    Ok(())
 }

@@ -67,7 +67,7 @@ fn every_change_is_seen(lab: &Lab) {
     assert!(
         err.lines()
             .filter(|l| l.contains(mine))
-            .all(|l| l.starts_with("warning:")),
+            .all(|l| l.starts_with("warning[labc::check::stray]:")),
         "{err}"
     );
 

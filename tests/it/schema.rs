@@ -43,7 +43,12 @@ fn resolve<'a>(schema: &'a Value, node: &'a Value) -> (&'a Value, Option<String>
 fn nickel_accepts(dir: &Path, text: &str) -> Result<Value, String> {
     let path = dir.join("probe.ncl");
     std::fs::write(&path, text).unwrap();
-    match labc::load::load(&path, "{ Lab = Dyn }") {
+    let any = "{ Lab = Dyn }";
+    let contracts = labc::load::Contracts {
+        strict: any,
+        lenient: any,
+    };
+    match labc::load::load(&path, contracts) {
         Ok(l) => Ok(l.value),
         Err(labc::load::LoadError::Io(e)) => Err(e),
         Err(labc::load::LoadError::Nickel(_, d) | labc::load::LoadError::Diagnostics(_, d)) => {
@@ -270,13 +275,10 @@ fn both_schemas_reject_and_accept_the_same_values() {
     let mut probes = 0;
     let mut fast_probes = 0;
     for lab in labs() {
-        let base = labc::load::load(
-            &lab.path().join(&lab.file),
-            labc::schema::nickel_contracts_text(),
-        )
-        .ok()
-        .expect("lab loads")
-        .value;
+        let base = labc::load::load(&lab.path().join(&lab.file), labc::load::Contracts::labc())
+            .ok()
+            .expect("lab loads")
+            .value;
         assert!(validator.is_valid(&base));
         let mut points = Vec::new();
         leaves(&s, &s, &base, String::new(), &mut points);
@@ -339,4 +341,35 @@ fn both_schemas_reject_and_accept_the_same_values() {
 
 fn verdict(ok: bool) -> &'static str {
     if ok { "accepts" } else { "rejects" }
+}
+
+/// labc evaluates a lab.ncl under lenient contracts (the schema's shape,
+/// judging nothing) and leaves the judging to its schema check; on a valid
+/// lab they must change nothing: every lab loads to the very value it loads
+/// to under the strict contracts of `schemas/lab.ncl`.
+#[test]
+fn lenient_contracts_change_no_valid_lab() {
+    let strict = labc::load::Contracts {
+        strict: labc::schema::nickel_contracts_text(),
+        lenient: labc::schema::nickel_contracts_text(),
+    };
+    let mut checked = 0;
+    for lab in labs() {
+        if !lab.file.ends_with(".ncl") {
+            continue;
+        }
+        let path = lab.path().join(&lab.file);
+        let load = |contracts| match labc::load::load(&path, contracts) {
+            Ok(l) => l.value,
+            Err(_) => panic!("{} does not load", lab.name),
+        };
+        assert_eq!(
+            load(labc::load::Contracts::labc()),
+            load(strict),
+            "{}: the lenient contracts changed the lab",
+            lab.name
+        );
+        checked += 1;
+    }
+    assert!(checked >= 2, "only {checked} labs");
 }

@@ -110,6 +110,13 @@ fi
 # A stable path for the tests.
 ln -sfn "$(command -v shellcheck)" "$TOOLS/bin/shellcheck"
 
+# --- groff (formats `labc man`'s page, as man does) -----------------------------
+if command -v groff >/dev/null; then
+  say "groff present: $(command -v groff)"
+else
+  apt_install groff-base
+fi
+
 # --- Chromium (the browser Mermaid's CLI renders diagrams in) -----------------
 if [[ -x /usr/bin/chromium ]]; then
   say "chromium present: $(/usr/bin/chromium --version 2>/dev/null)"

@@ -1818,7 +1818,7 @@ impl Cx<'_> {
         }
         match (&a.image, a.image_updater) {
             (None, Some(_)) => {
-                let d = Diagnostic::error(Code::ChartApp, 
+                let d = Diagnostic::error(Code::ChartApp,
                     "an upstream chart's image is its own: to follow one, name it in `image`",
                 )
                 .at(self.span(&format!("{p}/image_updater")), "follows which image?")
@@ -1826,7 +1826,7 @@ impl Cx<'_> {
                 self.error(d);
             }
             (Some(_), None) => {
-                let d = Diagnostic::error(Code::ChartApp, 
+                let d = Diagnostic::error(Code::ChartApp,
                     "an upstream chart's image is its own: `image` only says what `image_updater` follows",
                 )
                 .at(self.span(&format!("{p}/image")), "nothing follows it")

@@ -167,6 +167,7 @@ const EMBEDDED_JSON: &str = include_str!("../../schemas/lab.schema.json");
 const EMBEDDED_NCL: &str = include_str!("../../schemas/lab.ncl");
 const EMBEDDED_REVIEW: &str = include_str!("../../schemas/review.schema.json");
 const EMBEDDED_MESSAGE: &str = include_str!("../../schemas/message.schema.json");
+const EMBEDDED_LENIENT: &str = include_str!("lenient.ncl");
 
 /// The JSON Schema of a lab (draft 2020-12), as `schemas/lab.schema.json`,
 /// parsed once per process.
@@ -929,8 +930,10 @@ fn contract(node: &Value, depth: usize) -> String {
 /// `%contract/array_lazy_apply%` are what Nickel's own record and array
 /// contracts use: they keep the value's position, which is what errors
 /// point at.
-pub fn nickel_lenient_contracts() -> String {
-    let schema = json_schema();
+pub fn generate_nickel_lenient_contracts() -> String {
+    // The structure, not the editors' JSON Schema: its `$defs` are the
+    // names a lab may use (`s.Host`), as in the strict contracts.
+    let schema = structure();
     let mut out = String::from(LENIENT_HEADER);
     let defs = schema
         .get("$defs")
@@ -959,6 +962,8 @@ pub fn nickel_lenient_contracts() -> String {
 // the 1000-app bench lab: 0.14 s of CPU with the stdlib's functions, 0.06 s
 // with the primitives (the strict contracts: 0.08 s).
 const LENIENT_HEADER: &str = r#"# labc's lenient contracts: the shape of a lab, bounded in depth, judging nothing.
+# Generated from labc's Rust types and built into labc; do not edit: run
+# `LABC_UPDATE_SCHEMAS=1 cargo test --lib embedded_schemas`.
 let rec Leaf = fun depth =>
   %contract/custom% (fun label value =>
     let kind = %typeof% value in
@@ -997,7 +1002,8 @@ let Arr = fun contract =>
 in
 "#;
 
-/// The lenient contract for one schema node (see [`nickel_lenient_contracts`]).
+/// The lenient contract for one schema node (see
+/// [`generate_nickel_lenient_contracts`]).
 fn lenient(node: &Value) -> String {
     if let Some(r) = node.get("$ref").and_then(Value::as_str) {
         return r.rsplit('/').next().unwrap_or("Scalar").to_string();
@@ -1015,6 +1021,11 @@ fn lenient(node: &Value) -> String {
             }
             None => match node.get("additionalProperties") {
                 Some(v @ Value::Object(_)) => format!("Dict ({})", lenient(v)),
+                // Free-form data (an upstream chart's values): kept to the
+                // depth the loader reads at all, no deeper.
+                Some(Value::Bool(true)) => {
+                    format!("Dict (Leaf {})", crate::load::MAX_DATA_DEPTH)
+                }
                 _ => "Dict Scalar".to_string(),
             },
         },
@@ -1101,10 +1112,11 @@ pub fn nickel_contracts_text() -> &'static str {
     EMBEDDED_NCL
 }
 
-/// The text of [`nickel_lenient_contracts`], built once per process.
+/// The text of [`generate_nickel_lenient_contracts`], as built into the
+/// binary (`src/schema/lenient.ncl`, kept current by
+/// `tests::embedded_schemas_are_current` like the schema files).
 pub fn nickel_lenient_text() -> &'static str {
-    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    TEXT.get_or_init(nickel_lenient_contracts)
+    EMBEDDED_LENIENT
 }
 
 /// The texts of [`files`].
@@ -1143,7 +1155,7 @@ mod tests {
     /// them, then rebuild (the binary embeds the files).
     #[test]
     fn embedded_schemas_are_current() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut stale = Vec::new();
         for (name, embedded, generated) in [
             (
@@ -1162,10 +1174,16 @@ mod tests {
                 EMBEDDED_MESSAGE,
                 generate_message_schema_text(),
             ),
+            (
+                "../src/schema/lenient.ncl",
+                EMBEDDED_LENIENT,
+                generate_nickel_lenient_contracts(),
+            ),
         ] {
             if embedded != generated {
                 if std::env::var_os("LABC_UPDATE_SCHEMAS").is_some() {
-                    std::fs::write(dir.join(name), &generated).expect("write schemas/");
+                    std::fs::write(root.join("schemas").join(name), &generated)
+                        .expect("write schemas/");
                 }
                 stale.push(name);
             }

@@ -65,6 +65,7 @@ fn init_writes_a_lab_that_builds_and_checks_at_once() {
             "schemas/.labc-manifest",
             "schemas/lab.ncl",
             "schemas/lab.schema.json",
+            "schemas/message.schema.json",
             "schemas/review.schema.json"
         ]
     );

@@ -416,7 +416,10 @@ fn a_base_that_does_not_compile_is_its_report() {
     assert_eq!(stdout(&out), "");
     let err = stderr(&out);
     // Positions name the revision's file, not a temporary copy.
-    assert!(err.contains("error[labc::unknown-host]: unknown host `pi9`"), "{err}");
+    assert!(
+        err.contains("error[labc::unknown-host]: unknown host `pi9`"),
+        "{err}"
+    );
     assert!(err.contains("┌─ main:lab.ncl:"), "{err}");
     assert!(
         err.contains(
@@ -731,7 +734,10 @@ fn the_workflow_posts_the_review() {
         markdown.starts_with("## labc: no review of this pull request\n"),
         "{markdown}"
     );
-    assert!(markdown.contains("error[labc::unknown-host]: unknown host `pi9`"), "{markdown}");
+    assert!(
+        markdown.contains("error[labc::unknown-host]: unknown host `pi9`"),
+        "{markdown}"
+    );
     let out = run(dir, &comment);
     assert!(!out.status.success(), "the job must fail");
     let body = std::fs::read_to_string(dir.join("curl.body")).expect("posted all the same");

@@ -93,6 +93,8 @@ pub(crate) const CHART_REPO: &str =
 /// allowed): a pinned version, never a range.
 pub(crate) const CHART_VERSION: &str =
     r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$";
+/// A dotted path into a chart's values: keys of letters, digits, `_` and `-`.
+pub(crate) const VALUES_PATH: &str = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$";
 /// A Terraform registry source, `namespace/type`.
 pub(crate) const PROVIDER_SOURCE: &str = r"^[a-z0-9-]+/[a-z0-9-]+$";
 
@@ -657,6 +659,15 @@ pub struct Chart {
     /// The chart version, pinned (e.g. `8.5.1`).
     #[schemars(regex(pattern = CHART_VERSION))]
     pub version: String,
+    /// Where the chart reads its ingress host names: a dotted path into its
+    /// values (`ingress.hosts` for Grafana's chart), holding a list of
+    /// names. With it, the app may have an `ingress` like the lab's own
+    /// apps: labc writes the hosts it derives (`<app>.<domain>`) there, and
+    /// checks them against every other name of the lab. Without it, an
+    /// upstream chart's hosts are set in its `values` alone.
+    #[serde(default)]
+    #[schemars(regex(pattern = VALUES_PATH))]
+    pub hosts_at: Option<String>,
 }
 
 spelt_enum! {

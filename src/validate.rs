@@ -986,6 +986,26 @@ impl Cx<'_> {
                     self.error(d);
                 }
             }
+            let mut chart = chart;
+            if let (Some(c), Some(at)) = (
+                chart.as_mut(),
+                a.chart.as_ref().and_then(|c| c.hosts_at.as_ref()),
+            ) {
+                let hosts = ingress.values().cloned().map(serde_json::Value::String);
+                let hosts = serde_json::Value::Array(hosts.collect());
+                if let Err(taken) = put_value(&mut c.values, at, hosts) {
+                    let d = Diagnostic::error(
+                        Code::ChartApp,
+                        format!("`hosts_at` is `{at}`, but the app's values already set `{taken}`"),
+                    )
+                    .at(
+                        self.span(&format!("{p}/chart/hosts_at")),
+                        "labc writes the hosts here",
+                    )
+                    .note("remove that value: labc writes the hosts it derives from `ingress`");
+                    self.error(d);
+                }
+            }
             // On by default for a `'postgres` app, when the lab has Vault.
             let vault = a
                 .vault
@@ -1420,6 +1440,50 @@ struct Claim {
     at: At,
 }
 
+/// Puts `value` at the dotted `path` of an upstream chart's values,
+/// creating the records on the way. A key already set on the way (a value
+/// that is not a record, or the last key itself) is the lab's: its dotted
+/// path is the error.
+fn put_value(
+    values: &mut BTreeMap<String, serde_json::Value>,
+    path: &str,
+    value: serde_json::Value,
+) -> Result<(), String> {
+    let mut keys = path.split('.');
+    let first = keys.next().unwrap_or_default();
+    let mut walked = first.to_string();
+    let rest: Vec<&str> = keys.collect();
+    let Some((last, middle)) = rest.split_last() else {
+        return match values.entry(first.to_string()) {
+            std::collections::btree_map::Entry::Occupied(_) => Err(walked),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(value);
+                Ok(())
+            }
+        };
+    };
+    let mut node = values
+        .entry(first.to_string())
+        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    for key in middle {
+        let serde_json::Value::Object(map) = node else {
+            return Err(walked);
+        };
+        walked = format!("{walked}.{key}");
+        node = map
+            .entry(key.to_string())
+            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    }
+    let serde_json::Value::Object(map) = node else {
+        return Err(walked);
+    };
+    if map.contains_key(*last) {
+        return Err(format!("{walked}.{last}"));
+    }
+    map.insert(last.to_string(), value);
+    Ok(())
+}
+
 /// Where a claim is made. A pointer is resolved to its span only when a
 /// collision is reported: a valid lab looks none up (at 1,000 apps, one
 /// span per ingress cost 35 M instructions, 3% of `labc check`).
@@ -1804,7 +1868,8 @@ impl Cx<'_> {
             ("port", a.port.is_some()),
             ("replicas", a.replicas.is_some()),
             ("volume_size", a.volume_size.is_some()),
-            ("ingress", a.ingress.is_some()),
+            // Unless the lab says where the chart reads its hosts.
+            ("ingress", a.ingress.is_some() && c.hosts_at.is_none()),
         ];
         for (field, set) in chart_owns {
             if set {
@@ -1812,9 +1877,25 @@ impl Cx<'_> {
                     "`{field}` is the upstream chart's to decide, not labc's"
                 ))
                 .at(self.span(&format!("{p}/{field}")), "set by the chart's values")
-                .note("set what the chart offers for it in `values` (a Nickel `let` can share a name, like a host, with the rest of the lab)");
+                .note(if field == "ingress" {
+                    "name where the chart reads its host names (`chart.hosts_at = \"ingress.hosts\"`), or set them in `values`"
+                } else {
+                    "set what the chart offers for it in `values` (a Nickel `let` can share a name, like a host, with the rest of the lab)"
+                });
                 self.error(d);
             }
+        }
+        if c.hosts_at.is_some() && a.ingress.is_none() {
+            let d = Diagnostic::error(
+                Code::ChartApp,
+                "`hosts_at` says where the chart reads ingress hosts, but the app has no `ingress`",
+            )
+            .at(
+                self.span(&format!("{p}/chart/hosts_at")),
+                "no hosts to write",
+            )
+            .note("add `ingress = ['internal]` (or `'public`), or remove `hosts_at`");
+            self.error(d);
         }
         match (&a.image, a.image_updater) {
             (None, Some(_)) => {

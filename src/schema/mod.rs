@@ -134,6 +134,12 @@ const PATTERNS: &[(&str, &str, &str, &str)] = &[
         "ChartRepo",
     ),
     (
+        raw::VALUES_PATH,
+        "dotted path into the chart's values (like `ingress.hosts`)",
+        "a dotted path of keys into the chart's values, like `ingress.hosts`",
+        "ValuesPath",
+    ),
+    (
         raw::CHART_VERSION,
         "chart version (like `8.5.1`)",
         "a pinned chart version, like `8.5.1`",

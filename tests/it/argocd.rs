@@ -285,10 +285,13 @@ fn ha_upstream_chart_applications() {
         values["grafana.ini"]["server"]["root_url"],
         "https://grafana.ha.lan/{{ not a template }}"
     );
+    // The hosts labc derives from `ingress`, at `chart.hosts_at`, beside
+    // the lab's own keys of that record.
     assert_eq!(
         values["ingress"]["hosts"],
         serde_json::json!(["grafana.ha.lan"])
     );
+    assert_eq!(values["ingress"]["enabled"], true);
     assert!(values["podAnnotations"].is_null());
     let values = doc(&lab, "apps/podinfo/values.yaml");
     assert_eq!(values["ui"]["message"], "Hello: \"ha\" # not a comment");

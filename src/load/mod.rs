@@ -275,10 +275,17 @@ pub enum LoadError {
 /// holds (for the editor and `nickel`), and `lenient`, what labc evaluates
 /// a `lab.ncl` under in their place (the shape, bounded in depth, judging
 /// nothing: labc's schema check judges, all errors at once).
+///
+/// `passive`, if any, is what the lab's own import of `schemas/lab.ncl`
+/// gets when that file is `strict`: the lenient names with a `Lab` that
+/// checks nothing, so that only labc's wrapper applies `lenient`'s. Without
+/// it (a test evaluating a lab under the strict contracts themselves), the
+/// import gets `lenient`.
 #[derive(Clone, Copy)]
 pub struct Contracts<'a> {
     pub strict: &'a str,
     pub lenient: &'a str,
+    pub passive: Option<&'a str>,
 }
 
 impl Contracts<'static> {
@@ -287,6 +294,7 @@ impl Contracts<'static> {
         Contracts {
             strict: crate::schema::nickel_contracts_text(),
             lenient: crate::schema::nickel_lenient_text(),
+            passive: Some(crate::schema::nickel_passive_text()),
         }
     }
 }

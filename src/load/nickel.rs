@@ -66,8 +66,8 @@ pub(super) fn load(path: &Path, contracts: Contracts) -> Result<Loaded, LoadErro
     let mut builder = ProgramBuilder::new()
         .add_source_string(main.text.clone(), WRAPPER)
         .add_source_string(contracts.lenient.to_owned(), main.lenient.clone());
-    if let Some(schema) = &main.passive_at {
-        builder = builder.add_source_string(passive(contracts.lenient), schema.clone());
+    if let (Some(schema), Some(passive)) = (&main.passive_at, contracts.passive) {
+        builder = builder.add_source_string(passive.to_owned(), schema.clone());
     }
     let mut program: Program<CacheImpl> = builder
         .with_field_path(FieldPath(vec![LocIdent::from(LAB_FIELD)]))
@@ -154,12 +154,8 @@ fn wrapper(path: &Path, naming: &Naming, contracts: Contracts) -> Result<Wrapper
         .unwrap_or_default();
     let on_disk = dir.join("schemas").join("lab.ncl");
     let labcs = std::fs::read(&on_disk).is_ok_and(|b| b == contracts.strict.as_bytes());
-    // Contracts whose lenient set is the strict one (a test evaluating a
-    // lab under its strict contracts) are registered under the schema's
-    // path themselves, as they need no passive twin.
-    let strict_only = contracts.lenient == contracts.strict;
-    let passive_at = (labcs && !strict_only).then(|| on_disk.display().to_string());
-    let lenient = if labcs && strict_only {
+    let passive_at = (labcs && contracts.passive.is_some()).then(|| on_disk.display().to_string());
+    let lenient = if labcs && contracts.passive.is_none() {
         on_disk
     } else {
         // A name no file of the lab has: only labc's wrapper imports it.
@@ -176,37 +172,6 @@ fn wrapper(path: &Path, naming: &Naming, contracts: Contracts) -> Result<Wrapper
     })
 }
 
-/// The lenient contracts as the lab's own `import "schemas/lab.ncl"` sees
-/// them when that file is labc's text: the same names, but a `Lab` that
-/// checks nothing, since the wrapper applies the lenient one. Applied twice
-/// (the lab's `| Lab` and the wrapper's), Nickel's lazy record contracts
-/// walked the whole lab twice: 164 M instructions of 886 M for `labc check`
-/// at 1,000 apps. Every field is a `default`: Nickel merges a program's
-/// sources, and merged with the lenient record the lenient fields win.
-fn passive(lenient: &str) -> String {
-    let mut out = String::with_capacity(lenient.len() + 1024);
-    for line in lenient.lines() {
-        let field = line
-            .strip_prefix("  ")
-            .filter(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
-            .and_then(|rest| rest.split_once(" = "));
-        match field {
-            Some(("Lab", _)) => {
-                out.push_str("  Lab | default = %contract/custom% (fun _label value => 'Ok value),")
-            }
-            Some((name, value)) => {
-                out.push_str("  ");
-                out.push_str(name);
-                out.push_str(" | default = ");
-                out.push_str(value);
-            }
-            None => out.push_str(line),
-        }
-        out.push('\n');
-    }
-    out
-}
-
 /// The program [`wrapper`] builds, where its `(import "<lab>")` is (what
 /// Nickel blames on that part is the lab's, and shown on the lab file), and
 /// the name of the lenient contracts' source (positions in it are labc's,
@@ -216,7 +181,7 @@ struct Wrapper {
     import: std::ops::Range<usize>,
     lenient: String,
     /// `schemas/lab.ncl`'s path when it is labc's text: the lab's import of
-    /// it gets [`passive`] contracts.
+    /// it gets the passive contracts (`Contracts::passive`).
     passive_at: Option<String>,
 }
 
@@ -862,6 +827,7 @@ mod tests {
             Contracts {
                 strict: ANY,
                 lenient: ANY,
+                passive: None,
             },
         ) {
             Ok(l) => (dir, path, l),
@@ -879,6 +845,7 @@ mod tests {
             Contracts {
                 strict: ANY,
                 lenient: ANY,
+                passive: None,
             },
         ) {
             Err(LoadError::Nickel(s, d)) => (path, crate::diag::render(&s, &d, color)),
@@ -900,6 +867,7 @@ mod tests {
             Contracts {
                 strict: ANY,
                 lenient: ANY,
+                passive: None,
             },
         ) {
             Err(LoadError::Diagnostics(s, d)) => (s, d),
@@ -1093,6 +1061,7 @@ mod tests {
             Contracts {
                 strict: ANY,
                 lenient: ANY,
+                passive: None,
             },
         ) {
             Err(LoadError::Io(msg)) => assert!(msg.contains(&path.display().to_string()), "{msg}"),

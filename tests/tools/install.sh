@@ -134,20 +134,31 @@ fi
 # cores (busy with other builds): about 12 minutes for nls, 9 for taplo.
 NLS_VERSION=1.18.0
 TAPLO_VERSION=0.10.0
-# Installs crate $1 at version $2 into $TOOLS/$3 unless $TOOLS/$3/bin/$4
-# already reports that version.
+# Installs crate $1 at version $2 as $TOOLS/$3 unless $TOOLS/$3/bin/$4
+# already reports that version. The build goes to a per-machine cache
+# (LABC_TOOLS_CACHE, default ~/.cache/labc-tools/<crate>-<version>), and
+# $TOOLS/$3 links to it: a second clone on the same machine (CI's fresh
+# clone, a git worktree) reuses the binaries instead of spending 20 minutes
+# building them again.
+CACHE="${LABC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/labc-tools}"
 cargo_tool() {
-  local crate="$1" version="$2" dir="$TOOLS/$3" bin="$TOOLS/$3/bin/$4"
+  local crate="$1" version="$2" link="$TOOLS/$3" bin="$TOOLS/$3/bin/$4"
+  local dir="$CACHE/$crate-$version"
   if [[ -x "$bin" ]] && "$bin" --version 2>/dev/null | grep -qF "$version"; then
     say "$crate $version present: $bin"
     return
   fi
-  command -v cargo >/dev/null || die "cargo not found (needed to build $crate)"
-  say "cargo install $crate@$version (a release build, several minutes)"
-  cargo install --locked --quiet "$crate@$version" --root "$dir" \
-    --target-dir "$TOOLS/build-$3"
+  if ! { [[ -x "$dir/bin/$4" ]] && "$dir/bin/$4" --version 2>/dev/null | grep -qF "$version"; }; then
+    command -v cargo >/dev/null || die "cargo not found (needed to build $crate)"
+    say "cargo install $crate@$version into $dir (a release build, several minutes)"
+    mkdir -p "$CACHE"
+    cargo install --locked --quiet "$crate@$version" --root "$dir" \
+      --target-dir "$CACHE/build-$crate"
+    rm -rf "$CACHE/build-$crate"
+  fi
+  rm -rf "$link"
+  ln -s "$dir" "$link"
   "$bin" --version | grep -qF "$version" || die "$bin does not report version $version"
-  rm -rf "$TOOLS/build-$3"
 }
 cargo_tool nickel-lang-lsp "$NLS_VERSION" nls nls
 cargo_tool taplo-cli "$TAPLO_VERSION" taplo taplo

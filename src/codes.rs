@@ -93,6 +93,9 @@ codes! {
     EnvFileCollision = "labc::env-file-collision": "two services share an env file on a host",
     HostNameCollision = "labc::host-name-collision": "two uses of one DNS name",
     StatePrefixCollision = "labc::state-prefix-collision": "two OpenTofu modules on one state prefix",
+    DnsConflict = "labc::dns-conflict": "one internal DNS name resolving to two addresses",
+    DnsOutsideDomain = "labc::dns-outside-domain": "a name the internal resolvers must serve lies outside `domains.internal`",
+    InvalidCaBundle = "labc::invalid-ca-bundle": "`pki.acme.ca_bundle` is not PEM certificates",
     // The command line, the output folder and `labc check`.
     NoLab = "labc::no-lab": "no lab file found, or both lab.ncl and lab.toml in one folder",
     Io = "labc::io": "a file could not be read or written",

@@ -41,6 +41,8 @@ pub struct Lab {
     /// App whose namespace runs pgbouncer, if the lab names one.
     pub pooler_app: Option<String>,
     pub pki: Option<Pki>,
+    /// The records of the internal resolvers, if the lab has `dns`.
+    pub dns: Option<Dns>,
 }
 
 /// The lab's certificate authority.
@@ -48,6 +50,55 @@ pub struct Lab {
 pub struct Pki {
     /// step-ca's root certificate, on the hosts and where OpenTofu runs.
     pub root_ca_file: String,
+    /// step-ca's ACME endpoint, for cert-manager.
+    pub acme: Option<Acme>,
+    /// The `ClusterIssuer` public ingresses' certificates come from
+    /// (outside labc), if the lab names one.
+    pub public_issuer: Option<String>,
+}
+
+/// cert-manager's `ClusterIssuer` for step-ca.
+#[derive(Debug, Clone)]
+pub struct Acme {
+    /// ACME directory URL.
+    pub url: String,
+    /// step-ca's name (the host of `url`).
+    pub host: String,
+    /// step-ca's root, PEM, as the lab gives it.
+    pub ca_bundle: String,
+    /// The `ClusterIssuer`'s name.
+    pub issuer: String,
+    /// Secret cert-manager keeps the ACME account's key in.
+    pub account_key_secret: String,
+    pub ingress_class: String,
+}
+
+/// What the Pi-hole resolvers answer, identical on every one of them.
+#[derive(Debug, Clone)]
+pub struct Dns {
+    pub ingress_address: Ipv4Addr,
+    /// Every name the lab serves inside, with its address and what serves
+    /// it (validation: each name once, every name in the internal domain).
+    pub records: BTreeMap<String, DnsRecord>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DnsRecord {
+    pub address: Ipv4Addr,
+    /// What answers there, in a few words (for the docs and comments).
+    pub served_by: String,
+}
+
+/// A cert-manager `Certificate` for one ingress host of an app.
+#[derive(Debug, Clone)]
+pub struct Certificate {
+    /// The `Certificate` object's name, in the app's namespace.
+    pub name: String,
+    /// The TLS Secret cert-manager writes, which the ingress serves.
+    pub secret: String,
+    /// The `ClusterIssuer` it is requested from.
+    pub issuer: String,
+    pub host: String,
 }
 
 /// Settings of every app repository (see [`crate::raw::RepoSettings`]).
@@ -170,6 +221,10 @@ pub struct Runner {
 #[derive(Debug, Clone)]
 pub struct ArgoCd {
     pub host: String,
+    /// Namespace ArgoCD and the Image Updater run in.
+    pub namespace: String,
+    /// How they are installed, if the lab says.
+    pub install: Option<ArgoInstall>,
     pub project: String,
     pub target_revision: String,
     pub lab_repository: LabRepository,
@@ -178,6 +233,24 @@ pub struct ArgoCd {
     /// The Image Updater's access to Gitea's registry (present whenever an
     /// app follows its image).
     pub registry: Option<Registry>,
+}
+
+/// ArgoCD's and the Image Updater's installs (03_cicd).
+#[derive(Debug, Clone)]
+pub struct ArgoInstall {
+    pub installed: bool,
+    pub argocd: ChartRef,
+    pub image_updater: ChartRef,
+}
+
+/// An upstream chart at a pinned version, as an Argo CD source names it
+/// (see [`UpstreamChart`]).
+#[derive(Debug, Clone)]
+pub struct ChartRef {
+    pub repo_url: String,
+    /// `chart` of a Helm repository source; none for an OCI one.
+    pub chart: Option<String>,
+    pub version: String,
 }
 
 /// The repository holding the lab and labc's output.
@@ -239,6 +312,9 @@ pub struct App {
     pub port: u16,
     /// Ingress host names, by exposure.
     pub ingress: BTreeMap<Exposure, String>,
+    /// The certificate of each ingress host that has one (internal ones
+    /// with `pki.acme`, public ones with `pki.public_issuer`).
+    pub certificates: BTreeMap<Exposure, Certificate>,
     pub vault: Option<AppVault>,
     /// The upstream Helm chart the app is, if it is one (then `repo_url` is
     /// the chart's source, `org` is empty and `image` only what the Image

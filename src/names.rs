@@ -420,6 +420,23 @@ pub fn oci_chart(repo: &str, chart: &str) -> String {
     format!("{repo}/{chart}")
 }
 
+/// The cert-manager `Certificate` of an app's ingress host on one exposure:
+/// `<app>-<exposure>` (e.g. `tools-internal`), in the app's namespace.
+pub fn certificate(app: &str, exposure: &str) -> String {
+    format!("{app}-{exposure}")
+}
+
+/// The TLS Secret that certificate is written to: `<app>-<exposure>-tls`,
+/// which the app's chart serves its ingress with (`ingress.tls.<exposure>`).
+pub fn certificate_secret(app: &str, exposure: &str) -> String {
+    format!("{app}-{exposure}-tls")
+}
+
+/// The Secret cert-manager keeps an ACME issuer's account key in.
+pub fn acme_account_secret(issuer: &str) -> String {
+    format!("{issuer}-acme-account")
+}
+
 /// The port Ansible reaches every host on (its SSH default; the lab has no
 /// field for another), which nothing else may publish there.
 pub const SSH_PORT: u16 = 22;

@@ -111,6 +111,14 @@ pub mod defaults {
     pub const PGBOUNCER_AUTH: &str = "pgbouncer_auth";
     pub const GITEA_DATABASE: &str = "gitea";
     pub const ARGOCD_PROJECT: &str = "default";
+    /// Namespace ArgoCD and its Image Updater run in (their charts' own
+    /// default): Applications and ImageUpdaters are picked up there only.
+    pub const ARGOCD_NAMESPACE: &str = "argocd";
+    /// Name of the `ClusterIssuer` labc writes for step-ca's ACME endpoint.
+    pub const ACME_ISSUER: &str = "step-ca";
+    /// Ingress class of the ACME HTTP-01 solver's ingress: the lab's
+    /// Traefik (k3s's own is disabled, the lab installs its own).
+    pub const ACME_INGRESS_CLASS: &str = "traefik";
     pub const TARGET_REVISION: &str = "HEAD";
     /// Where `labc build` writes, relative to the lab file: the folder of
     /// the lab repository the Applications read from.
@@ -227,6 +235,48 @@ pub struct Lab {
     /// clients labc configures trust the public roots only.
     #[serde(default)]
     pub pki: Option<Pki>,
+    /// Internal DNS: the records the Pi-hole resolvers (the hosts carrying
+    /// `'pihole`) answer for the lab's names inside `domains.internal`.
+    /// Optional; needs a host carrying `'pihole`.
+    #[serde(default)]
+    pub dns: Option<Dns>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    /// IPv4 address the cluster's ingress controller answers on: every
+    /// name served from the cluster (apps' internal ingresses, ArgoCD,
+    /// Vault) resolves to it. Names of services on a host (Gitea, step-ca)
+    /// resolve to that host's address.
+    #[schemars(regex(pattern = IPV4))]
+    pub ingress_address: String,
+}
+
+/// step-ca's ACME endpoint, for cert-manager.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Acme {
+    /// ACME directory URL of step-ca's ACME provisioner, e.g.
+    /// `https://ca.example.lab/acme/acme/directory`. Its host is step-ca's
+    /// name, served by the host carrying `'step_ca_primary`.
+    #[schemars(regex(pattern = HTTPS_URL))]
+    pub url: String,
+    /// step-ca's root certificate, PEM (`step ca root`): cert-manager
+    /// verifies the ACME endpoint with it. A public certificate, not a
+    /// secret; one or more `CERTIFICATE` blocks.
+    pub ca_bundle: String,
+    /// Name of the `ClusterIssuer`, which every internal ingress's
+    /// certificate names.
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::ACME_ISSUER))]
+    #[schemars(regex(pattern = NAME))]
+    pub issuer: Option<String>,
+    /// Ingress class of the HTTP-01 solver's temporary ingress.
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::ACME_INGRESS_CLASS))]
+    #[schemars(regex(pattern = NAME))]
+    pub ingress_class: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -237,6 +287,17 @@ pub struct Pki {
     /// container gets it mounted read-only beside the public roots.
     #[schemars(regex(pattern = ABS_PATH))]
     pub root_ca_file: String,
+    /// step-ca's ACME endpoint: labc writes a cert-manager `ClusterIssuer`
+    /// for it and a `Certificate` for every internal ingress. None: no
+    /// certificates are requested.
+    #[serde(default)]
+    pub acme: Option<Acme>,
+    /// A cert-manager `ClusterIssuer` that exists outside labc (e.g. Let's
+    /// Encrypt's): every public ingress gets a `Certificate` from it. None:
+    /// labc requests no certificate for public ingresses.
+    #[serde(default)]
+    #[schemars(regex(pattern = NAME))]
+    pub public_issuer: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -535,6 +596,46 @@ pub struct ArgoCd {
     /// from the lab loses its Application. Default: prune and self-heal on.
     #[serde(default)]
     pub root_sync: Option<Sync>,
+    /// Namespace ArgoCD and its Image Updater run in; every Application
+    /// and ImageUpdater labc writes lives there.
+    #[serde(default)]
+    #[schemars(extend("default" = defaults::ARGOCD_NAMESPACE))]
+    #[schemars(regex(pattern = NAME))]
+    pub namespace: Option<String>,
+    /// How ArgoCD and its Image Updater are installed (the `03_cicd`
+    /// playbook's install): the upstream charts at pinned versions, and
+    /// whether that install has been made.
+    #[serde(default)]
+    pub install: Option<ArgoInstall>,
+}
+
+/// ArgoCD's own install.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArgoInstall {
+    /// Whether ArgoCD runs in the cluster now. While `false`, nothing labc
+    /// writes for ArgoCD is applied by anyone, and the generated docs say so.
+    pub installed: bool,
+    /// ArgoCD's chart (`argo-cd`).
+    pub argocd: ChartRef,
+    /// The Image Updater's chart (`argocd-image-updater`).
+    pub image_updater: ChartRef,
+}
+
+/// An upstream Helm chart at a pinned version.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChartRef {
+    /// The Helm repository (`https://...`) or OCI registry path
+    /// (`oci://...`, without the chart name) it is published in.
+    #[schemars(regex(pattern = CHART_REPO))]
+    pub repo: String,
+    /// The chart's name in that repository.
+    #[schemars(regex(pattern = NAME))]
+    pub name: String,
+    /// The chart version, pinned.
+    #[schemars(regex(pattern = CHART_VERSION))]
+    pub version: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -664,7 +765,9 @@ pub struct Chart {
     /// names. With it, the app may have an `ingress` like the lab's own
     /// apps: labc writes the hosts it derives (`<app>.<domain>`) there, and
     /// checks them against every other name of the lab. Without it, an
-    /// upstream chart's hosts are set in its `values` alone.
+    /// upstream chart's hosts are set in its `values` alone. A host with a
+    /// certificate (`pki`) has it in Secret `<app>-<exposure>-tls`: point
+    /// the chart's TLS settings at it in `values`.
     #[serde(default)]
     #[schemars(regex(pattern = VALUES_PATH))]
     pub hosts_at: Option<String>,

@@ -2,8 +2,11 @@
 //!
 //! Writes `ansible/inventory/hosts.yml` (the groups, derived from the
 //! services on each host), `group_vars/all.yml` (where each service runs and
-//! the 05_backup plan, for the sections the lab has), and, when the lab has step-ca, `group_vars/step_ca.yml`
-//! and one `host_vars/<host>.yml` per step-ca host telling its role. Ansible
+//! the 05_backup plan, for the sections the lab has); with `dns`,
+//! `group_vars/pihole.yml` (the records every Pi-hole answers, in Pi-hole
+//! v6's `dns.hosts` form); and, when the lab has step-ca,
+//! `group_vars/step_ca.yml` and one `host_vars/<host>.yml` per step-ca host
+//! telling its role. Ansible
 //! reads `group_vars/` and `host_vars/` beside `hosts.yml` by itself.
 //!
 //! Invariants: every group name is one of [`crate::names::ANSIBLE_GROUPS`] (all
@@ -39,6 +42,22 @@ pub fn emit(lab: &Lab) -> Vec<File> {
         file(format!("{DIR}/hosts.yml"), &inventory(lab)),
         file(format!("{DIR}/group_vars/all.yml"), &all_vars(lab)),
     ];
+    if let Some(dns) = &lab.dns {
+        // Pi-hole v6's `dns.hosts`, one `<address> <name>` entry per name:
+        // the pihole role sets it on every resolver (the group's variable,
+        // so every pihole host answers the same).
+        let hosts: Vec<String> = dns
+            .records
+            .iter()
+            .map(|(name, r)| format!("{} {name}", r.address))
+            .collect();
+        files.push(file(
+            format!("{DIR}/group_vars/pihole.yml"),
+            &Yaml::map()
+                .with("pihole_dns_domain", &lab.domains.internal)
+                .with("pihole_dns_hosts", Yaml::strs(hosts)),
+        ));
+    }
     if let Some(ca) = &lab.step_ca {
         files.push(file(
             format!("{DIR}/group_vars/step_ca.yml"),

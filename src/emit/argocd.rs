@@ -27,14 +27,11 @@
 //! files the Applications read are [`helm`]'s and [`vso`]'s paths.
 
 use super::yaml::{self, Yaml};
-use super::{File, app_dir, header, helm, k8s_metadata, vso};
-use crate::model::{App, ArgoCd, Lab, Longhorn, UpdateStrategy};
+use super::{File, app_dir, certs, header, helm, k8s_metadata, vso};
+use crate::model::{App, ArgoCd, ArgoInstall, ChartRef, Lab, Longhorn, UpdateStrategy};
 use crate::names;
 use std::collections::BTreeMap;
 
-/// Namespace ArgoCD (and its Image Updater) runs in; Applications and
-/// ImageUpdaters must live there to be picked up.
-const ARGOCD_NAMESPACE: &str = "argocd";
 /// Cascading foreground delete: removing an Application removes its resources.
 const FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
 /// The cluster ArgoCD runs in.
@@ -58,6 +55,9 @@ const IMAGE_ALIAS: &str = "app";
 const WRITE_BACK: &str = "argocd";
 /// ConfigMap the Image Updater reads `registries.conf` from.
 const IMAGE_UPDATER_CONFIG: &str = "argocd-image-updater-config";
+/// The annotation on an ingress naming the ClusterIssuer cert-manager
+/// requests its certificate from.
+const CLUSTER_ISSUER_ANNOTATION: &str = "cert-manager.io/cluster-issuer";
 /// Longhorn's default backup target (Longhorn 1.8+ keeps it in this CR).
 const BACKUP_TARGET: &str = "default";
 
@@ -85,7 +85,17 @@ const STATIC: &[(&str, &str)] = &[
         CHARTS_TEMPLATE,
         include_str!("argocd/chart/templates/charts.yaml"),
     ),
+    (
+        CERT_ISSUER_TEMPLATE,
+        include_str!("argocd/chart/templates/cert-issuer.yaml"),
+    ),
+    (
+        INSTALLS_TEMPLATE,
+        include_str!("argocd/chart/templates/installs.yaml"),
+    ),
 ];
+const CERT_ISSUER_TEMPLATE: &str = "templates/cert-issuer.yaml";
+const INSTALLS_TEMPLATE: &str = "templates/installs.yaml";
 /// The chart's values schema: Helm checks values.yaml against it on every
 /// render and lint. Its top-level `required` list (between these two
 /// lines) is the lab's (see [`values_schema`]).
@@ -111,6 +121,8 @@ pub fn emit(lab: &Lab) -> Vec<File> {
         // otherwise.
         .filter(|(path, _)| lab.longhorn.is_some() || *path != LONGHORN_TEMPLATE)
         .filter(|(path, _)| has_charts(lab) || *path != CHARTS_TEMPLATE)
+        .filter(|(path, _)| acme(lab).is_some() || *path != CERT_ISSUER_TEMPLATE)
+        .filter(|(path, _)| argocd.install.is_some() || *path != INSTALLS_TEMPLATE)
         .map(|(path, text)| File {
             path: format!("{CHART_DIR}/{path}"),
             contents: format!("{head}{text}"),
@@ -138,14 +150,16 @@ pub fn emit(lab: &Lab) -> Vec<File> {
     let mut updaters: Vec<Yaml> = lab
         .apps
         .values()
-        .filter_map(|app| app.image_updater.map(|s| image_updater(app, s)))
+        .filter_map(|app| app.image_updater.map(|s| image_updater(argocd, app, s)))
         .collect();
     // The registries ConfigMap is Gitea's registry's: the lab's own apps'
     // (upstream charts' images are public, or the chart says how to pull).
+    // With the installs, the Image Updater's chart writes it instead.
     if lab
         .apps
         .values()
         .any(|a| a.image_updater.is_some() && a.chart.is_none())
+        && argocd.install.is_none()
     {
         updaters.push(image_updater_config(argocd));
     }
@@ -156,12 +170,136 @@ pub fn emit(lab: &Lab) -> Vec<File> {
         });
     }
     if let Some(longhorn) = &lab.longhorn {
+        let mut docs = vec![backup_target(longhorn)];
+        if let Some(vault) = &lab.vault {
+            docs.extend(vso::longhorn_resources(vault, longhorn));
+        }
         files.push(File {
             path: format!("{CHART_DIR}/rendered/longhorn.yaml"),
-            contents: yaml::document(&head, &backup_target(longhorn)),
+            contents: yaml::documents(&head, &docs),
+        });
+    }
+    if let Some(acme) = acme(lab) {
+        files.push(File {
+            path: format!("{CHART_DIR}/rendered/cert-issuer.yaml"),
+            contents: yaml::document(&head, &certs::cluster_issuer(acme)),
+        });
+    }
+    if let Some(install) = &argocd.install {
+        let docs: Vec<Yaml> = installs(lab, argocd, install)
+            .into_iter()
+            .map(|(release, chart, values)| install_application(argocd, release, chart, values))
+            .collect();
+        files.push(File {
+            path: format!("{CHART_DIR}/rendered/installs.yaml"),
+            contents: yaml::documents(&head, &docs),
         });
     }
     files
+}
+
+/// step-ca's ACME issuer, if the lab has one.
+fn acme(lab: &Lab) -> Option<&crate::model::Acme> {
+    lab.pki.as_ref().and_then(|p| p.acme.as_ref())
+}
+
+/// ArgoCD's and the Image Updater's installs: Helm release (the chart's
+/// name, as 03_cicd installs it), chart, and labc's values for it. ArgoCD's
+/// server is reached at `argocd.host` through the lab's ingress, with a
+/// certificate from step-ca when the lab has its issuer; the Image
+/// Updater's chart writes the registries ConfigMap.
+fn installs<'a>(
+    lab: &'a Lab,
+    argocd: &'a ArgoCd,
+    install: &'a ArgoInstall,
+) -> Vec<(&'a str, &'a ChartRef, Yaml<'a>)> {
+    let mut ingress = Yaml::map()
+        .with("enabled", true)
+        .with("hostname", &argocd.host);
+    if let Some(acme) = acme(lab) {
+        ingress.insert(
+            "annotations",
+            Yaml::map().with(CLUSTER_ISSUER_ANNOTATION, &acme.issuer),
+        );
+        ingress.insert("ingressClassName", &acme.ingress_class);
+        ingress.insert("tls", true);
+    }
+    let argocd_values = Yaml::map()
+        .with("global", Yaml::map().with("domain", &argocd.host))
+        .with("server", Yaml::map().with("ingress", ingress));
+    let mut updater_values = Yaml::map();
+    if argocd.registry.is_some() {
+        updater_values.insert(
+            "config",
+            Yaml::map().with("registries", Yaml::Seq(registries(argocd))),
+        );
+    }
+    vec![
+        (
+            install_release(&install.argocd),
+            &install.argocd,
+            argocd_values,
+        ),
+        (
+            install_release(&install.image_updater),
+            &install.image_updater,
+            updater_values,
+        ),
+    ]
+}
+
+/// The Helm release of an install: the chart's name (the last segment of
+/// an OCI reference).
+fn install_release(chart: &ChartRef) -> &str {
+    match &chart.chart {
+        Some(name) => name,
+        None => chart.repo_url.rsplit('/').next().unwrap_or(&chart.repo_url),
+    }
+}
+
+/// The Application that keeps an install: no finalizer, no pruning
+/// (`templates/installs.yaml` says why).
+fn install_application<'a>(
+    argocd: &'a ArgoCd,
+    release: &'a str,
+    chart: &'a ChartRef,
+    values: Yaml<'a>,
+) -> Yaml<'a> {
+    let source = match &chart.chart {
+        Some(name) => Yaml::map().with("chart", name),
+        None => Yaml::map().with("path", OCI_CHART_PATH),
+    }
+    .with("repoURL", &chart.repo_url)
+    .with("targetRevision", &chart.version)
+    .with(
+        "helm",
+        Yaml::map()
+            .with("releaseName", release)
+            .with("valuesObject", values),
+    );
+    Yaml::map()
+        .with("apiVersion", APPLICATION_API)
+        .with("kind", "Application")
+        .with("metadata", k8s_metadata(release, &argocd.namespace))
+        .with(
+            "spec",
+            Yaml::map()
+                .with("project", &argocd.project)
+                .with("source", source)
+                .with(
+                    "destination",
+                    Yaml::map()
+                        .with("server", IN_CLUSTER)
+                        .with("namespace", &argocd.namespace),
+                )
+                .with(
+                    "syncPolicy",
+                    Yaml::map().with(
+                        "automated",
+                        Yaml::map().with("prune", false).with("selfHeal", true),
+                    ),
+                ),
+        )
 }
 
 /// The chart's values schema, its `required` list the keys this lab's
@@ -279,6 +417,9 @@ fn app_of_apps_values<'a>(lab: &'a Lab, argocd: &'a ArgoCd) -> Yaml<'a> {
         if app.vault.is_some() {
             entry.insert("vaultSecrets", true);
         }
+        if !app.certificates.is_empty() {
+            entry.insert("certificates", true);
+        }
         if let Some(s) = app.image_updater {
             entry.insert(
                 "imageUpdater",
@@ -295,7 +436,7 @@ fn app_of_apps_values<'a>(lab: &'a Lab, argocd: &'a ArgoCd) -> Yaml<'a> {
     let repo = &argocd.lab_repository;
     let mut values = Yaml::map()
         .with("argocd_host", &argocd.host)
-        .with("argocd_namespace", ARGOCD_NAMESPACE)
+        .with("argocd_namespace", &argocd.namespace)
         .with("gitea_applications", apps)
         .with(
             "image_updater",
@@ -321,6 +462,43 @@ fn app_of_apps_values<'a>(lab: &'a Lab, argocd: &'a ArgoCd) -> Yaml<'a> {
         values.insert("longhorn_backup_secret", &l.backup_secret);
         values.insert("longhorn_backup_target", &l.backup_target);
         values.insert("longhorn_namespace", &l.namespace);
+        if let Some(v) = &lab.vault {
+            let mut lv = Yaml::map()
+                .with("address", &v.operator_address)
+                .with("authRole", &l.auth_role)
+                .with("kubernetesMount", &v.kubernetes_mount)
+                .with("kvMount", &v.kv_mount)
+                .with("kvPath", &l.kv_path)
+                .with("serviceAccount", &l.service_account);
+            if let Some(ca) = &v.operator_ca_secret {
+                lv.insert("caSecret", ca);
+            }
+            values.insert("longhorn_vault", lv);
+        }
+    }
+    if let Some(acme) = acme(lab) {
+        values.insert(
+            "cert_issuer",
+            Yaml::map()
+                .with("accountKeySecret", &acme.account_key_secret)
+                .with("caBundle", certs::ca_bundle(acme))
+                .with("ingressClass", &acme.ingress_class)
+                .with("name", &acme.issuer)
+                .with("server", &acme.url),
+        );
+    }
+    if let Some(install) = &argocd.install {
+        let mut m = Yaml::map();
+        for (release, chart, v) in installs(lab, argocd, install) {
+            let mut entry = Yaml::map().with("repoURL", &chart.repo_url);
+            if let Some(name) = &chart.chart {
+                entry.insert("chart", name);
+            }
+            entry.insert("targetRevision", &chart.version);
+            entry.insert("values", v);
+            m.insert(release, entry);
+        }
+        values.insert("installs", m);
     }
     values
 }
@@ -329,7 +507,13 @@ fn app_of_apps_values<'a>(lab: &'a Lab, argocd: &'a ArgoCd) -> Yaml<'a> {
 /// credentials it is read with and the CA its certificate chains to. Empty
 /// list when the lab gives no access (then no app follows its image).
 fn registries_conf(argocd: &ArgoCd) -> String {
-    let registries: Vec<Yaml> = argocd
+    let text = yaml::document("", &Yaml::map().with("registries", registries(argocd)));
+    text.strip_prefix("---\n").unwrap_or(&text).to_string()
+}
+
+/// Gitea's registry as the Image Updater's configuration lists it.
+fn registries(argocd: &ArgoCd) -> Vec<Yaml<'_>> {
+    argocd
         .registry
         .iter()
         .map(|r| {
@@ -337,7 +521,7 @@ fn registries_conf(argocd: &ArgoCd) -> String {
                 .with("api_url", r.api_url.as_str())
                 .with(
                     "credentials",
-                    names::registry_credentials(ARGOCD_NAMESPACE, &r.pull_secret),
+                    names::registry_credentials(&argocd.namespace, &r.pull_secret),
                 )
                 .with("name", "gitea")
                 .with("prefix", r.prefix.as_str());
@@ -346,9 +530,7 @@ fn registries_conf(argocd: &ArgoCd) -> String {
             }
             entry
         })
-        .collect();
-    let text = yaml::document("", &Yaml::map().with("registries", registries));
-    text.strip_prefix("---\n").unwrap_or(&text).to_string()
+        .collect()
 }
 
 /// An app's Application: its chart from its repository with labc's values
@@ -382,11 +564,24 @@ fn application<'a>(argocd: &'a ArgoCd, app: &'a App) -> Yaml<'a> {
         .with("repoURL", &repo.url)
         .with("targetRevision", &repo.revision)
         .with("ref", LAB_REF);
-    if app.vault.is_some() {
-        lab_source.insert("path", dir);
-        lab_source.insert("directory", Yaml::map().with("include", vso::FILE));
+    // What the Application applies from the lab repository (the template's
+    // order: alphabetical).
+    let mut files = Vec::new();
+    if !app.certificates.is_empty() {
+        files.push(certs::FILE);
     }
-    let mut metadata = k8s_metadata(&app.name, ARGOCD_NAMESPACE);
+    if app.vault.is_some() {
+        files.push(vso::FILE);
+    }
+    if !files.is_empty() {
+        let include = match files.as_slice() {
+            [one] => one.to_string(),
+            many => format!("{{{}}}", many.join(",")),
+        };
+        lab_source.insert("path", dir);
+        lab_source.insert("directory", Yaml::map().with("include", include));
+    }
+    let mut metadata = k8s_metadata(&app.name, &argocd.namespace);
     if app.cascade_delete {
         metadata.insert("finalizers", Yaml::strs([FINALIZER]));
     }
@@ -430,7 +625,7 @@ fn root_application(argocd: &ArgoCd) -> Yaml<'_> {
     Yaml::map()
         .with("apiVersion", APPLICATION_API)
         .with("kind", "Application")
-        .with("metadata", k8s_metadata(&root.name, ARGOCD_NAMESPACE))
+        .with("metadata", k8s_metadata(&root.name, &argocd.namespace))
         .with(
             "spec",
             Yaml::map()
@@ -446,7 +641,7 @@ fn root_application(argocd: &ArgoCd) -> Yaml<'_> {
                     "destination",
                     Yaml::map()
                         .with("server", IN_CLUSTER)
-                        .with("namespace", ARGOCD_NAMESPACE),
+                        .with("namespace", &argocd.namespace),
                 )
                 .with(
                     "ignoreDifferences",
@@ -477,7 +672,7 @@ fn root_application(argocd: &ArgoCd) -> Yaml<'_> {
 /// One ImageUpdater per app: deleting an app deletes its updater with it.
 /// `imageName` carries the tag explicitly, which the digest strategy needs
 /// (it follows the digest behind that mutable tag).
-fn image_updater(app: &App, s: UpdateStrategy) -> Yaml<'_> {
+fn image_updater<'a>(argocd: &'a ArgoCd, app: &'a App, s: UpdateStrategy) -> Yaml<'a> {
     let image = Yaml::map()
         .with("alias", IMAGE_ALIAS)
         .with("imageName", app.image.reference())
@@ -489,7 +684,7 @@ fn image_updater(app: &App, s: UpdateStrategy) -> Yaml<'_> {
     Yaml::map()
         .with("apiVersion", IMAGE_UPDATER_API)
         .with("kind", "ImageUpdater")
-        .with("metadata", k8s_metadata(&app.name, ARGOCD_NAMESPACE))
+        .with("metadata", k8s_metadata(&app.name, &argocd.namespace))
         .with(
             "spec",
             Yaml::map()
@@ -512,7 +707,7 @@ fn image_updater_config(argocd: &ArgoCd) -> Yaml<'_> {
         .with("kind", "ConfigMap")
         .with(
             "metadata",
-            k8s_metadata(IMAGE_UPDATER_CONFIG, ARGOCD_NAMESPACE),
+            k8s_metadata(IMAGE_UPDATER_CONFIG, &argocd.namespace),
         )
         .with(
             "data",
@@ -570,7 +765,9 @@ mod tests {
         let text = yaml::document("", &app_of_apps_values(&lab, &argocd));
         // Stated in lab.ncl, though equal to the default.
         assert!(
-            text.contains("\n  tools:\n    syncPolicy:\n      prune: true\n      selfHeal: true\n"),
+            text.contains(
+                "\n  tools:\n    certificates: true\n    syncPolicy:\n      prune: true\n      selfHeal: true\n"
+            ),
             "{text}"
         );
         assert!(
@@ -580,6 +777,7 @@ mod tests {
         // A stateless app with no override and no updater follows every convention.
         let app = lab.apps.get_mut("telegram-gateway").expect("reference app");
         app.image_updater = None;
+        app.certificates.clear();
         let gitea = lab.gitea.clone().expect("reference gitea");
         app.org = gitea.default_org.clone();
         app.repo_url = names::repo_url(&gitea.url, &app.org, &app.name);

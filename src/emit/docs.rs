@@ -19,7 +19,7 @@ use crate::model::{Lab, ModuleKind, Service};
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 pub const PATH: &str = "docs/README.md";
@@ -212,7 +212,37 @@ struct Page {
     tofu: Option<TofuInfo>,
     modules: Vec<ModuleRow>,
     backups: Option<BackupInfo>,
+    argocd: Option<ArgoInfo>,
+    dns: Option<DnsInfo>,
     provisioning: Value,
+}
+
+#[derive(Serialize)]
+struct ArgoInfo {
+    host: String,
+    namespace: String,
+    /// None: the lab does not say how ArgoCD is installed.
+    installed: Option<bool>,
+    installs: Vec<Value>,
+    links: Value,
+}
+
+#[derive(Serialize)]
+struct DnsInfo {
+    ingress_address: String,
+    issuer: Option<String>,
+    public_issuer: Option<String>,
+    records: Vec<DnsRow>,
+    links: Value,
+}
+
+#[derive(Serialize)]
+struct DnsRow {
+    name: String,
+    address: String,
+    served_by: String,
+    certificate: String,
+    links: Value,
 }
 
 #[derive(Serialize)]
@@ -558,6 +588,83 @@ impl Page {
             }),
             modules,
             backups,
+            argocd: lab.argocd.as_ref().map(|a| ArgoInfo {
+                host: a.host.clone(),
+                namespace: a.namespace.clone(),
+                installed: a.install.as_ref().map(|i| i.installed),
+                installs: a
+                    .install
+                    .iter()
+                    .flat_map(|i| [&i.argocd, &i.image_updater])
+                    .map(|c| {
+                        // An OCI chart is named by its reference's last segment.
+                        let name = c.chart.as_deref().unwrap_or_else(|| {
+                            c.repo_url.rsplit('/').next().unwrap_or(&c.repo_url)
+                        });
+                        // An OCI reference is no page a browser opens: text.
+                        let from = if c.repo_url.starts_with("oci://") {
+                            markdown(&c.repo_url)
+                        } else {
+                            external_link(&c.repo_url).to_string()
+                        };
+                        Value::from_safe_string(format!(
+                            "{} {} from {from}",
+                            markdown(name),
+                            markdown(&c.version),
+                        ))
+                    })
+                    .collect(),
+                links: links.to(links.exactly("argocd/root.yaml")),
+            }),
+            dns: lab.dns.as_ref().map(|d| {
+                // Which certificate each name has: an app's ingress host's.
+                let certificates: BTreeMap<&str, (&str, String)> = lab
+                    .apps
+                    .values()
+                    .flat_map(|app| {
+                        app.certificates.values().map(move |c| {
+                            (
+                                c.host.as_str(),
+                                (
+                                    c.issuer.as_str(),
+                                    format!("apps/{}/certificates.yaml", app.name),
+                                ),
+                            )
+                        })
+                    })
+                    .collect();
+                let acme = lab.pki.as_ref().and_then(|p| p.acme.as_ref());
+                DnsInfo {
+                    ingress_address: d.ingress_address.to_string(),
+                    issuer: acme.map(|a| a.issuer.clone()),
+                    public_issuer: lab.pki.as_ref().and_then(|p| p.public_issuer.clone()),
+                    records: d
+                        .records
+                        .iter()
+                        .map(|(name, r)| {
+                            let cert = certificates.get(name.as_str());
+                            // ArgoCD's server: its chart's ingress asks step-ca.
+                            let argocd_cert = lab.argocd.as_ref().is_some_and(|a| {
+                                a.host == *name && a.install.is_some() && acme.is_some()
+                            });
+                            DnsRow {
+                                name: name.clone(),
+                                address: r.address.to_string(),
+                                served_by: r.served_by.clone(),
+                                certificate: match (cert, acme) {
+                                    (Some((issuer, _)), _) => format!("from {issuer}"),
+                                    (None, Some(a)) if argocd_cert => {
+                                        format!("from {} (argo-cd's ingress)", a.issuer)
+                                    }
+                                    _ => NONE.to_owned(),
+                                },
+                                links: links.to(cert.map(|(_, p)| p)),
+                            }
+                        })
+                        .collect(),
+                    links: links.to(links.exactly("ansible/inventory/group_vars/pihole.yml")),
+                }
+            }),
             provisioning: Value::from_safe_string(provisioning(lab)),
         }
     }

@@ -55,6 +55,19 @@ fn app_values<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
             .with("size", size),
         _ => Yaml::map().with("enabled", false),
     };
+    let mut ingress = Yaml::map()
+        .with("enabled", !hosts.is_empty())
+        .with("hosts", hosts);
+    // The TLS Secret of each host with a certificate (`certs` writes the
+    // Certificate that fills it), keyed like `hosts`.
+    if !app.certificates.is_empty() {
+        let tls: BTreeMap<String, Yaml> = app
+            .certificates
+            .iter()
+            .map(|(e, c)| (e.as_str().to_string(), Yaml::str(&c.secret)))
+            .collect();
+        ingress.insert("tls", tls);
+    }
     let mut values = Yaml::map()
         .with(
             "image",
@@ -62,12 +75,7 @@ fn app_values<'a>(lab: &'a Lab, app: &'a App) -> Yaml<'a> {
                 .with("repository", &app.image.repository)
                 .with("tag", &app.image.tag),
         )
-        .with(
-            "ingress",
-            Yaml::map()
-                .with("enabled", !hosts.is_empty())
-                .with("hosts", hosts),
-        )
+        .with("ingress", ingress)
         // Resource names, the Deployment's included, are the app's: what VSO
         // restarts when a secret changes (`App::deployment`).
         .with("fullnameOverride", &app.deployment)

@@ -12,6 +12,7 @@
 
 pub mod ansible;
 pub mod argocd;
+pub mod certs;
 pub mod compose;
 pub mod docs;
 pub mod hcl;
@@ -57,6 +58,10 @@ pub const EMITTERS: &[Emitter] = &[
     Emitter {
         name: "vso",
         emit: vso::emit,
+    },
+    Emitter {
+        name: "certs",
+        emit: certs::emit,
     },
     Emitter {
         name: "compose",

@@ -7,7 +7,7 @@
 
 use super::yaml::{self, Yaml};
 use super::{File, app_dir, header, k8s_metadata};
-use crate::model::{App, AppVault, Lab, Vault};
+use crate::model::{App, AppVault, Lab, Longhorn, Vault};
 
 /// Name of the VaultConnection in each app namespace (one per namespace, so
 /// each app carries the lab's Vault address with it).
@@ -123,4 +123,48 @@ fn vault_resources<'a>(lab: &'a Vault, app: &'a App, v: &'a AppVault) -> Vec<Yam
         ));
     }
     docs
+}
+
+/// Longhorn's backup credentials, in Longhorn's namespace: the service
+/// account Vault's `longhorn` role accepts, the connection and auth, and
+/// the Secret the `BackupTarget` names, written from the KV path OpenTofu
+/// stores the bucket's HMAC key at. The app-of-apps chart renders them
+/// (`argocd`); nothing restarts, as Longhorn reads the Secret on each
+/// backup.
+pub fn longhorn_resources<'a>(vault: &'a Vault, l: &'a Longhorn) -> Vec<Yaml<'a>> {
+    let ns = &l.namespace;
+    vec![
+        Yaml::map()
+            .with("apiVersion", "v1")
+            .with("kind", "ServiceAccount")
+            .with("metadata", k8s_metadata(&l.service_account, ns)),
+        vso("VaultConnection", VAULT_CONNECTION, ns, connection(vault)),
+        vso(
+            "VaultAuth",
+            &l.auth_role,
+            ns,
+            Yaml::map()
+                .with(
+                    "kubernetes",
+                    Yaml::map()
+                        .with("role", &l.auth_role)
+                        .with("serviceAccount", &l.service_account),
+                )
+                .with("method", "kubernetes")
+                .with("mount", &vault.kubernetes_mount)
+                .with("vaultConnectionRef", VAULT_CONNECTION),
+        ),
+        vso(
+            "VaultStaticSecret",
+            &l.backup_secret,
+            ns,
+            Yaml::map()
+                .with("destination", destination(&l.backup_secret))
+                .with("mount", &vault.kv_mount)
+                .with("path", &l.kv_path)
+                .with("refreshAfter", KV_REFRESH)
+                .with("type", "kv-v2")
+                .with("vaultAuthRef", &l.auth_role),
+        ),
+    ]
 }

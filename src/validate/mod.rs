@@ -17,6 +17,8 @@ use crate::raw::{self, defaults};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
+mod platform;
+
 /// Validates a lab. `source` names the lab file in generated headers.
 pub fn validate(loaded: &Loaded, raw: raw::Lab, source: &str) -> Result<Lab, Vec<Diagnostic>> {
     let mut cx = Cx {
@@ -47,6 +49,14 @@ fn ptr(segments: &[&str]) -> String {
 impl Cx<'_> {
     fn span(&self, pointer: &str) -> Option<Span> {
         self.loaded.span(pointer)
+    }
+
+    /// Where a claim was made.
+    fn at(&self, at: &At) -> Option<Span> {
+        match at {
+            At::Span(span) => *span,
+            At::Pointer(p) => self.span(p),
+        }
     }
 
     fn error(&mut self, d: Diagnostic) {
@@ -206,6 +216,10 @@ impl Cx<'_> {
             .vault
             .as_ref()
             .map(|v| self.vault(v, &raw, step_ca.is_some(), postgres.as_ref()));
+        let dns = raw
+            .dns
+            .as_ref()
+            .map(|d| self.dns(d, &raw, &hosts, &apps, gitea.as_ref()));
         let longhorn = raw.longhorn.as_ref().map(|l| {
             let region = raw.tofu.as_ref().map(|t| t.gcp_region.as_str());
             longhorn(l, region.unwrap_or_default())
@@ -231,9 +245,8 @@ impl Cx<'_> {
             backups,
             step_ca,
             pooler_app: raw.postgres.as_ref().and_then(|p| p.pooler_app.clone()),
-            pki: raw.pki.as_ref().map(|p| Pki {
-                root_ca_file: p.root_ca_file.clone(),
-            }),
+            pki: raw.pki.as_ref().map(|p| self.pki(p)),
+            dns,
         }
     }
 
@@ -1060,6 +1073,7 @@ impl Cx<'_> {
                     }),
                     replicas,
                     port: port(a.port, defaults::APP_PORT),
+                    certificates: certificates(name, &ingress, raw.pki.as_ref()),
                     ingress,
                     vault,
                     chart,
@@ -1124,8 +1138,22 @@ impl Cx<'_> {
         }
         let repo = &a.lab_repository;
         let sync = a.root_sync.as_ref();
+        let namespace = a
+            .namespace
+            .clone()
+            .unwrap_or_else(|| defaults::ARGOCD_NAMESPACE.into());
+        if let Some(ns) = &a.namespace {
+            let problem = names::dns1123_label_problem(ns);
+            self.check_name("/argocd/namespace", ns, "a Kubernetes namespace", problem);
+        }
         ArgoCd {
             host: a.host.clone(),
+            namespace,
+            install: a.install.as_ref().map(|i| ArgoInstall {
+                installed: i.installed,
+                argocd: chart_ref(&i.argocd),
+                image_updater: chart_ref(&i.image_updater),
+            }),
             project: a
                 .project
                 .clone()
@@ -1782,6 +1810,57 @@ fn url_host(url: &str) -> String {
         .to_string()
 }
 
+/// An upstream chart as an Argo CD source names it: an OCI chart is the
+/// artifact `oci://<path>/<name>`, read from its root.
+fn chart_ref(c: &raw::ChartRef) -> ChartRef {
+    let oci = c.repo.starts_with("oci://");
+    ChartRef {
+        repo_url: if oci {
+            names::oci_chart(&c.repo, &c.name)
+        } else {
+            c.repo.clone()
+        },
+        chart: (!oci).then(|| c.name.clone()),
+        version: c.version.clone(),
+    }
+}
+
+/// The certificate of each of an app's ingress hosts that the lab has an
+/// issuer for: step-ca's for internal hosts, the named public issuer's for
+/// public ones.
+fn certificates(
+    app: &str,
+    ingress: &BTreeMap<Exposure, String>,
+    pki: Option<&raw::Pki>,
+) -> BTreeMap<Exposure, Certificate> {
+    let Some(pki) = pki else {
+        return BTreeMap::new();
+    };
+    ingress
+        .iter()
+        .filter_map(|(exposure, host)| {
+            let issuer = match exposure {
+                Exposure::Internal => pki.acme.as_ref().map(|a| {
+                    a.issuer
+                        .clone()
+                        .unwrap_or_else(|| defaults::ACME_ISSUER.into())
+                }),
+                Exposure::Public => pki.public_issuer.clone(),
+            }?;
+            let e = exposure.as_str();
+            Some((
+                *exposure,
+                Certificate {
+                    name: names::certificate(app, e),
+                    secret: names::certificate_secret(app, e),
+                    issuer,
+                    host: host.clone(),
+                },
+            ))
+        })
+        .collect()
+}
+
 fn link_databases(
     mut databases: BTreeMap<String, Database>,
     apps: &BTreeMap<String, App>,
@@ -2038,6 +2117,13 @@ impl Cx<'_> {
             need("/longhorn".into(), why, "argocd", argocd);
             let why = "Longhorn's backup bucket is in `tofu.gcp_region`".to_string();
             need("/longhorn".into(), why, "tofu", tofu);
+            let why = "the Vault Secrets Operator reads Longhorn's backup credentials from Vault"
+                .to_string();
+            need("/longhorn".into(), why, "vault", vault);
+        }
+        if raw.pki.as_ref().is_some_and(|p| p.acme.is_some()) {
+            let why = "the app-of-apps chart renders step-ca's ClusterIssuer".to_string();
+            need("/pki/acme".into(), why, "argocd", argocd);
         }
         if let Some(p) = &raw.postgres
             && p.manager.unwrap_or(defaults::POSTGRES_MANAGER) == PostgresManager::Opentofu

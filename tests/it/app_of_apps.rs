@@ -150,7 +150,10 @@ fn the_chart_renders_exactly_what_labc_writes_on_every_lab() {
         // (upstream charts' images aren't in Gitea's registry), a backup
         // target with Longhorn.
         let count = |kind: &str| helm_objects.keys().filter(|k| k.1 == kind).count();
-        assert_eq!(count("Application"), m.apps.len(), "{name}");
+        let installs = m.argocd.as_ref().and_then(|a| a.install.as_ref());
+        // ArgoCD's and the Image Updater's installs are Applications too.
+        let install_apps = if installs.is_some() { 2 } else { 0 };
+        assert_eq!(count("Application"), m.apps.len() + install_apps, "{name}");
         let updating = m
             .apps
             .values()
@@ -161,7 +164,12 @@ fn the_chart_renders_exactly_what_labc_writes_on_every_lab() {
             .apps
             .values()
             .any(|a| a.image_updater.is_some() && a.chart.is_none());
-        assert_eq!(count("ConfigMap"), usize::from(gitea_updating), "{name}");
+        // With the installs, the Image Updater's chart writes it.
+        assert_eq!(
+            count("ConfigMap"),
+            usize::from(gitea_updating && installs.is_none()),
+            "{name}"
+        );
         assert_eq!(
             count("BackupTarget"),
             usize::from(m.longhorn.is_some()),
@@ -187,7 +195,7 @@ fn the_values_alone_carry_every_fact_and_the_templates_every_default() {
     // lab.ncl states tools' policy explicitly (as the guidebook does): it is kept.
     assert_eq!(
         values["gitea_applications"]["tools"],
-        json!({"syncPolicy": {"prune": true, "selfHeal": true}})
+        json!({"certificates": true, "syncPolicy": {"prune": true, "selfHeal": true}})
     );
     let base = rendered(&helm(&chart(&lab), None));
     let tools = application(&base, "tools");
@@ -275,6 +283,11 @@ fn upstream_chart_applications_render_from_their_values() {
 /// to `generated/` (the repository path `lab_path` stripped).
 fn references(app: &Value, lab_url: &str, lab_path: &str) -> Vec<String> {
     let name = app["metadata"]["name"].as_str().unwrap_or_default();
+    // An install's one source is its upstream chart: nothing of the lab's.
+    if let Some(source) = app["spec"].get("source") {
+        assert_ne!(source["repoURL"], lab_url, "{name}");
+        return Vec::new();
+    }
     let sources = app["spec"]["sources"]
         .as_array()
         .unwrap_or_else(|| panic!("{name}: no sources"));
@@ -316,7 +329,14 @@ fn references(app: &Value, lab_url: &str, lab_path: &str) -> Vec<String> {
                 .pointer("/directory/include")
                 .and_then(Value::as_str)
                 .unwrap_or_else(|| panic!("{name}: lab directory source without include"));
-            out.push(format!("{}/{include}", in_lab(path)));
+            // Argo CD's include is a glob: `{a,b}` names several files.
+            let names = include
+                .strip_prefix('{')
+                .and_then(|i| i.strip_suffix('}'))
+                .map_or_else(|| vec![include], |list| list.split(',').collect());
+            for file in names {
+                out.push(format!("{}/{file}", in_lab(path)));
+            }
         }
     }
     out
@@ -386,7 +406,7 @@ fn the_root_deploys_the_chart_and_keeps_the_image_updaters_write_back() {
             "{name}: {:?}",
             schema_errors(root_app)
         );
-        assert_eq!(root_app["metadata"]["namespace"], "argocd");
+        assert_eq!(root_app["metadata"]["namespace"], argocd.namespace.as_str());
         assert!(
             root_app["metadata"].get("finalizers").is_none(),
             "{name}: deleting the root must not cascade into every app"
@@ -422,7 +442,8 @@ fn the_root_deploys_the_chart_and_keeps_the_image_updaters_write_back() {
         assert_eq!(ignored[0]["kind"], "Application");
         let objects = written(&lab);
         for ((_, kind, _, app), d) in &objects {
-            if kind != "Application" {
+            // ArgoCD's own installs: one upstream source, no Image Updater.
+            if kind != "Application" || d["spec"].get("sources").is_none() {
                 continue;
             }
             let first_helm = d["spec"]["sources"]

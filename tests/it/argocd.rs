@@ -31,6 +31,14 @@ fn doc(lab: &Lab, rel: &str) -> Value {
     all.remove(0)
 }
 
+/// The one document of `kind` in a file.
+fn doc_of(lab: &Lab, rel: &str, kind: &str) -> Value {
+    let all = yaml_docs(&lab.read(rel));
+    let found = by_kind(&all, kind);
+    assert_eq!(found.len(), 1, "{rel}: one {kind} expected");
+    found[0].clone()
+}
+
 /// The strict schema of a document's kind:
 /// `tests/schemas/<group>/<kind>_<version>.json` (group `core` for the
 /// kinds whose apiVersion has none, e.g. ConfigMap `v1`).
@@ -112,7 +120,25 @@ fn assert_all_strictly_valid(lab: &Lab) {
 /// one, checked against what v1.3.0 reads (strict: it unmarshals with
 /// `UnmarshalStrict`); returns the registries.
 fn registries(lab: &Lab) -> Vec<Value> {
-    let Some(text) = lab.files().remove("argocd/rendered/image-updater.yaml") else {
+    let mut files = lab.files();
+    // With ArgoCD's installs, the Image Updater's chart writes the
+    // ConfigMap from its values (`config.registries`): the same list.
+    if let Some(text) = files.remove("argocd/rendered/installs.yaml") {
+        let installs = yaml_docs(&text);
+        let updater = installs
+            .iter()
+            .find(|d| d["spec"]["source"]["chart"] == "argocd-image-updater")
+            .expect("the Image Updater's install");
+        let config = &updater["spec"]["source"]["helm"]["valuesObject"]["config"];
+        if config.is_null() {
+            return Vec::new();
+        }
+        let schema = root().join("tests/schemas/files/argocd-image-updater-registries-conf.json");
+        let errors = schema_errors_at(&schema, config);
+        assert!(errors.is_empty(), "{}: registries: {errors:?}", lab.name);
+        return config["registries"].as_array().cloned().unwrap_or_default();
+    }
+    let Some(text) = files.remove("argocd/rendered/image-updater.yaml") else {
         return Vec::new();
     };
     let all = yaml_docs(&text);
@@ -289,7 +315,7 @@ fn ha_upstream_chart_applications() {
     // the lab's own keys of that record.
     assert_eq!(
         values["ingress"]["hosts"],
-        serde_json::json!(["grafana.ha.lan"])
+        serde_json::json!(["grafana.ha.example.org", "grafana.ha.lan"])
     );
     assert_eq!(values["ingress"]["enabled"], true);
     assert!(values["podAnnotations"].is_null());
@@ -354,17 +380,22 @@ fn reference_documents_are_the_lab_s() {
     let lab = Lab::reference();
     lab.build();
     let kinds = kinds(&lab);
-    // webapp, erp and dance-lessons-coach read Vault, all with a database.
-    // Seven apps and the root; the Image Updater's registries; the backup target.
+    // webapp, erp and dance-lessons-coach read Vault, all with a database;
+    // Longhorn reads its backup credentials. Seven apps, the root and
+    // ArgoCD's two installs (whose Image Updater chart writes the registries
+    // ConfigMap); the backup target; step-ca's issuer and a certificate per
+    // internal ingress (tools, telegram-gateway, erp).
     let expected: BTreeMap<String, usize> = [
-        ("Application", 8),
+        ("Application", 10),
         ("BackupTarget", 1),
-        ("ConfigMap", 1),
+        ("Certificate", 3),
+        ("ClusterIssuer", 1),
         ("ImageUpdater", 4),
-        ("VaultAuth", 3),
-        ("VaultConnection", 3),
+        ("ServiceAccount", 1),
+        ("VaultAuth", 4),
+        ("VaultConnection", 4),
         ("VaultDynamicSecret", 3),
-        ("VaultStaticSecret", 3),
+        ("VaultStaticSecret", 4),
     ]
     .into_iter()
     .map(|(k, n)| (k.to_string(), n))
@@ -384,7 +415,10 @@ fn big_cluster_documents_are_the_lab_s() {
         kinds["VaultDynamicSecret"], 1,
         "only billing has database credentials"
     );
-    assert_eq!(kinds["VaultAuth"], 2, "billing and status-page read Vault");
+    assert_eq!(
+        kinds["VaultAuth"], 3,
+        "billing and status-page read Vault, and Longhorn its credentials"
+    );
     assert_eq!(applications(&lab), ["billing", "status-page", "wiki"]);
 }
 
@@ -427,11 +461,15 @@ fn the_validators_reject_broken_documents() {
 
     // A ConfigMap with a misspelt field, a BackupTarget with the pre-1.8
     // setting's name, a registries.conf key v1.3.0 does not know.
-    let all = yaml_docs(&lab.read("argocd/rendered/image-updater.yaml"));
-    let mut config = by_kind(&all, "ConfigMap")[0].clone();
+    let mut config = serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "argocd-image-updater-config", "namespace": "argocd"},
+        "data": {"registries.conf": "registries: []\n"},
+    });
+    assert!(schema_errors(&config).is_empty());
     config["datas"] = config["data"].clone();
     assert!(!schema_errors(&config).is_empty());
-    let mut target = doc(&lab, "argocd/rendered/longhorn.yaml");
+    let mut target = doc_of(&lab, "argocd/rendered/longhorn.yaml", "BackupTarget");
     target["spec"]["backupTarget"] = "s3://x@y/".into();
     assert!(!schema_errors(&target).is_empty());
     let schema = root().join("tests/schemas/files/argocd-image-updater-registries-conf.json");
@@ -488,9 +526,18 @@ fn reference_applications_follow_the_guidebook() {
             "targetRevision": "HEAD",
             "ref": "lab",
         });
-        if ["webapp", "erp", "dance-lessons-coach"].contains(app) {
+        // Vault's resources, and the certificate of an internal ingress.
+        let vault = ["webapp", "erp", "dance-lessons-coach"].contains(app);
+        let certificate = ["tools", "telegram-gateway", "erp"].contains(app);
+        let include = match (certificate, vault) {
+            (true, true) => Some("{certificates.yaml,vault-secrets.yaml}"),
+            (true, false) => Some("certificates.yaml"),
+            (false, true) => Some("vault-secrets.yaml"),
+            (false, false) => None,
+        };
+        if let Some(include) = include {
             lab_source["path"] = format!("generated/apps/{app}").into();
-            lab_source["directory"] = serde_json::json!({"include": "vault-secrets.yaml"});
+            lab_source["directory"] = serde_json::json!({ "include": include });
         }
         assert_eq!(a["spec"]["sources"][1], lab_source, "{app}");
         assert_eq!(a["spec"]["sources"].as_array().map(Vec::len), Some(2));
@@ -573,10 +620,13 @@ fn reference_digest_updaters_track_an_explicit_tag() {
     );
     assert_eq!(
         entries["tools"],
-        serde_json::json!({"syncPolicy": {"prune": true, "selfHeal": true}}),
+        serde_json::json!({"certificates": true, "syncPolicy": {"prune": true, "selfHeal": true}}),
         "explicit in lab.ncl, as in the guidebook"
     );
-    assert_eq!(entries["erp"], serde_json::json!({"vaultSecrets": true}));
+    assert_eq!(
+        entries["erp"],
+        serde_json::json!({"certificates": true, "vaultSecrets": true})
+    );
     assert_eq!(
         entries["cms"]["imageUpdater"],
         serde_json::json!({"imageName": "gitea.arcodange.lab/arcodange-org/cms:latest", "updateStrategy": "digest"})
@@ -796,7 +846,7 @@ fn big_cluster_overrides_reach_the_manifests() {
         root_app["spec"]["syncPolicy"]["automated"],
         serde_json::json!({"prune": true, "selfHeal": false})
     );
-    let target = doc(&lab, "argocd/rendered/longhorn.yaml");
+    let target = doc_of(&lab, "argocd/rendered/longhorn.yaml", "BackupTarget");
     assert_eq!(s(&target, "/metadata/namespace"), "storage");
     assert_eq!(s(&target, "/spec/credentialSecret"), "gcs-hmac");
     let vso = yaml_docs(&lab.read("apps/status-page/vault-secrets.yaml"));
@@ -912,4 +962,38 @@ fn kubernetes_names_are_checked_at_their_position() {
         );
         assert!(!lab.generated().exists(), "nothing is written");
     }
+}
+
+/// The strict schemas under `tests/schemas/` (and Argo CD's validator)
+/// accept every example under `examples/valid/` and refuse every one under
+/// `examples/invalid/`, each for the reason its name gives: a schema that
+/// let everything through would fail here.
+#[test]
+fn the_strict_schemas_judge_their_examples_right() {
+    let o = std::process::Command::new("bash")
+        .arg(root().join("tests/schemas/check-examples.sh"))
+        .current_dir(root())
+        .output()
+        .expect("check-examples.sh runs");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}{}", stderr(&o));
+    let examples = ["valid", "invalid"]
+        .iter()
+        .map(|d| {
+            std::fs::read_dir(root().join("tests/schemas/examples").join(d))
+                .expect("examples")
+                .count()
+        })
+        .sum::<usize>();
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("check-examples: "))
+        .expect("a summary line");
+    let judged: usize = line["check-examples: ".len()..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert!(judged >= examples, "{line}: {examples} examples");
+    assert!(line.ends_with(", 0 not"), "{line}");
 }

@@ -18,6 +18,7 @@ mod init;
 mod layout;
 mod output;
 mod pg;
+mod platform;
 mod review;
 mod schema;
 mod snapshots;

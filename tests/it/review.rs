@@ -233,6 +233,7 @@ fn an_app_removed_is_a_risk() {
     assert_eq!(
         strings(&change(j, "app", "erp")["files"]["removed"]),
         [
+            "apps/erp/certificates.yaml",
             "apps/erp/values.yaml",
             "apps/erp/vault-secrets.yaml",
             "argocd/rendered/applications/erp.yaml"

@@ -7,7 +7,8 @@
 #   4. the Application examples give the same verdicts with
 #      tests/validators/validate-application.mjs.
 # An example's schema is chosen by its file name: <kind-lowercase>[-...].yaml
-# uses tests/schemas/*/<kind-lowercase>_*.json.
+# uses tests/schemas/*/<kind-lowercase>_*.json, and <base>[-...].yaml uses
+# tests/schemas/files/<base>.json (schemas of file contents, not objects).
 #
 # Needs tests/tools/install.sh to have run. Exit 0 when all behave as expected.
 set -euo pipefail
@@ -27,8 +28,16 @@ good() { ok=$((ok + 1)); echo "ok    $*"; }
 bad() { wrong=$((wrong + 1)); echo "WRONG $*"; }
 
 schema_for() {
-  local name kind
+  local name kind f base
   name="$(basename "$1" .yaml)"
+  # Schemas of file contents: files/<base>.json is used by <base>[-...].yaml.
+  for f in "$SCHEMAS"/files/*.json; do
+    base="$(basename "$f" .json)"
+    if [[ -f "$f" && ( "$name" == "$base" || "$name" == "$base"-* ) ]]; then
+      echo "$f"
+      return 0
+    fi
+  done
   kind="${name%%-*}"
   local matches=("$SCHEMAS"/*/"${kind}"_*.json)
   if [[ ${#matches[@]} -ne 1 || ! -f "${matches[0]}" ]]; then

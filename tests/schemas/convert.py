@@ -11,7 +11,9 @@ kubernetes-validate package ships it (``kubernetes-json-schema/<k8s
 version>-local-strict/<kind>-v1.json``: already strict, but with a ``$ref``
 for ``metadata``); it is written to ``DIR/core/<kind>_<version>.json`` with
 the same strict ``metadata``, ``apiVersion``/``kind`` consts and required
-fields as a CRD's.
+fields as a CRD's. Any other ``$ref`` into ``_definitions.json`` (which must
+sit next to the input, as in the wheel) is copied into the output's
+``definitions`` and made strict, so the schema needs no other file.
 
 For every version in each CRD, writes
 ``DIR/<group>/<kind-lowercase>_<version>.json`` (kubeconform naming:
@@ -140,6 +142,44 @@ def convert_version(group, kind, version, source):
     return out
 
 
+CORE_REF_PREFIX = "/api/_definitions.json#/$defs/"
+
+
+def inline_core_refs(root, schema_dir):
+    """Point the remaining ``$ref``s of a core kind schema (e.g. ServiceAccount
+    ``imagePullSecrets[]`` -> LocalObjectReference) at local ``#/definitions/``
+    copies taken from ``_definitions.json`` in the same folder (transitively),
+    made strict like the rest. Returns the definitions (empty if none)."""
+    found = {}
+
+    def walk(node, defs):
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(CORE_REF_PREFIX):
+                name = ref[len(CORE_REF_PREFIX):]
+                node["$ref"] = f"#/definitions/{name}"
+                if name not in found:
+                    if defs is None:
+                        defs = load_defs()
+                    found[name] = json.loads(json.dumps(defs["$defs"][name]))
+                    walk(found[name], defs)
+            for value in list(node.values()):
+                defs = walk(value, defs)
+        elif isinstance(node, list):
+            for value in node:
+                defs = walk(value, defs)
+        return defs
+
+    def load_defs():
+        with open(os.path.join(schema_dir, "_definitions.json"), encoding="utf-8") as f:
+            return json.load(f)
+
+    walk(root, None)
+    for sub in found.values():
+        strictify(sub)
+    return {name: found[name] for name in sorted(found)}
+
+
 def convert_core(path):
     """A core kind's kubernetes-validate schema, made like the CRD schemas."""
     with open(path, encoding="utf-8") as f:
@@ -154,6 +194,9 @@ def convert_core(path):
     props["apiVersion"] = {"description": props["apiVersion"].get("description", ""), "type": "string", "const": api_version}
     props["kind"] = {"description": props["kind"].get("description", ""), "type": "string", "const": kind}
     props["metadata"] = METADATA
+    definitions = inline_core_refs(root, os.path.dirname(path))
+    if definitions:
+        root["definitions"] = definitions
     required = list(root.get("required", []))
     for name in ("apiVersion", "kind", "metadata"):
         if name not in required:

@@ -134,6 +134,8 @@ pub enum Kind {
     Backup,
     /// Settings of a lab-wide part (Gitea, PostgreSQL, Vault, ...).
     Setting,
+    /// A name the internal resolvers (Pi-hole) answer, with its address.
+    DnsRecord,
 }
 
 impl Kind {
@@ -154,6 +156,7 @@ impl Kind {
             Kind::Bucket => "bucket",
             Kind::Backup => "backup",
             Kind::Setting => "setting",
+            Kind::DnsRecord => "dns record",
         }
     }
 }
@@ -361,6 +364,22 @@ fn list<'a>(values: impl IntoIterator<Item = &'a String>) -> String {
         .join(", ")
 }
 
+/// A PEM bundle in one line: how many certificates, and the end of the
+/// last one's body (its signature: another certificate ends otherwise).
+fn pem_summary(pem: &str) -> String {
+    let count = pem.matches("-----BEGIN CERTIFICATE-----").count();
+    let body: String = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .concat();
+    let tail: String = body
+        .chars()
+        .skip(body.chars().count().saturating_sub(12))
+        .collect();
+    format!("{count} certificate(s), ending ...{tail}")
+}
+
 fn yes(b: bool) -> String {
     if b { "yes" } else { "no" }.to_string()
 }
@@ -492,6 +511,17 @@ fn items(side: &Side) -> Items {
             .field("replicas", a.replicas.to_string())
             .field("port", a.port.to_string())
             .field("ingress", ingress.join(", "))
+            .opt(
+                "certificates",
+                (!a.certificates.is_empty()).then(|| {
+                    let certs: Vec<String> = a
+                        .certificates
+                        .values()
+                        .map(|c| format!("{} from {}", c.host, c.issuer))
+                        .collect();
+                    certs.join(", ")
+                }),
+            )
             .token(a.namespace.clone())
             .token(a.repo_url.clone())
             .token(a.deployment.clone());
@@ -737,6 +767,18 @@ fn items(side: &Side) -> Items {
             "argocd",
             Item::default()
                 .field("host", ar.host.clone())
+                .field("namespace", ar.namespace.clone())
+                .opt("installed", ar.install.as_ref().map(|i| yes(i.installed)))
+                .opt(
+                    "install",
+                    ar.install.as_ref().map(|i| {
+                        [&i.argocd, &i.image_updater]
+                            .iter()
+                            .map(|c| format!("{} {}", c.repo_url, c.version))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }),
+                )
                 .field("project", ar.project.clone())
                 .field("target_revision", ar.target_revision.clone())
                 .field(
@@ -747,6 +789,29 @@ fn items(side: &Side) -> Items {
                     ),
                 ),
         );
+    }
+    if let Some(d) = &lab.dns {
+        for (name, r) in &d.records {
+            let item = Item::default()
+                .field("address", r.address.to_string())
+                .field("served_by", r.served_by.clone())
+                .token(name.clone());
+            put(Kind::DnsRecord, name, item);
+        }
+    }
+    if let Some(p) = &lab.pki {
+        let mut item = Item::default()
+            .field("root_ca_file", p.root_ca_file.clone())
+            .opt("public_issuer", p.public_issuer.clone());
+        if let Some(a) = &p.acme {
+            item = item
+                .field("acme", a.url.clone())
+                .field("issuer", a.issuer.clone())
+                .field("ingress_class", a.ingress_class.clone())
+                .field("ca_bundle", pem_summary(&a.ca_bundle))
+                .token(a.issuer.clone());
+        }
+        put(Kind::Setting, "pki", item);
     }
     put(
         Kind::Setting,

@@ -53,9 +53,7 @@ pub fn emit(lab: &Lab) -> Vec<File> {
             .collect();
         files.push(file(
             format!("{DIR}/group_vars/pihole.yml"),
-            &Yaml::map()
-                .with("pihole_dns_domain", &lab.domains.internal)
-                .with("pihole_dns_hosts", Yaml::strs(hosts)),
+            &Yaml::map().with("pihole_dns_hosts", Yaml::strs(hosts)),
         ));
     }
     if let Some(ca) = &lab.step_ca {

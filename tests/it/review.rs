@@ -395,7 +395,12 @@ fn an_import_changed_in_another_file() {
         )
     );
     assert!(strings(&cms["files"]["changed"]).contains(&"apps/cms/values.yaml"));
-    assert_eq!(j["changes"].as_array().expect("changes").len(), 1);
+    // Inside, the name needs a record of the internal resolvers.
+    assert_eq!(
+        change(j, "dns_record", "cms.arcodange.lab")["action"],
+        "added"
+    );
+    assert_eq!(j["changes"].as_array().expect("changes").len(), 2);
     snapshots("import-changed", &r);
 }
 

@@ -74,7 +74,7 @@ codes! {
     MissingDatabase = "labc::missing-database": "an app needs a database the lab does not declare",
     ArchetypeMismatch = "labc::archetype-mismatch": "an app's settings do not fit its archetype",
     SqliteReplicas = "labc::sqlite-replicas": "a SQLite app with more than one replica",
-    RootNameClash = "labc::root-name-clash": "an app named like the root Application",
+    RootNameClash = "labc::root-name-clash": "an app named like the root Application or one of ArgoCD's installs",
     RegistryMissing = "labc::registry-missing": "an app follows its image but the lab has no registry access",
     VsoCaOverHttp = "labc::vso-ca-over-http": "a CA for a Vault reached over plain HTTP",
     VsoCannotVerify = "labc::vso-cannot-verify-vault": "the Vault Secrets Operator cannot verify Vault's certificate",
@@ -93,7 +93,6 @@ codes! {
     EnvFileCollision = "labc::env-file-collision": "two services share an env file on a host",
     HostNameCollision = "labc::host-name-collision": "two uses of one DNS name",
     StatePrefixCollision = "labc::state-prefix-collision": "two OpenTofu modules on one state prefix",
-    DnsConflict = "labc::dns-conflict": "one internal DNS name resolving to two addresses",
     DnsOutsideDomain = "labc::dns-outside-domain": "a name the internal resolvers must serve lies outside `domains.internal`",
     InvalidCaBundle = "labc::invalid-ca-bundle": "`pki.acme.ca_bundle` is not PEM certificates",
     // The command line, the output folder and `labc check`.

@@ -247,6 +247,8 @@ pub struct ArgoInstall {
 /// (see [`UpstreamChart`]).
 #[derive(Debug, Clone)]
 pub struct ChartRef {
+    /// The Helm release, also the Application's name.
+    pub release: String,
     pub repo_url: String,
     /// `chart` of a Helm repository source; none for an OCI one.
     pub chart: Option<String>,

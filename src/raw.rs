@@ -636,6 +636,12 @@ pub struct ChartRef {
     /// The chart version, pinned.
     #[schemars(regex(pattern = CHART_VERSION))]
     pub version: String,
+    /// The Helm release, as 03_cicd's `helm install <release>` names it:
+    /// the chart names every object after it, so the Application that
+    /// adopts the install must use the same. Default: the chart's `name`.
+    #[serde(default)]
+    #[schemars(regex(pattern = NAME))]
+    pub release: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -664,8 +670,9 @@ pub struct Registry {
     #[schemars(regex(pattern = NAME))]
     pub pull_secret: String,
     /// Path, inside the Image Updater's pod, of the PEM certificate of the
-    /// CA that signed Gitea's certificate (step-ca's root; the Image
-    /// Updater's install mounts it). None: the system's public roots.
+    /// CA that signed Gitea's certificate (step-ca's root). With
+    /// `argocd.install`, labc mounts `pki.acme.ca_bundle` there; without
+    /// it, the Image Updater's install must. None: the system's public roots.
     #[serde(default)]
     #[schemars(regex(pattern = ABS_PATH))]
     pub ca_file: Option<String>,

@@ -774,7 +774,10 @@ fn items(side: &Side) -> Items {
                     ar.install.as_ref().map(|i| {
                         [&i.argocd, &i.image_updater]
                             .iter()
-                            .map(|c| format!("{} {}", c.repo_url, c.version))
+                            .map(|c| {
+                                let chart = c.chart.as_deref().unwrap_or("(oci)");
+                                format!("{} {} {} as {}", c.repo_url, chart, c.version, c.release)
+                            })
                             .collect::<Vec<_>>()
                             .join(", ")
                     }),

@@ -55,6 +55,9 @@ const IMAGE_ALIAS: &str = "app";
 const WRITE_BACK: &str = "argocd";
 /// ConfigMap the Image Updater reads `registries.conf` from.
 const IMAGE_UPDATER_CONFIG: &str = "argocd-image-updater-config";
+/// ConfigMap (and volume) of step-ca's root in ArgoCD's namespace, which
+/// the Image Updater's install mounts where `registry.ca_file` says.
+const ROOT_CA: &str = "lab-root-ca";
 /// The annotation on an ingress naming the ClusterIssuer cert-manager
 /// requests its certificate from.
 const CLUSTER_ISSUER_ANNOTATION: &str = "cert-manager.io/cluster-issuer";
@@ -186,16 +189,38 @@ pub fn emit(lab: &Lab) -> Vec<File> {
         });
     }
     if let Some(install) = &argocd.install {
-        let docs: Vec<Yaml> = installs(lab, argocd, install)
+        let mut docs: Vec<Yaml> = installs(lab, argocd, install)
             .into_iter()
             .map(|(release, chart, values)| install_application(argocd, release, chart, values))
             .collect();
+        if let (Some((_, file)), Some(acme)) = (root_ca(lab, argocd), acme(lab)) {
+            docs.push(root_ca_config_map(argocd, file, &acme.ca_bundle));
+        }
         files.push(File {
             path: format!("{CHART_DIR}/rendered/installs.yaml"),
             contents: yaml::documents(&head, &docs),
         });
     }
     files
+}
+
+/// With ArgoCD's installs and a registry CA file: the folder and file name
+/// the Image Updater reads step-ca's root at (validation: both present, and
+/// `pki.acme` holds the root).
+fn root_ca<'a>(lab: &'a Lab, argocd: &'a ArgoCd) -> Option<(&'a str, &'a str)> {
+    argocd.install.as_ref()?;
+    acme(lab)?;
+    let file = argocd.registry.as_ref()?.ca_file.as_deref()?;
+    file.rsplit_once('/')
+}
+
+/// The ConfigMap holding step-ca's root for the Image Updater's install.
+fn root_ca_config_map<'a>(argocd: &'a ArgoCd, file: &'a str, pem: &'a str) -> Yaml<'a> {
+    Yaml::map()
+        .with("apiVersion", "v1")
+        .with("kind", "ConfigMap")
+        .with("metadata", k8s_metadata(ROOT_CA, &argocd.namespace))
+        .with("data", Yaml::map().with(file, pem))
 }
 
 /// step-ca's ACME issuer, if the lab has one.
@@ -224,7 +249,15 @@ fn installs<'a>(
         ingress.insert("ingressClassName", &acme.ingress_class);
         ingress.insert("tls", true);
     }
+    // TLS ends at the ingress: argocd-server answers it in plain HTTP
+    // (the chart's advice for TLS termination at the ingress controller;
+    // otherwise its Ingress points at the HTTPS port, whose certificate
+    // the ingress controller does not trust).
     let argocd_values = Yaml::map()
+        .with(
+            "configs",
+            Yaml::map().with("params", Yaml::map().with("server.insecure", true)),
+        )
         .with("global", Yaml::map().with("domain", &argocd.host))
         .with("server", Yaml::map().with("ingress", ingress));
     let mut updater_values = Yaml::map();
@@ -234,27 +267,35 @@ fn installs<'a>(
             Yaml::map().with("registries", Yaml::Seq(registries(argocd))),
         );
     }
+    // The CA file registries.conf names, mounted from the ConfigMap the
+    // chart renders (`root_ca`).
+    if let Some((dir, _)) = root_ca(lab, argocd) {
+        updater_values.insert(
+            "volumes",
+            Yaml::Seq(vec![
+                Yaml::map()
+                    .with("configMap", Yaml::map().with("name", ROOT_CA))
+                    .with("name", ROOT_CA),
+            ]),
+        );
+        updater_values.insert(
+            "volumeMounts",
+            Yaml::Seq(vec![
+                Yaml::map()
+                    .with("mountPath", dir)
+                    .with("name", ROOT_CA)
+                    .with("readOnly", true),
+            ]),
+        );
+    }
     vec![
+        (&install.argocd.release, &install.argocd, argocd_values),
         (
-            install_release(&install.argocd),
-            &install.argocd,
-            argocd_values,
-        ),
-        (
-            install_release(&install.image_updater),
+            &install.image_updater.release,
             &install.image_updater,
             updater_values,
         ),
     ]
-}
-
-/// The Helm release of an install: the chart's name (the last segment of
-/// an OCI reference).
-fn install_release(chart: &ChartRef) -> &str {
-    match &chart.chart {
-        Some(name) => name,
-        None => chart.repo_url.rsplit('/').next().unwrap_or(&chart.repo_url),
-    }
 }
 
 /// The Application that keeps an install: no finalizer, no pruning
@@ -499,6 +540,15 @@ fn app_of_apps_values<'a>(lab: &'a Lab, argocd: &'a ArgoCd) -> Yaml<'a> {
             m.insert(release, entry);
         }
         values.insert("installs", m);
+        if let (Some((_, file)), Some(acme)) = (root_ca(lab, argocd), acme(lab)) {
+            values.insert(
+                "root_ca",
+                Yaml::map()
+                    .with("file", file)
+                    .with("name", ROOT_CA)
+                    .with("pem", &acme.ca_bundle),
+            );
+        }
     }
     values
 }

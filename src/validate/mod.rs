@@ -143,6 +143,7 @@ impl Cx<'_> {
         self.host_ports(&hosts, &k3s, gitea.as_ref(), postgres.as_ref());
         self.env_files(gitea.as_ref(), postgres.as_ref(), runner.as_ref());
         self.dns_names(&raw, &apps, gitea.as_ref());
+        self.longhorn_names(&raw, &apps);
         if let Some(tofu) = &tofu {
             self.state_prefixes(tofu);
         }
@@ -1146,6 +1147,76 @@ impl Cx<'_> {
             let problem = names::dns1123_label_problem(ns);
             self.check_name("/argocd/namespace", ns, "a Kubernetes namespace", problem);
         }
+        // Each install is an Application named after its chart, beside the
+        // apps' and the root's in ArgoCD's namespace.
+        if let Some(install) = &a.install {
+            for (field, chart) in [
+                ("argocd", &install.argocd),
+                ("image_updater", &install.image_updater),
+            ] {
+                let (at, release) = match &chart.release {
+                    Some(r) => (format!("/argocd/install/{field}/release"), r),
+                    None => (format!("/argocd/install/{field}/name"), &chart.name),
+                };
+                // Helm refuses a release name longer than 53 characters.
+                let problem = names::dns1123_label_problem(release).or_else(|| {
+                    (release.len() > 53).then(|| "is longer than Helm's 53 characters".to_string())
+                });
+                self.check_name(&at, release, "a Helm release and Application name", problem);
+                let taken = if apps.contains_key(release) {
+                    Some(format!("app `{release}`"))
+                } else {
+                    (*release == root).then(|| "the root Application".to_string())
+                };
+                if let Some(other) = taken {
+                    let d = Diagnostic::error(
+                        Code::RootNameClash,
+                        format!("the install of `{release}` is an Application named `{release}`, like {other}"),
+                    )
+                    .at(self.span(&at), "its Application's name")
+                    .note("Applications share ArgoCD's namespace: rename the app");
+                    self.error(d);
+                }
+            }
+            let release = |c: &raw::ChartRef| c.release.clone().unwrap_or_else(|| c.name.clone());
+            if release(&install.argocd) == release(&install.image_updater) {
+                let d = Diagnostic::error(
+                    Code::RootNameClash,
+                    "ArgoCD's and the Image Updater's installs have the same Helm release",
+                )
+                .at(
+                    self.span("/argocd/install/image_updater"),
+                    "the same release as ArgoCD's",
+                )
+                .also(self.span("/argocd/install/argocd"), "ArgoCD's")
+                .note("give one of them its own `release`");
+                self.error(d);
+            }
+            // The install's Image Updater reads the CA file from a volume
+            // labc mounts: step-ca's root, from `pki.acme`.
+            let ca_file = a.registry.as_ref().and_then(|r| r.ca_file.as_ref());
+            let bundle = raw.pki.as_ref().and_then(|p| p.acme.as_ref());
+            if ca_file.is_some() && bundle.is_none() {
+                let d = Diagnostic::error(
+                    Code::MissingSection,
+                    "the Image Updater's install must mount `registry.ca_file`, but the lab gives no CA to mount (`pki.acme.ca_bundle`)",
+                )
+                .at(self.span("/argocd/registry/ca_file"), "mounted into the Image Updater by its install")
+                .also(self.span("/argocd/install"), "the install labc writes")
+                .note("add `pki.acme` with step-ca's root, or remove `ca_file`");
+                self.error(d);
+            }
+            if let Some(file) = ca_file
+                && (file.ends_with('/') || !file[1..].contains('/'))
+            {
+                let d = Diagnostic::error(
+                    Code::InvalidName,
+                    format!("`{file}` can't be mounted: the CA file needs a folder of its own and a file name"),
+                )
+                .at(self.span("/argocd/registry/ca_file"), "mounted as <folder>/<file>");
+                self.error(d);
+            }
+        }
         ArgoCd {
             host: a.host.clone(),
             namespace,
@@ -1728,6 +1799,17 @@ impl Cx<'_> {
                 ));
             }
         }
+        // step-ca answers on its own name (the ACME directory's host).
+        if let Some(acme) = raw.pki.as_ref().and_then(|p| p.acme.as_ref()) {
+            let at = self.span("/pki/acme/url");
+            claims.push((
+                url_host(&acme.url),
+                Claim {
+                    what: "step-ca".into(),
+                    at: at.into(),
+                },
+            ));
+        }
         for app in apps.values() {
             for (i, (_, host)) in app.ingress.iter().enumerate() {
                 let at = format!("{}/ingress/{i}", ptr(&["apps", &app.name]));
@@ -1815,6 +1897,7 @@ fn url_host(url: &str) -> String {
 fn chart_ref(c: &raw::ChartRef) -> ChartRef {
     let oci = c.repo.starts_with("oci://");
     ChartRef {
+        release: c.release.clone().unwrap_or_else(|| c.name.clone()),
         repo_url: if oci {
             names::oci_chart(&c.repo, &c.name)
         } else {

@@ -3,7 +3,8 @@
 //!
 //! Invariants: every name a Pi-hole record serves is inside
 //! `domains.internal` and resolves to exactly one address (a name claimed
-//! twice at one address is one record); the CA bundle is PEM certificates
+//! twice is the `dns_names` collision, reported there; Vault behind
+//! Gitea's name is Gitea's record); the CA bundle is PEM certificates
 //! whose base64 decodes. Errors point at the field that brought the name or
 //! value in, like the rest of `validate`.
 
@@ -40,8 +41,17 @@ impl Cx<'_> {
                 let problem = names::dns1123_label_problem(name);
                 self.check_name("/pki/acme/issuer", name, "a ClusterIssuer name", problem);
             }
-            let mut ca_bundle = a.ca_bundle.trim().to_string();
-            ca_bundle.push('\n');
+            if let Some(class) = &a.ingress_class {
+                let problem = names::dns1123_label_problem(class);
+                self.check_name("/pki/acme/ingress_class", class, "an IngressClass name", problem);
+            }
+            // As checked: each line trimmed, blank lines dropped (Go's PEM
+            // decoder wants its markers at the start of a line).
+            let mut ca_bundle = String::new();
+            for line in a.ca_bundle.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                ca_bundle.push_str(line);
+                ca_bundle.push('\n');
+            }
             Acme {
                 url: a.url.clone(),
                 host: url_host(&a.url),
@@ -62,6 +72,52 @@ impl Cx<'_> {
             root_ca_file: p.root_ca_file.clone(),
             acme,
             public_issuer: p.public_issuer.clone(),
+        }
+    }
+
+    /// Longhorn's Vault objects are named apart from every app's: its role
+    /// and policy are `longhorn`, its VaultConnection `vault` in its
+    /// namespace. An app reading Vault named `longhorn`, or deployed to
+    /// Longhorn's namespace, would declare them a second time.
+    pub(super) fn longhorn_names(&mut self, raw: &raw::Lab, apps: &BTreeMap<String, App>) {
+        let (Some(l), Some(_)) = (&raw.longhorn, &raw.vault) else {
+            return;
+        };
+        let namespace = l
+            .namespace
+            .clone()
+            .unwrap_or_else(|| defaults::LONGHORN_NAMESPACE.into());
+        for app in apps.values().filter(|a| a.vault.is_some()) {
+            let p = ptr(&["apps", &app.name]);
+            if app.name == names::LONGHORN_VAULT_NAME {
+                let d = Diagnostic::error(
+                    Code::InvalidName,
+                    format!(
+                        "app `{}` reads Vault, and its role and policy would be Longhorn's (`{}`)",
+                        app.name,
+                        names::LONGHORN_VAULT_NAME
+                    ),
+                )
+                .at(self.loaded.key_span(&p), "rename this app")
+                .also(
+                    self.span("/longhorn"),
+                    "Longhorn reads its backup credentials as `longhorn`",
+                );
+                self.error(d);
+            }
+            if app.namespace == namespace {
+                let d = Diagnostic::error(
+                    Code::NamespaceCollision,
+                    format!(
+                        "app `{}` reads Vault in namespace `{namespace}`, where Longhorn's Vault resources are",
+                        app.name
+                    ),
+                )
+                .at(self.field_or_record(&p, "namespace"), "the app's namespace")
+                .also(self.field_or_record("/longhorn", "namespace"), "Longhorn's")
+                .note("both would declare the VaultConnection `vault` there: deploy the app to a namespace of its own");
+                self.error(d);
+            }
         }
     }
 
@@ -128,7 +184,10 @@ impl Cx<'_> {
         }
         if let Some(v) = &raw.vault {
             let name = url_host(&v.address);
-            if name.parse::<Ipv4Addr>().is_err() {
+            // Vault behind Gitea's name shares its front (as `dns_names`
+            // allows): the name's record is Gitea's.
+            let behind_gitea = gitea.is_some_and(|g| g.domain == name);
+            if name.parse::<Ipv4Addr>().is_err() && !behind_gitea {
                 claim(
                     name,
                     ingress,
@@ -185,23 +244,9 @@ impl Cx<'_> {
                 continue;
             }
             match records.get(&name) {
-                Some((first, _)) if first.address == address => {}
-                Some((first, earlier)) => {
-                    let d = Diagnostic::error(
-                        Code::DnsConflict,
-                        format!(
-                            "`{name}` would resolve to two addresses: {} ({}) and {address} ({})",
-                            first.address, earlier.what, claim.what
-                        ),
-                    )
-                    .at(self.at(&claim.at), format!("{} at {address}", claim.what))
-                    .also(
-                        self.at(&earlier.at),
-                        format!("{} at {}", earlier.what, first.address),
-                    )
-                    .note("give one of them a name of its own");
-                    self.error(d);
-                }
+                // Another address: one name claimed twice, which
+                // `dns_names` reports (labc::host-name-collision).
+                Some(_) => {}
                 None => {
                     records.insert(name, (DnsRecord { address, served_by }, claim));
                 }

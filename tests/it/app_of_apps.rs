@@ -165,9 +165,15 @@ fn the_chart_renders_exactly_what_labc_writes_on_every_lab() {
             .values()
             .any(|a| a.image_updater.is_some() && a.chart.is_none());
         // With the installs, the Image Updater's chart writes it.
+        // ... and, with the installs, step-ca's root for the Image Updater.
+        let root_ca = installs.is_some()
+            && m.argocd
+                .as_ref()
+                .and_then(|a| a.registry.as_ref())
+                .is_some_and(|r| r.ca_file.is_some());
         assert_eq!(
             count("ConfigMap"),
-            usize::from(gitea_updating && installs.is_none()),
+            usize::from(gitea_updating && installs.is_none()) + usize::from(root_ca),
             "{name}"
         );
         assert_eq!(

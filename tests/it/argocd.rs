@@ -383,13 +383,14 @@ fn reference_documents_are_the_lab_s() {
     // webapp, erp and dance-lessons-coach read Vault, all with a database;
     // Longhorn reads its backup credentials. Seven apps, the root and
     // ArgoCD's two installs (whose Image Updater chart writes the registries
-    // ConfigMap); the backup target; step-ca's issuer and a certificate per
+    // ConfigMap) and step-ca's root they mount (a ConfigMap); the backup target; step-ca's issuer and a certificate per
     // internal ingress (tools, telegram-gateway, erp).
     let expected: BTreeMap<String, usize> = [
         ("Application", 10),
         ("BackupTarget", 1),
         ("Certificate", 3),
         ("ClusterIssuer", 1),
+        ("ConfigMap", 1),
         ("ImageUpdater", 4),
         ("ServiceAccount", 1),
         ("VaultAuth", 4),

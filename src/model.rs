@@ -483,6 +483,11 @@ pub struct Group {
 }
 
 impl Lab {
+    /// step-ca's ACME issuer, if the lab has one.
+    pub fn acme(&self) -> Option<&Acme> {
+        self.pki.as_ref().and_then(|p| p.acme.as_ref())
+    }
+
     /// The inventory's groups, in the order `hosts.yml` lists them
     /// (`local` holds localhost besides the hosts listed here).
     pub fn groups(&self) -> Vec<Group> {

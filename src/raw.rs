@@ -279,6 +279,13 @@ pub struct Acme {
     pub ingress_class: Option<String>,
 }
 
+impl Lab {
+    /// step-ca's ACME endpoint, if the lab names one.
+    pub fn acme(&self) -> Option<&Acme> {
+        self.pki.as_ref().and_then(|p| p.acme.as_ref())
+    }
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pki {

@@ -124,7 +124,7 @@ pub fn emit(lab: &Lab) -> Vec<File> {
         // otherwise.
         .filter(|(path, _)| lab.longhorn.is_some() || *path != LONGHORN_TEMPLATE)
         .filter(|(path, _)| has_charts(lab) || *path != CHARTS_TEMPLATE)
-        .filter(|(path, _)| acme(lab).is_some() || *path != CERT_ISSUER_TEMPLATE)
+        .filter(|(path, _)| lab.acme().is_some() || *path != CERT_ISSUER_TEMPLATE)
         .filter(|(path, _)| argocd.install.is_some() || *path != INSTALLS_TEMPLATE)
         .map(|(path, text)| File {
             path: format!("{CHART_DIR}/{path}"),
@@ -182,7 +182,7 @@ pub fn emit(lab: &Lab) -> Vec<File> {
             contents: yaml::documents(&head, &docs),
         });
     }
-    if let Some(acme) = acme(lab) {
+    if let Some(acme) = lab.acme() {
         files.push(File {
             path: format!("{CHART_DIR}/rendered/cert-issuer.yaml"),
             contents: yaml::document(&head, &certs::cluster_issuer(acme)),
@@ -193,7 +193,7 @@ pub fn emit(lab: &Lab) -> Vec<File> {
             .into_iter()
             .map(|(release, chart, values)| install_application(argocd, release, chart, values))
             .collect();
-        if let (Some((_, file)), Some(acme)) = (root_ca(lab, argocd), acme(lab)) {
+        if let (Some((_, file)), Some(acme)) = (root_ca(lab, argocd), lab.acme()) {
             docs.push(root_ca_config_map(argocd, file, &acme.ca_bundle));
         }
         files.push(File {
@@ -209,23 +209,39 @@ pub fn emit(lab: &Lab) -> Vec<File> {
 /// `pki.acme` holds the root).
 fn root_ca<'a>(lab: &'a Lab, argocd: &'a ArgoCd) -> Option<(&'a str, &'a str)> {
     argocd.install.as_ref()?;
-    acme(lab)?;
+    lab.acme()?;
     let file = argocd.registry.as_ref()?.ca_file.as_deref()?;
     file.rsplit_once('/')
 }
 
 /// The ConfigMap holding step-ca's root for the Image Updater's install.
 fn root_ca_config_map<'a>(argocd: &'a ArgoCd, file: &'a str, pem: &'a str) -> Yaml<'a> {
+    config_map(ROOT_CA, &argocd.namespace, file, pem)
+}
+
+/// A ConfigMap in `namespace` holding one file.
+fn config_map<'a>(
+    name: &'a str,
+    namespace: &'a str,
+    file: &'a str,
+    text: impl Into<Yaml<'a>>,
+) -> Yaml<'a> {
     Yaml::map()
         .with("apiVersion", "v1")
         .with("kind", "ConfigMap")
-        .with("metadata", k8s_metadata(ROOT_CA, &argocd.namespace))
-        .with("data", Yaml::map().with(file, pem))
+        .with("metadata", k8s_metadata(name, namespace))
+        .with("data", Yaml::map().with(file, text))
 }
 
-/// step-ca's ACME issuer, if the lab has one.
-fn acme(lab: &Lab) -> Option<&crate::model::Acme> {
-    lab.pki.as_ref().and_then(|p| p.acme.as_ref())
+/// An Argo CD source of an upstream chart at a pinned version: `chart` from
+/// a Helm repository; an OCI artifact's root (`path: .`) without one.
+fn upstream_source<'a>(repo_url: &'a str, chart: Option<&'a str>, version: &'a str) -> Yaml<'a> {
+    match chart {
+        Some(name) => Yaml::map().with("chart", name),
+        None => Yaml::map().with("path", OCI_CHART_PATH),
+    }
+    .with("repoURL", repo_url)
+    .with("targetRevision", version)
 }
 
 /// ArgoCD's and the Image Updater's installs: Helm release (the chart's
@@ -241,7 +257,7 @@ fn installs<'a>(
     let mut ingress = Yaml::map()
         .with("enabled", true)
         .with("hostname", &argocd.host);
-    if let Some(acme) = acme(lab) {
+    if let Some(acme) = lab.acme() {
         ingress.insert(
             "annotations",
             Yaml::map().with(CLUSTER_ISSUER_ANNOTATION, &acme.issuer),
@@ -306,13 +322,7 @@ fn install_application<'a>(
     chart: &'a ChartRef,
     values: Yaml<'a>,
 ) -> Yaml<'a> {
-    let source = match &chart.chart {
-        Some(name) => Yaml::map().with("chart", name),
-        None => Yaml::map().with("path", OCI_CHART_PATH),
-    }
-    .with("repoURL", &chart.repo_url)
-    .with("targetRevision", &chart.version)
-    .with(
+    let source = upstream_source(&chart.repo_url, chart.chart.as_deref(), &chart.version).with(
         "helm",
         Yaml::map()
             .with("releaseName", release)
@@ -517,7 +527,7 @@ fn app_of_apps_values<'a>(lab: &'a Lab, argocd: &'a ArgoCd) -> Yaml<'a> {
             values.insert("longhorn_vault", lv);
         }
     }
-    if let Some(acme) = acme(lab) {
+    if let Some(acme) = lab.acme() {
         values.insert(
             "cert_issuer",
             Yaml::map()
@@ -540,7 +550,7 @@ fn app_of_apps_values<'a>(lab: &'a Lab, argocd: &'a ArgoCd) -> Yaml<'a> {
             m.insert(release, entry);
         }
         values.insert("installs", m);
-        if let (Some((_, file)), Some(acme)) = (root_ca(lab, argocd), acme(lab)) {
+        if let (Some((_, file)), Some(acme)) = (root_ca(lab, argocd), lab.acme()) {
             values.insert(
                 "root_ca",
                 Yaml::map()
@@ -592,12 +602,7 @@ fn application<'a>(argocd: &'a ArgoCd, app: &'a App) -> Yaml<'a> {
     let dir = lab_app_dir(argocd, app);
     let chart = match &app.chart {
         // Argo CD's OCI source reads the chart from the artifact's root.
-        Some(c) => match &c.chart {
-            Some(name) => Yaml::map().with("chart", name),
-            None => Yaml::map().with("path", OCI_CHART_PATH),
-        }
-        .with("repoURL", &c.repo_url)
-        .with("targetRevision", &c.version),
+        Some(c) => upstream_source(&c.repo_url, c.chart.as_deref(), &c.version),
         None => Yaml::map()
             .with("repoURL", &app.repo_url)
             .with("path", CHART_PATH)
@@ -752,17 +757,12 @@ fn image_updater<'a>(argocd: &'a ArgoCd, app: &'a App, s: UpdateStrategy) -> Yam
 
 /// The ConfigMap the Image Updater mounts its registries.conf from.
 fn image_updater_config(argocd: &ArgoCd) -> Yaml<'_> {
-    Yaml::map()
-        .with("apiVersion", "v1")
-        .with("kind", "ConfigMap")
-        .with(
-            "metadata",
-            k8s_metadata(IMAGE_UPDATER_CONFIG, &argocd.namespace),
-        )
-        .with(
-            "data",
-            Yaml::map().with("registries.conf", registries_conf(argocd)),
-        )
+    config_map(
+        IMAGE_UPDATER_CONFIG,
+        &argocd.namespace,
+        "registries.conf",
+        registries_conf(argocd),
+    )
 }
 
 /// Longhorn's backup target: the lab's bucket and its credentials' Secret.

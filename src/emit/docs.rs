@@ -633,7 +633,7 @@ impl Page {
                         })
                     })
                     .collect();
-                let acme = lab.pki.as_ref().and_then(|p| p.acme.as_ref());
+                let acme = lab.acme();
                 DnsInfo {
                     ingress_address: d.ingress_address.to_string(),
                     issuer: acme.map(|a| a.issuer.clone()),

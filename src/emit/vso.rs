@@ -73,6 +73,58 @@ fn connection(vault: &Vault) -> Yaml<'_> {
     spec
 }
 
+/// A VaultAuth `name` in `namespace`: Kubernetes auth on `role`, as
+/// service account `account`, through the namespace's VaultConnection.
+fn auth<'a>(
+    vault: &'a Vault,
+    name: &'a str,
+    namespace: &'a str,
+    role: &'a str,
+    account: &'a str,
+) -> Yaml<'a> {
+    vso(
+        "VaultAuth",
+        name,
+        namespace,
+        Yaml::map()
+            .with(
+                "kubernetes",
+                Yaml::map()
+                    .with("role", role)
+                    .with("serviceAccount", account),
+            )
+            .with("method", "kubernetes")
+            .with("mount", &vault.kubernetes_mount)
+            .with("vaultConnectionRef", VAULT_CONNECTION),
+    )
+}
+
+/// A VaultStaticSecret writing Secret `secret` from the KV v2 `path`,
+/// logged in through VaultAuth `auth`, restarting `restart` on a change.
+fn kv_secret<'a>(
+    vault: &'a Vault,
+    secret: &'a str,
+    namespace: &'a str,
+    path: &'a str,
+    auth: &'a str,
+    restart: Option<Yaml<'a>>,
+) -> Yaml<'a> {
+    let mut spec = Yaml::map()
+        .with("destination", destination(secret))
+        .with("mount", &vault.kv_mount)
+        .with("path", path)
+        .with("refreshAfter", KV_REFRESH);
+    if let Some(targets) = restart {
+        spec.insert("rolloutRestartTargets", targets);
+    }
+    vso(
+        "VaultStaticSecret",
+        secret,
+        namespace,
+        spec.with("type", "kv-v2").with("vaultAuthRef", auth),
+    )
+}
+
 /// The VSO resources of an app, in its namespace: the connection, the auth
 /// on the app's Kubernetes role (named after the app), the KV secret and,
 /// with a database, the dynamic credentials.
@@ -80,33 +132,14 @@ fn vault_resources<'a>(lab: &'a Vault, app: &'a App, v: &'a AppVault) -> Vec<Yam
     let ns = &app.namespace;
     let mut docs = vec![
         vso("VaultConnection", VAULT_CONNECTION, ns, connection(lab)),
-        vso(
-            "VaultAuth",
-            &app.name,
-            ns,
-            Yaml::map()
-                .with(
-                    "kubernetes",
-                    Yaml::map()
-                        .with("role", &v.auth_role)
-                        .with("serviceAccount", &v.service_account),
-                )
-                .with("method", "kubernetes")
-                .with("mount", &lab.kubernetes_mount)
-                .with("vaultConnectionRef", VAULT_CONNECTION),
-        ),
-        vso(
-            "VaultStaticSecret",
+        auth(lab, &app.name, ns, &v.auth_role, &v.service_account),
+        kv_secret(
+            lab,
             &v.kv_secret,
             ns,
-            Yaml::map()
-                .with("destination", destination(&v.kv_secret))
-                .with("mount", &lab.kv_mount)
-                .with("path", &v.kv_path)
-                .with("refreshAfter", KV_REFRESH)
-                .with("rolloutRestartTargets", restart(app))
-                .with("type", "kv-v2")
-                .with("vaultAuthRef", &app.name),
+            &v.kv_path,
+            &app.name,
+            Some(restart(app)),
         ),
     ];
     if let (Some(path), Some(secret)) = (&v.database_creds_path, &v.database_secret) {
@@ -139,32 +172,7 @@ pub fn longhorn_resources<'a>(vault: &'a Vault, l: &'a Longhorn) -> Vec<Yaml<'a>
             .with("kind", "ServiceAccount")
             .with("metadata", k8s_metadata(&l.service_account, ns)),
         vso("VaultConnection", VAULT_CONNECTION, ns, connection(vault)),
-        vso(
-            "VaultAuth",
-            &l.auth_role,
-            ns,
-            Yaml::map()
-                .with(
-                    "kubernetes",
-                    Yaml::map()
-                        .with("role", &l.auth_role)
-                        .with("serviceAccount", &l.service_account),
-                )
-                .with("method", "kubernetes")
-                .with("mount", &vault.kubernetes_mount)
-                .with("vaultConnectionRef", VAULT_CONNECTION),
-        ),
-        vso(
-            "VaultStaticSecret",
-            &l.backup_secret,
-            ns,
-            Yaml::map()
-                .with("destination", destination(&l.backup_secret))
-                .with("mount", &vault.kv_mount)
-                .with("path", &l.kv_path)
-                .with("refreshAfter", KV_REFRESH)
-                .with("type", "kv-v2")
-                .with("vaultAuthRef", &l.auth_role),
-        ),
+        auth(vault, &l.auth_role, ns, &l.auth_role, &l.service_account),
+        kv_secret(vault, &l.backup_secret, ns, &l.kv_path, &l.auth_role, None),
     ]
 }

@@ -165,8 +165,10 @@ impl Cx<'_> {
             let problem = names::dns1123_label_problem(class);
             self.check_name("/longhorn/storage_class", class, what, problem);
         }
-        // Kubernetes names the lab writes outright: a namespace, Secrets
-        // (DNS-1123 subdomains; a label is one, and the NAME pattern admits `_`).
+        // Kubernetes names the lab writes outright: namespaces, Secrets,
+        // issuers, an ingress class (DNS-1123 subdomains; a label is one, and
+        // the NAME pattern admits `_`).
+        let acme_raw = raw.acme();
         let k8s_names = [
             (
                 "/longhorn/namespace",
@@ -193,6 +195,26 @@ impl Cx<'_> {
                     .and_then(|a| a.registry.as_ref())
                     .map(|r| r.pull_secret.as_str()),
                 "a Kubernetes Secret name",
+            ),
+            (
+                "/argocd/namespace",
+                raw.argocd.as_ref().and_then(|a| a.namespace.as_deref()),
+                "a Kubernetes namespace",
+            ),
+            (
+                "/pki/acme/issuer",
+                acme_raw.and_then(|a| a.issuer.as_deref()),
+                "a ClusterIssuer name",
+            ),
+            (
+                "/pki/acme/ingress_class",
+                acme_raw.and_then(|a| a.ingress_class.as_deref()),
+                "an IngressClass name",
+            ),
+            (
+                "/pki/public_issuer",
+                raw.pki.as_ref().and_then(|p| p.public_issuer.as_deref()),
+                "a ClusterIssuer name",
             ),
         ];
         for (pointer, name, what) in k8s_names {
@@ -1143,10 +1165,6 @@ impl Cx<'_> {
             .namespace
             .clone()
             .unwrap_or_else(|| defaults::ARGOCD_NAMESPACE.into());
-        if let Some(ns) = &a.namespace {
-            let problem = names::dns1123_label_problem(ns);
-            self.check_name("/argocd/namespace", ns, "a Kubernetes namespace", problem);
-        }
         // Each install is an Application named after its chart, beside the
         // apps' and the root's in ArgoCD's namespace.
         if let Some(install) = &a.install {
@@ -1195,7 +1213,7 @@ impl Cx<'_> {
             // The install's Image Updater reads the CA file from a volume
             // labc mounts: step-ca's root, from `pki.acme`.
             let ca_file = a.registry.as_ref().and_then(|r| r.ca_file.as_ref());
-            let bundle = raw.pki.as_ref().and_then(|p| p.acme.as_ref());
+            let bundle = raw.acme();
             if ca_file.is_some() && bundle.is_none() {
                 let d = Diagnostic::error(
                     Code::MissingSection,
@@ -1800,7 +1818,7 @@ impl Cx<'_> {
             }
         }
         // step-ca answers on its own name (the ACME directory's host).
-        if let Some(acme) = raw.pki.as_ref().and_then(|p| p.acme.as_ref()) {
+        if let Some(acme) = raw.acme() {
             let at = self.span("/pki/acme/url");
             claims.push((
                 url_host(&acme.url),
@@ -1892,18 +1910,23 @@ fn url_host(url: &str) -> String {
         .to_string()
 }
 
-/// An upstream chart as an Argo CD source names it: an OCI chart is the
-/// artifact `oci://<path>/<name>`, read from its root.
+/// An upstream chart as an Argo CD source names it: `repoURL` and, from a
+/// Helm repository, `chart`; an OCI chart is the artifact
+/// `oci://<path>/<name>`, read from its root (no `chart`).
+fn chart_source(repo: &str, name: &str) -> (String, Option<String>) {
+    if repo.starts_with("oci://") {
+        (names::oci_chart(repo, name), None)
+    } else {
+        (repo.to_string(), Some(name.to_string()))
+    }
+}
+
 fn chart_ref(c: &raw::ChartRef) -> ChartRef {
-    let oci = c.repo.starts_with("oci://");
+    let (repo_url, chart) = chart_source(&c.repo, &c.name);
     ChartRef {
         release: c.release.clone().unwrap_or_else(|| c.name.clone()),
-        repo_url: if oci {
-            names::oci_chart(&c.repo, &c.name)
-        } else {
-            c.repo.clone()
-        },
-        chart: (!oci).then(|| c.name.clone()),
+        repo_url,
+        chart,
         version: c.version.clone(),
     }
 }
@@ -2082,14 +2105,10 @@ impl Cx<'_> {
         for (key, value) in &values {
             self.chart_value(&format!("{p}/values/{}", pointer_segment(key)), value);
         }
-        let oci = c.repo.starts_with("oci://");
+        let (repo_url, chart) = chart_source(&c.repo, &c.name);
         Some(UpstreamChart {
-            repo_url: if oci {
-                names::oci_chart(&c.repo, &c.name)
-            } else {
-                c.repo.clone()
-            },
-            chart: (!oci).then(|| c.name.clone()),
+            repo_url,
+            chart,
             version: c.version.clone(),
             values,
         })

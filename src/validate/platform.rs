@@ -37,14 +37,6 @@ impl Cx<'_> {
                 .issuer
                 .clone()
                 .unwrap_or_else(|| defaults::ACME_ISSUER.into());
-            if let Some(name) = &a.issuer {
-                let problem = names::dns1123_label_problem(name);
-                self.check_name("/pki/acme/issuer", name, "a ClusterIssuer name", problem);
-            }
-            if let Some(class) = &a.ingress_class {
-                let problem = names::dns1123_label_problem(class);
-                self.check_name("/pki/acme/ingress_class", class, "an IngressClass name", problem);
-            }
             // As checked: each line trimmed, blank lines dropped (Go's PEM
             // decoder wants its markers at the start of a line).
             let mut ca_bundle = String::new();
@@ -64,10 +56,6 @@ impl Cx<'_> {
                     .unwrap_or_else(|| defaults::ACME_INGRESS_CLASS.into()),
             }
         });
-        if let Some(name) = &p.public_issuer {
-            let problem = names::dns1123_label_problem(name);
-            self.check_name("/pki/public_issuer", name, "a ClusterIssuer name", problem);
-        }
         Pki {
             root_ca_file: p.root_ca_file.clone(),
             acme,
@@ -206,7 +194,7 @@ impl Cx<'_> {
                 "/gitea/url",
             );
         }
-        if let Some(acme) = raw.pki.as_ref().and_then(|p| p.acme.as_ref()) {
+        if let Some(acme) = raw.acme() {
             match host_address(Service::StepCaPrimary) {
                 Some((host, address)) => claim(
                     url_host(&acme.url),
